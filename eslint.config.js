@@ -1,0 +1,38 @@
+// ESLint flat config: typescript-eslint's type-checked rules; folder bans keep the dependency rule of DESIGN.md §1.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const ioLibraries = ['mqtt', 'dockerode', 'ws', 'fastify', 'node:fs', 'node:fs/promises', 'node:net', 'node:http'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'src/usp/generated/**', 'scripts/**', 'bin/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] }],
+      '@typescript-eslint/no-unnecessary-condition': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-extraneous-class': 'off',
+    },
+  },
+  {
+    files: ['src/usp/**', 'src/engine/**', 'src/datamodel/**', 'src/smm/**', 'datamodel/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ioLibraries.map((name) => ({ name, message: 'usp/, engine/, datamodel/ and smm/ do no I/O (DESIGN.md §1): take a port instead.' })) }],
+    },
+  },
+  {
+    files: ['test/**'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+    },
+  },
+);
