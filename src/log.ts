@@ -9,7 +9,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export function createLogger(level: LogLevel = 'info', destination?: NodeJS.WritableStream): Logger {
   const options = {
     level,
-    base: undefined,
+    base: null,
     redact: { paths: ['password', '*.password', 'mqtt.password', 'key', '*.key'], censor: '[redacted]' },
   };
   return destination ? pino(options, destination) : pino(options);

@@ -1,0 +1,38 @@
+// Device. root, Device.DeviceInfo. and the root commands/events berth implements (TR-181 2.19.1, USP flavour).
+import { defineModel } from '../src/datamodel/schema.ts';
+
+export const deviceModel = defineModel({
+  'Device.': {
+    params: {
+      RootDataModelVersion: { type: 'string', maxLength: 32 },
+    },
+    commands: {
+      // Async timer (TR-181 2.15+): completes after DelaySeconds; a simple, standard async command that
+      // Controllers (and TP-469 tests) use to exercise the Request table and OperationComplete.
+      'ScheduleTimer()': { async: true, input: { DelaySeconds: { type: 'unsignedInt', mandatory: true } } },
+    },
+    events: {
+      'Boot!': {
+        args: {
+          CommandKey: { type: 'string' },
+          Cause: { type: 'string', enum: ['LocalReboot', 'RemoteReboot', 'LocalFactoryReset', 'RemoteFactoryReset'] },
+          FirmwareUpdated: { type: 'boolean' },
+          ParameterMap: { type: 'string' },
+        },
+      },
+    },
+  },
+  'Device.DeviceInfo.': {
+    params: {
+      Manufacturer: { type: 'string', maxLength: 64 },
+      ManufacturerOUI: { type: 'string', minLength: 6, maxLength: 6 },
+      ModelName: { type: 'string', maxLength: 64 },
+      Description: { type: 'string', maxLength: 256 },
+      ProductClass: { type: 'string', maxLength: 64 },
+      SerialNumber: { type: 'string', maxLength: 64 },
+      HardwareVersion: { type: 'string', maxLength: 64 },
+      SoftwareVersion: { type: 'string', maxLength: 64 },
+      UpTime: { type: 'unsignedInt', volatile: true },
+    },
+  },
+});

@@ -1,0 +1,164 @@
+// Device.LocalAgent. — the agent's identity, MTPs, Controllers, Subscriptions, Requests and ControllerTrust
+// (TR-181 2.19.1, USP flavour; see reference/usp-tr181.md §5.4). Permission enforcement is a later issue:
+// the tables are declared and stored here.
+import { defineModel } from '../src/datamodel/schema.ts';
+
+const alias = { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 } as const;
+const permission = { type: 'string', access: 'readWrite', minLength: 4, maxLength: 4, default: '----' } as const;
+
+export const localAgentModel = defineModel({
+  'Device.LocalAgent.': {
+    params: {
+      EndpointID: { type: 'string' },
+      SoftwareVersion: { type: 'string', maxLength: 64 },
+      UpTime: { type: 'unsignedInt', volatile: true },
+      SupportedProtocols: { type: 'string', list: true, enum: ['WebSocket', 'STOMP', 'MQTT', 'UDS'] },
+      SupportedFingerprintAlgorithms: { type: 'string', list: true, enum: ['SHA-1', 'SHA-224', 'SHA-256', 'SHA-384', 'SHA-512'] },
+      AdvertisedDeviceSubtypes: { type: 'string', list: true, access: 'readWrite' },
+      MaxSubscriptionChangeAdoptionTime: { type: 'unsignedInt', access: 'readWrite', range: { min: 5 }, default: '5' },
+      MTPNumberOfEntries: { type: 'unsignedInt' },
+      ControllerNumberOfEntries: { type: 'unsignedInt' },
+      SubscriptionNumberOfEntries: { type: 'unsignedInt' },
+      RequestNumberOfEntries: { type: 'unsignedInt' },
+      SupportedNumberOfSubscriptions: { type: 'int' },
+    },
+    events: { 'Periodic!': {} },
+  },
+  // The agent's own MTPs come from its config (one MQTT MTP today): not addable over USP, kept across restarts.
+  'Device.LocalAgent.MTP.{i}.': {
+    access: 'readOnly',
+    persistent: true,
+    uniqueKeys: [['Alias']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: alias,
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      Status: { type: 'string', enum: ['Up', 'Down', 'Error'] },
+      Protocol: { type: 'string', access: 'readWrite', enum: ['MQTT'], default: 'MQTT' },
+      EnableMDNS: { type: 'boolean', access: 'readWrite', default: 'false' },
+    },
+  },
+  'Device.LocalAgent.MTP.{i}.MQTT.': {
+    params: {
+      Reference: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
+      ResponseTopicConfigured: { type: 'string', access: 'readWrite', maxLength: 65535 },
+      ResponseTopicDiscovered: { type: 'string', maxLength: 65535 },
+      PublishQoS: { type: 'unsignedInt', access: 'readWrite', range: { min: 0, max: 2 }, default: '1' },
+    },
+  },
+  'Device.LocalAgent.Controller.{i}.': {
+    access: 'readWrite',
+    uniqueKeys: [['EndpointID'], ['Alias']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: alias,
+      EndpointID: { type: 'string', access: 'readWrite', maxLength: 64, default: '' },
+      ControllerCode: { type: 'string', access: 'readWrite', maxLength: 128, default: '' },
+      ProvisioningCode: { type: 'string', access: 'readWrite', maxLength: 64, default: '' },
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      AssignedRole: { type: 'string', list: true, access: 'readWrite', reference: 'strong', default: '' },
+      InheritedRole: { type: 'string', list: true, reference: 'strong' },
+      PeriodicNotifInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '86400' },
+      PeriodicNotifTime: { type: 'dateTime', access: 'readWrite', default: '0001-01-01T00:00:00Z' },
+      USPNotifRetryMinimumWaitInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1, max: 65535 }, default: '5' },
+      USPNotifRetryIntervalMultiplier: { type: 'unsignedInt', access: 'readWrite', range: { min: 1000, max: 65535 }, default: '2000' },
+      MTPNumberOfEntries: { type: 'unsignedInt' },
+      BootParameterNumberOfEntries: { type: 'unsignedInt' },
+      OnBoardingComplete: { type: 'boolean', access: 'readWrite', default: 'false' },
+    },
+    commands: { 'SendOnBoardRequest()': { async: false } },
+  },
+  'Device.LocalAgent.Controller.{i}.MTP.{i}.': {
+    access: 'readWrite',
+    uniqueKeys: [['Protocol'], ['Alias']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: alias,
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      Protocol: { type: 'string', access: 'readWrite', enum: ['MQTT'] },
+      Order: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '1' },
+    },
+  },
+  'Device.LocalAgent.Controller.{i}.MTP.{i}.MQTT.': {
+    params: {
+      Topic: { type: 'string', access: 'readWrite', maxLength: 65535 },
+      PublishRetainResponse: { type: 'boolean', access: 'readWrite', default: 'false' },
+      PublishRetainNotify: { type: 'boolean', access: 'readWrite', default: 'false' },
+      AgentMTPReference: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
+    },
+  },
+  'Device.LocalAgent.Controller.{i}.BootParameter.{i}.': {
+    access: 'readWrite',
+    uniqueKeys: [['Alias'], ['ParameterName']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: alias,
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      ParameterName: { type: 'string', access: 'readWrite', maxLength: 256 },
+    },
+  },
+  'Device.LocalAgent.Subscription.{i}.': {
+    access: 'readWrite',
+    uniqueKeys: [['Alias'], ['Recipient', 'ID']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: alias,
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      Recipient: { type: 'string', reference: 'strong' },
+      ID: { type: 'string', access: 'readWrite', minLength: 1, maxLength: 64 },
+      CreationDate: { type: 'dateTime' },
+      NotifType: { type: 'string', access: 'readWrite', enum: ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'OperationComplete', 'Event'] },
+      ReferenceList: { type: 'string', list: true, access: 'readWrite', maxLength: 256 },
+      Persistent: { type: 'boolean', access: 'readWrite', default: 'false' },
+      TimeToLive: { type: 'unsignedInt', access: 'readWrite', default: '0' },
+      NotifRetry: { type: 'boolean', access: 'readWrite', default: 'false' },
+      NotifExpiration: { type: 'unsignedInt', access: 'readWrite', default: '0' },
+    },
+  },
+  'Device.LocalAgent.Request.{i}.': {
+    access: 'readOnly',
+    uniqueKeys: [['Originator', 'Command', 'CommandKey'], ['Alias']],
+    persistent: false,
+    params: {
+      Alias: alias,
+      Originator: { type: 'string' },
+      Command: { type: 'string' },
+      CommandKey: { type: 'string' },
+      Status: { type: 'string', enum: ['Requested', 'Active', 'Canceling', 'Canceled', 'Success', 'Error'] },
+    },
+    commands: { 'Cancel()': { async: false } },
+  },
+  'Device.LocalAgent.ControllerTrust.': {
+    params: {
+      UntrustedRole: { type: 'string', list: true, access: 'readWrite', reference: 'strong', default: '' },
+      BannedRole: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
+      RoleNumberOfEntries: { type: 'unsignedInt' },
+    },
+  },
+  'Device.LocalAgent.ControllerTrust.Role.{i}.': {
+    access: 'readWrite',
+    uniqueKeys: [['Name'], ['Alias']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: alias,
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      Name: { type: 'string', access: 'readWrite', maxLength: 64 },
+      PermissionNumberOfEntries: { type: 'unsignedInt' },
+    },
+  },
+  'Device.LocalAgent.ControllerTrust.Role.{i}.Permission.{i}.': {
+    access: 'readWrite',
+    uniqueKeys: [['Order'], ['Alias']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: alias,
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      Order: { type: 'unsignedInt', access: 'readWrite', default: '0' },
+      Targets: { type: 'string', list: true, access: 'readWrite', default: '' },
+      Param: permission,
+      Obj: permission,
+      InstantiatedObj: permission,
+      CommandEvent: permission,
+    },
+  },
+});

@@ -1,0 +1,56 @@
+// Device.MQTT.Client.{i}. — the MQTT connection(s) the agent's MQTT MTP uses (TR-181 2.19.1).
+import { defineModel } from '../src/datamodel/schema.ts';
+
+export const mqttModel = defineModel({
+  'Device.MQTT.': {
+    params: { ClientNumberOfEntries: { type: 'unsignedInt' } },
+  },
+  'Device.MQTT.Capabilities.': {
+    params: {
+      ProtocolVersionsSupported: { type: 'string', list: true },
+      TransportProtocolSupported: { type: 'string', list: true },
+      MaxNumberOfClientSubscriptions: { type: 'unsignedInt' },
+    },
+  },
+  // berth runs the MQTT client(s) its config defines: rows cannot be added or deleted over USP, but their
+  // connection parameters can be written (a write reconnects) and are kept across restarts.
+  'Device.MQTT.Client.{i}.': {
+    access: 'readOnly',
+    persistent: true,
+    uniqueKeys: [['Alias'], ['Name']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 },
+      Name: { type: 'string', access: 'readWrite', maxLength: 64 },
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      Status: { type: 'string', enum: ['Disabled', 'Connecting', 'Connected', 'Error_Misconfigured', 'Error_BrokerUnreachable', 'Error'] },
+      ProtocolVersion: { type: 'string', access: 'readWrite', enum: ['3.1', '3.1.1', '5.0'], default: '5.0' },
+      BrokerAddress: { type: 'string', access: 'readWrite', maxLength: 256 },
+      BrokerPort: { type: 'unsignedInt', access: 'readWrite', range: { min: 1, max: 65535 }, default: '1883' },
+      TransportProtocol: { type: 'string', access: 'readWrite', enum: ['TCP/IP', 'TLS', 'WebSocket', 'WebSocketTLS'], default: 'TCP/IP' },
+      CleanSession: { type: 'boolean', access: 'readWrite', default: 'true' },
+      CleanStart: { type: 'boolean', access: 'readWrite', default: 'true' },
+      KeepAliveTime: { type: 'unsignedInt', access: 'readWrite', range: { max: 65535 }, default: '60' },
+      RequestResponseInfo: { type: 'boolean', access: 'readWrite', default: 'true' },
+      ClientID: { type: 'string', access: 'readWrite', maxLength: 65535 },
+      Username: { type: 'string', access: 'readWrite', maxLength: 256 },
+      Password: { type: 'string', access: 'readWrite', maxLength: 256, secured: true },
+      ConnectRetryTime: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '5' },
+      ConnectRetryIntervalMultiplier: { type: 'unsignedInt', access: 'readWrite', range: { min: 1000, max: 65535 }, default: '2000' },
+      ConnectRetryMaxInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '30720' },
+      ResponseInformation: { type: 'string', maxLength: 65535 },
+    },
+    commands: { 'ForceReconnect()': { async: false } },
+  },
+  'Device.MQTT.Client.{i}.Stats.': {
+    params: {
+      BrokerConnectionEstablished: { type: 'dateTime' },
+      LastPublishMessageSent: { type: 'dateTime', volatile: true },
+      LastPublishMessageReceived: { type: 'dateTime', volatile: true },
+      PublishSent: { type: 'unsignedLong', volatile: true },
+      PublishReceived: { type: 'unsignedLong', volatile: true },
+      ConnectionErrors: { type: 'unsignedInt', volatile: true },
+      PublishErrors: { type: 'unsignedInt', volatile: true },
+    },
+  },
+});

@@ -1,0 +1,9 @@
+// `npm run demo`: installs what the demo needs (npm packages, Mosquitto) when it can, then runs `berth demo`.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ensureMosquitto, ensureNodeModules, root } from './ensure-deps.mjs';
+
+ensureNodeModules();
+ensureMosquitto({ required: true });
+const result = spawnSync(process.execPath, [join(root, 'bin', 'berth.js'), 'demo', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit', env: { ...process.env, BERTH_FROM_SOURCE: '1' } });
+process.exit(result.status ?? 1);

@@ -1,0 +1,58 @@
+// Makes sure what berth's tests and demo need is on this machine: npm packages and Mosquitto.
+// Installs what is missing when it can (root with apt-get), otherwise says exactly what to run.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function which(command) {
+  const result = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  if (result.status === 0) return result.stdout.trim();
+  for (const dir of ['/usr/sbin', '/sbin', '/usr/local/sbin']) if (existsSync(join(dir, command))) return join(dir, command);
+  return undefined;
+}
+
+function canApt() {
+  return process.getuid?.() === 0 && which('apt-get') !== undefined;
+}
+
+let aptUpdated = false;
+function aptInstall(packages) {
+  if (!aptUpdated) {
+    console.log('• apt-get update');
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    aptUpdated = true;
+  }
+  console.log(`• apt-get install -y ${packages.join(' ')}`);
+  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+export function ensureNodeModules() {
+  if (existsSync(join(root, 'node_modules', 'tsx')) && existsSync(join(root, 'node_modules', 'mqtt'))) return;
+  console.log('• npm ci (installing berth\'s npm packages)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
+
+/** Returns true if Mosquitto is available afterwards. `required`: fail with a clear message instead of returning false. */
+export function ensureMosquitto({ required }) {
+  if (which('mosquitto')) return true;
+  if (canApt()) {
+    aptInstall(['mosquitto']);
+    if (which('mosquitto')) return true;
+  }
+  const message = 'Mosquitto (the MQTT broker the integration tests and the demo use) is not installed.\n  Install it with: sudo apt-get install -y mosquitto';
+  if (required) {
+    console.error(`✗ ${message}`);
+    process.exit(1);
+  }
+  console.warn(`! ${message}\n  Integration tests that need it are skipped.`);
+  return false;
+}
+
+export function ensureOpenssl() {
+  if (which('openssl')) return true;
+  if (canApt()) aptInstall(['openssl']);
+  return which('openssl') !== undefined;
+}

@@ -1,0 +1,53 @@
+// `npm test`: installs what the tests need (npm packages, Mosquitto), type-checks, lints, then runs the unit
+// and integration tests with node's test runner. `npm run test:unit` / `test:integration` run one suite.
+// With CI=true a missing broker is a failure, never a silent skip.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ensureMosquitto, ensureNodeModules, ensureOpenssl, root } from './ensure-deps.mjs';
+
+const suite = process.argv[2] ?? 'all';
+const ci = process.env.CI === 'true';
+
+function testFiles(dir) {
+  const out = [];
+  const walk = (d) => {
+    for (const name of readdirSync(d).sort()) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith('.test.ts')) out.push(relative(root, path));
+    }
+  };
+  walk(join(root, dir));
+  return out;
+}
+
+function run(label, command, args) {
+  console.log(`\n• ${label}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: process.env });
+  if (result.status !== 0) {
+    console.error(`✗ ${label} failed`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+ensureNodeModules();
+if (suite === 'all' || suite === 'integration') {
+  ensureMosquitto({ required: ci });
+  ensureOpenssl();
+}
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+if (suite === 'all') {
+  run('type-check (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+  run('lint (eslint)', bin('eslint'), ['.']);
+}
+const files = [
+  ...(suite === 'all' || suite === 'unit' ? testFiles('test/unit') : []),
+  ...(suite === 'all' || suite === 'integration' ? testFiles('test/integration') : []),
+];
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+// Integration tests start brokers and agents: run files one at a time to keep ports and timing sane on 2 cores.
+run(`tests (${files.length} files)`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);

@@ -1,0 +1,248 @@
+// The composition root: builds the data model, the engine, the MTP and the store from a validated config.
+// The only place adapters are constructed (DESIGN.md §1). Nothing here listens until start().
+import { hostname } from 'node:os';
+import { createRegistry } from './datamodel/registry.ts';
+import type { DataModel, DataModelSnapshot } from './datamodel/data-model.ts';
+import type { DmObject } from './datamodel/instances.ts';
+import { bindDevice } from './datamodel/bindings/device.ts';
+import { bindLocalAgent } from './datamodel/bindings/local-agent.ts';
+import { bindMqtt } from './datamodel/bindings/mqtt.ts';
+import { berthModel, DATA_MODEL_URI } from '../datamodel/index.ts';
+import { createEngine } from './engine/engine.ts';
+import type { Engine } from './engine/engine.ts';
+import { createRequestManager } from './engine/requests.ts';
+import type { RequestManager } from './engine/requests.ts';
+import { createSubscriptionService } from './engine/subscriptions.ts';
+import type { SubscriptionService } from './engine/subscriptions.ts';
+import { createMqttMtp } from './mtp/mqtt.ts';
+import type { Mtp, MtpStatus } from './mtp/mtp.ts';
+import { createJsonStateStore } from './store/state-store.ts';
+import type { BerthConfig } from './config/config.ts';
+import { applyConfig, seedHash, AGENT_MTP, MQTT_CLIENT } from './config/seed.ts';
+import { toDateTime, UNKNOWN_TIME } from './usp/values.ts';
+import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
+import { BERTH_VERSION } from './version.ts';
+import type { Logger } from './log.ts';
+
+interface PersistedState {
+  readonly configSeed: string;
+  readonly dataModel: DataModelSnapshot;
+}
+
+export interface Agent {
+  readonly dm: DataModel;
+  readonly engine: Engine;
+  readonly requests: RequestManager;
+  readonly subscriptions: SubscriptionService;
+  start(): void;
+  /** Stops the MTP and timers, waits for pending writes. */
+  stop(): Promise<void>;
+  /** The MQTT MTP's status (tests, ctl). */
+  readonly mtpStatus: MtpStatus;
+}
+
+export async function createAgent(config: BerthConfig, logger: Logger): Promise<Agent> {
+  const startedAt = Date.now();
+  const upTimeSeconds = (): number => Math.floor((Date.now() - startedAt) / 1000);
+  const store = createJsonStateStore<PersistedState>(config.dataDir);
+
+  let mtp: Mtp | undefined;
+  let mtpStatus: MtpStatus = 'Disabled';
+  let responseTopic = '';
+  const stats = { connectedAt: UNKNOWN_TIME, lastSent: UNKNOWN_TIME, lastReceived: UNKNOWN_TIME, sent: 0, received: 0, connectionErrors: 0, publishErrors: 0 };
+  let requests: RequestManager | undefined;
+  let subscriptions: SubscriptionService | undefined;
+  let dm: DataModel | undefined;
+  const model = (): DataModel => dm!;
+
+  const registry = createRegistry(berthModel, DATA_MODEL_URI);
+  bindDevice(
+    registry,
+    {
+      manufacturer: config.deviceInfo.manufacturer,
+      manufacturerOui: config.deviceInfo.manufacturerOui,
+      modelName: config.deviceInfo.modelName,
+      description: 'Home gateway running the berth app runtime',
+      productClass: config.deviceInfo.productClass,
+      serialNumber: config.deviceInfo.serialNumber ?? hostname(),
+      hardwareVersion: config.deviceInfo.hardwareVersion,
+      softwareVersion: BERTH_VERSION,
+    },
+    upTimeSeconds,
+  );
+  bindLocalAgent(
+    registry,
+    {
+      endpointId: config.endpointId,
+      softwareVersion: BERTH_VERSION,
+      upTimeSeconds,
+      mtpStatus: () => (mtpStatus === 'Connected' ? 'Up' : mtpStatus.startsWith('Error') ? 'Error' : 'Down'),
+      responseTopicDiscovered: () => responseTopic,
+      requests: () => requests!,
+      sendOnBoardRequest: (controller) => {
+        subscriptions!.sendOnBoardRequest(controller, {
+          oui: config.deviceInfo.manufacturerOui,
+          productClass: config.deviceInfo.productClass,
+          serialNumber: config.deviceInfo.serialNumber ?? hostname(),
+          versions: SUPPORTED_PROTOCOL_VERSIONS,
+        });
+      },
+      now: () => new Date(),
+    },
+    model,
+  );
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  const scheduleReconnect = (): void => {
+    // Several parameters are usually written in one Set: reconnect once, after the commit.
+    if (reconnectTimer) clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      void restartMtp();
+    }, 50);
+  };
+  bindMqtt(registry, {
+    status: () => mtpStatus,
+    responseInformation: () => responseTopic,
+    stats: () => stats,
+    configChanged: scheduleReconnect,
+    forceReconnect: scheduleReconnect,
+  });
+  dm = registry.freeze();
+
+  // Persisted state first, then the config where it is new or changed.
+  const saved = await store.load();
+  const configSeed = seedHash(config);
+  if (saved) {
+    const skipped = dm.restore(saved.dataModel);
+    if (skipped.length > 0) logger.warn({ skipped }, 'persisted values the data model no longer declares were dropped');
+  }
+  if (saved?.configSeed !== configSeed) applyConfig(dm, config);
+
+  let dirty = saved?.configSeed !== configSeed;
+  dm.addListener({
+    persistentChange: () => {
+      dirty = true;
+    },
+  });
+  const flushPersistence = async (): Promise<void> => {
+    if (!dirty) return;
+    dirty = false;
+    await store.save({ configSeed, dataModel: model().snapshot() });
+  };
+  await flushPersistence();
+
+  requests = createRequestManager(dm, logger.child({ component: 'requests' }));
+  const engine = createEngine({
+    dm,
+    endpointId: config.endpointId,
+    logger: logger.child({ component: 'engine' }),
+    requests,
+    mtp: () => mtp,
+    flushPersistence,
+  });
+  subscriptions = createSubscriptionService({ dm, send: engine.sendNotify, logger: logger.child({ component: 'subscriptions' }) });
+  engine.attachSubscriptions(subscriptions);
+  requests.onOperationComplete((obj, name, key, result) => subscriptions!.operationComplete(obj, name, key, result));
+  // Async commands and agent-side changes persist too (e.g. a subscription expiring): flush soon after.
+  dm.addListener({ persistentChange: () => setImmediate(() => void flushPersistence().catch((error: unknown) => logger.error({ err: error }, 'saving state failed'))) });
+
+  const mtpLogger = logger.child({ component: 'mqtt' });
+  const setStatus = (status: MtpStatus): void => {
+    if (status === mtpStatus) return;
+    if (status === 'Connected') stats.connectedAt = toDateTime(new Date());
+    if (status.startsWith('Error')) stats.connectionErrors += 1;
+    mtpStatus = status;
+    const client = model().lookup(MQTT_CLIENT);
+    if (client) model().notifyValueChange(client, 'Status');
+    const agentMtp = model().lookup(AGENT_MTP);
+    if (agentMtp) model().notifyValueChange(agentMtp, 'Status');
+  };
+
+  const buildMtp = (): Mtp | undefined => {
+    const d = model();
+    const client = d.lookup(MQTT_CLIENT);
+    const agentMtp = d.lookup(AGENT_MTP);
+    if (!client || !agentMtp || d.read(client, 'Enable') !== 'true' || d.read(agentMtp, 'Enable') !== 'true') return undefined;
+    const raw = (obj: DmObject, name: string): string => d.readRaw(obj, obj.schema.params.get(name)!);
+    const scheme = { 'TCP/IP': 'mqtt', TLS: 'mqtts', WebSocket: 'ws', WebSocketTLS: 'wss' }[raw(client, 'TransportProtocol')] ?? 'mqtt';
+    const host = raw(client, 'BrokerAddress').includes(':') ? `[${raw(client, 'BrokerAddress')}]` : raw(client, 'BrokerAddress');
+    const wsPath = scheme.startsWith('ws') ? new URL(config.mqtt.url).pathname : '';
+    const mqttObj = agentMtp.objects.get('MQTT')!;
+    const optional = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> =>
+      value === undefined || value === '' ? {} : ({ [key]: value } as Record<K, string>);
+    return createMqttMtp(
+      {
+        url: `${scheme}://${host}:${raw(client, 'BrokerPort')}${wsPath}`,
+        version: raw(client, 'ProtocolVersion') === '5.0' ? 5 : 4,
+        endpointId: config.endpointId,
+        agentTopic: raw(mqttObj, 'ResponseTopicConfigured'),
+        ...optional('clientId', raw(client, 'ClientID')),
+        ...optional('username', raw(client, 'Username')),
+        ...optional('password', raw(client, 'Password')),
+        ...optional('caFile', config.mqtt.caFile),
+        ...optional('certFile', config.mqtt.certFile),
+        ...optional('keyFile', config.mqtt.keyFile),
+        keepAliveSeconds: Number(raw(client, 'KeepAliveTime')),
+        connectRetryTime: Number(raw(client, 'ConnectRetryTime')),
+        connectRetryIntervalMultiplier: Number(raw(client, 'ConnectRetryIntervalMultiplier')),
+        connectRetryMaxInterval: Number(raw(client, 'ConnectRetryMaxInterval')),
+        publishQos: Number(raw(mqttObj, 'PublishQoS')) as 0 | 1 | 2,
+        maxPacketBytes: config.mqtt.maxMessageBytes,
+      },
+      {
+        onRecord: (record) => {
+          stats.received += 1;
+          stats.lastReceived = toDateTime(new Date());
+          engine.handleRecord(record);
+        },
+        onConnected: (info) => {
+          responseTopic = info.subscribedTopic === raw(mqttObj, 'ResponseTopicConfigured') ? '' : info.subscribedTopic;
+          engine.mtpConnected(info);
+        },
+        onStatus: (status, detail) => {
+          mtpLogger.info({ status, detail }, 'MQTT status');
+          setStatus(status);
+        },
+      },
+      mtpLogger,
+    );
+  };
+
+  let running = false;
+  const restartMtp = async (): Promise<void> => {
+    const old = mtp;
+    mtp = undefined;
+    await old?.stop();
+    if (!running) return;
+    mtp = buildMtp();
+    if (mtp) mtp.start();
+    else setStatus('Disabled');
+  };
+
+  return {
+    dm,
+    engine,
+    requests,
+    subscriptions,
+    get mtpStatus() {
+      return mtpStatus;
+    },
+    start() {
+      running = true;
+      // Boot! is raised now; it waits in the outbox until the MTP connects.
+      subscriptions!.start({ cause: 'LocalReboot' });
+      mtp = buildMtp();
+      mtp?.start();
+      logger.info({ endpointId: config.endpointId, dataDir: config.dataDir, version: BERTH_VERSION }, 'berth agent started');
+    },
+    async stop() {
+      running = false;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      subscriptions!.stop();
+      await engine.idle();
+      await mtp?.stop();
+      mtp = undefined;
+      await flushPersistence();
+    },
+  };
+}

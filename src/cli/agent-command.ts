@@ -1,0 +1,42 @@
+// `berth agent --config <file>`: runs the agent in the foreground until SIGINT/SIGTERM.
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError } from '../config/config.ts';
+import { createLogger } from '../log.ts';
+import { createAgent } from '../app.ts';
+import { UsageError } from './usage.ts';
+
+export async function runAgentCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write('usage: berth agent --config <file.json>\n');
+    return 0;
+  }
+  if (!values.config) throw new UsageError('berth agent needs --config <file.json>');
+  let config;
+  try {
+    config = await loadConfig(values.config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`berth: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger(config.log.level);
+  const agent = await createAgent(config, logger);
+  agent.start();
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGINT', shutdown);
+      process.off('SIGTERM', shutdown);
+      agent.stop().then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        resolve();
+      });
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+  });
+  return 0;
+}

@@ -1,0 +1,269 @@
+// `berth ctl`: a small USP Controller over MQTT for people at a shell. Readable output by default, the
+// decoded USP message with --json. Exit code 1 when the agent answers with an Error or a failure.
+import { parseArgs } from 'node:util';
+import { usp } from '../usp/generated/usp.js';
+import { connectController, UspRequestError } from '../controller/controller-client.ts';
+import type { ControllerClient } from '../controller/controller-client.ts';
+import { formatAddResp, formatDeleteResp, formatGetResp, formatInstancesResp, formatNotify, formatOperateResp, formatSetResp, formatSupportedResp } from './format.ts';
+import { UsageError } from './usage.ts';
+
+export const CTL_HELP = `usage: berth ctl [options] <verb> [arguments]
+
+options:
+  --broker <url>         MQTT broker (default mqtt://127.0.0.1:1883, or $BERTH_BROKER)
+  --agent <endpoint-id>  the agent's Endpoint ID (or $BERTH_AGENT)
+  --agent-topic <topic>  the agent's topic (default usp/agent/<agent endpoint id>)
+  --controller <id>      this Controller's Endpoint ID, configured on the agent (default proto::berth-ctl)
+  --reply-topic <topic>  where answers and notifications come (default usp/controller/<controller id>)
+  --mqtt-version <5|4>   MQTT 5.0 (default) or 3.1.1
+  --username/--password, --ca <file>   broker credentials and TLS CA
+  --timeout <seconds>    how long to wait for an answer (default 10)
+  --json                 print the decoded USP messages as JSON
+
+verbs:
+  get <path>... [--depth N]                     read parameters (partial paths, wildcards, searches)
+  set <object-path> <Param=value>... [--allow-partial]
+  add <table-path> [Param=value]...             create a row
+  delete <path>...                              delete rows
+  operate <command-path> [Arg=value]... [--key K] [--wait]   run a command (--wait: follow an async one to its end)
+  instances <path>... [--first-level]           instance numbers and unique keys
+  supported <path>... [--first-level]           the supported data model (params, commands, events, keys)
+  subscribe <NotifType> <reference>... [--count N]   print notifications until Ctrl-C (or N received);
+                                                NotifType: ValueChange, ObjectCreation, ObjectDeletion,
+                                                OperationComplete, Event
+`;
+
+const OPTIONS = {
+  broker: { type: 'string' },
+  agent: { type: 'string' },
+  'agent-topic': { type: 'string' },
+  controller: { type: 'string' },
+  'reply-topic': { type: 'string' },
+  'mqtt-version': { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  ca: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  depth: { type: 'string' },
+  'allow-partial': { type: 'boolean' },
+  'first-level': { type: 'boolean' },
+  key: { type: 'string' },
+  wait: { type: 'boolean' },
+  count: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2);
+}
+
+function assignments(args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const arg of args) {
+    const at = arg.indexOf('=');
+    if (at <= 0) throw new UsageError(`'${arg}' is not Name=value`);
+    out[arg.slice(0, at)] = arg.slice(at + 1);
+  }
+  return out;
+}
+
+function positiveInt(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, not '${text}'`);
+  return n;
+}
+
+export async function runCtlCommand(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(CTL_HELP);
+    return values.help ? 0 : 2;
+  }
+  const agent = values.agent ?? process.env['BERTH_AGENT'];
+  if (!agent) throw new UsageError('berth ctl needs --agent <endpoint-id> (or BERTH_AGENT)');
+  const version = values['mqtt-version'] ?? '5';
+  if (version !== '5' && version !== '4') throw new UsageError('--mqtt-version is 5 or 4 (MQTT 3.1.1)');
+  const controllerId = values.controller ?? 'proto::berth-ctl';
+  const timeoutMs = positiveInt(values.timeout, 'timeout', 10) * 1000;
+  const [verb, ...args] = positionals;
+  const controller = await connectController({
+    brokerUrl: values.broker ?? process.env['BERTH_BROKER'] ?? 'mqtt://127.0.0.1:1883',
+    endpointId: controllerId,
+    agentEndpointId: agent,
+    agentTopic: values['agent-topic'] ?? `usp/agent/${agent}`,
+    replyTopic: values['reply-topic'] ?? `usp/controller/${controllerId}`,
+    mqttVersion: version === '5' ? 5 : 4,
+    ...(values.username !== undefined && { username: values.username }),
+    ...(values.password !== undefined && { password: values.password }),
+    ...(values.ca !== undefined && { caFile: values.ca }),
+  });
+  try {
+    return await runVerb(controller, verb!, args, values, timeoutMs);
+  } catch (error) {
+    if (error instanceof UspRequestError) {
+      process.stderr.write(`error ${error.code}: ${error.message.replace(/^USP error \d+: /, '')}\n`);
+      for (const p of error.paramErrs) process.stderr.write(`  ${p.paramPath ?? ''}: error ${p.errCode ?? 0}: ${p.errMsg ?? ''}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await controller.close();
+  }
+}
+
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+async function runVerb(controller: ControllerClient, verb: string, args: readonly string[], values: Values, timeoutMs: number): Promise<number> {
+  const ask = (request: usp.IRequest): Promise<usp.Response.$Properties> => controller.request(request, { timeoutMs });
+  const print = (json: unknown, text: string): void => {
+    process.stdout.write(`${values.json ? toJson(json) : text}\n`);
+  };
+  const need = (n: number, what: string): void => {
+    if (args.length < n) throw new UsageError(`berth ctl ${verb} needs ${what}`);
+  };
+  switch (verb) {
+    case 'get': {
+      need(1, 'at least one path');
+      const resp = (await ask({ get: { paramPaths: [...args], maxDepth: positiveInt(values.depth, 'depth', 0) } })).getResp!;
+      print(resp, formatGetResp(resp));
+      return (resp.reqPathResults ?? []).some((r) => r.errCode !== 0) ? 1 : 0;
+    }
+    case 'set': {
+      need(2, 'an object path and at least one Param=value');
+      const settings = Object.entries(assignments(args.slice(1))).map(([param, value]) => ({ param, value, required: true }));
+      const resp = (await ask({ set: { allowPartial: values['allow-partial'] ?? false, updateObjs: [{ objPath: args[0]!, paramSettings: settings }] } })).setResp!;
+      print(resp, formatSetResp(resp));
+      return (resp.updatedObjResults ?? []).some((r) => r.operStatus?.operFailure) ? 1 : 0;
+    }
+    case 'add': {
+      need(1, 'a table path');
+      const settings = Object.entries(assignments(args.slice(1))).map(([param, value]) => ({ param, value, required: true }));
+      const resp = (await ask({ add: { allowPartial: false, createObjs: [{ objPath: args[0]!, paramSettings: settings }] } })).addResp!;
+      print(resp, formatAddResp(resp));
+      return 0;
+    }
+    case 'delete': {
+      need(1, 'at least one path');
+      const resp = (await ask({ delete: { allowPartial: values['allow-partial'] ?? false, objPaths: [...args] } })).deleteResp!;
+      print(resp, formatDeleteResp(resp));
+      return 0;
+    }
+    case 'operate':
+      need(1, 'a command path');
+      return operate(controller, args[0]!, assignments(args.slice(1)), values, timeoutMs, print);
+    case 'instances': {
+      need(1, 'at least one table path');
+      const resp = (await ask({ getInstances: { objPaths: [...args], firstLevelOnly: values['first-level'] ?? false } })).getInstancesResp!;
+      print(resp, formatInstancesResp(resp));
+      return (resp.reqPathResults ?? []).some((r) => r.errCode !== 0) ? 1 : 0;
+    }
+    case 'supported': {
+      need(1, 'at least one path');
+      const resp = (
+        await ask({
+          getSupportedDm: { objPaths: [...args], firstLevelOnly: values['first-level'] ?? false, returnCommands: true, returnEvents: true, returnParams: true, returnUniqueKeySets: true },
+        })
+      ).getSupportedDmResp!;
+      print(resp, formatSupportedResp(resp));
+      return (resp.reqObjResults ?? []).some((r) => r.errCode !== 0) ? 1 : 0;
+    }
+    case 'subscribe':
+      need(2, 'a NotifType and at least one reference path');
+      return subscribe(controller, args[0]!, args.slice(1), positiveInt(values.count, 'count', 0), values, timeoutMs, print);
+    default:
+      throw new UsageError(`unknown verb '${verb}' (see berth ctl --help)`);
+  }
+}
+
+/** Adds an enabled subscription for this Controller, returns its path and a function that deletes it. */
+async function addSubscription(controller: ControllerClient, type: string, references: readonly string[], timeoutMs: number): Promise<{ path: string; remove: () => Promise<void> }> {
+  const resp = (
+    await controller.request(
+      {
+        add: {
+          allowPartial: false,
+          createObjs: [
+            {
+              objPath: 'Device.LocalAgent.Subscription.',
+              paramSettings: [
+                { param: 'NotifType', value: type, required: true },
+                { param: 'ReferenceList', value: references.join(','), required: true },
+                { param: 'Enable', value: 'true', required: true },
+              ],
+            },
+          ],
+        },
+      },
+      { timeoutMs },
+    )
+  ).addResp!;
+  const path = resp.createdObjResults?.[0]?.operStatus?.operSuccess?.instantiatedPath ?? '';
+  return {
+    path,
+    remove: async () => {
+      await controller.request({ delete: { allowPartial: true, objPaths: [path] } }, { timeoutMs }).catch(() => undefined);
+    },
+  };
+}
+
+async function operate(
+  controller: ControllerClient,
+  command: string,
+  inputArgs: Record<string, string>,
+  values: Values,
+  timeoutMs: number,
+  print: (json: unknown, text: string) => void,
+): Promise<number> {
+  const commandKey = values.key ?? `ctl-${Date.now().toString(36)}`;
+  // To follow an async command we must be subscribed to its OperationComplete before it can finish.
+  const subscription = values.wait ? await addSubscription(controller, 'OperationComplete', [command], timeoutMs) : undefined;
+  try {
+    const completion = subscription ? controller.nextNotify((n) => n.operComplete?.commandKey === commandKey, 24 * 3600 * 1000) : undefined;
+    const resp = (await controller.request({ operate: { command, commandKey, sendResp: true, inputArgs } }, { timeoutMs })).operateResp!;
+    print(resp, formatOperateResp(resp));
+    let failed = (resp.operationResults ?? []).some((r) => r.cmdFailure);
+    const started = (resp.operationResults ?? []).filter((r) => r.reqObjPath).length;
+    for (let i = 0; i < started && completion; i++) {
+      const notify = i === 0 ? await completion : await controller.nextNotify((n) => n.operComplete?.commandKey === commandKey, 24 * 3600 * 1000);
+      print(notify, formatNotify(notify));
+      failed ||= notify.operComplete?.cmdFailure != null;
+    }
+    return failed ? 1 : 0;
+  } finally {
+    await subscription?.remove();
+  }
+}
+
+async function subscribe(
+  controller: ControllerClient,
+  type: string,
+  references: readonly string[],
+  count: number,
+  values: Values,
+  timeoutMs: number,
+  print: (json: unknown, text: string) => void,
+): Promise<number> {
+  const subscription = await addSubscription(controller, type, references, timeoutMs);
+  if (!values.json) process.stderr.write(`subscribed as ${subscription.path}; waiting for notifications (Ctrl-C to stop)\n`);
+  let received = 0;
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      removeListener();
+      resolve();
+    };
+    const removeListener = controller.onNotify((notify) => {
+      if (notify.subscriptionId === undefined) return;
+      print(notify, formatNotify(notify));
+      received += 1;
+      if (count > 0 && received >= count) stop();
+    });
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await subscription.remove();
+  return 0;
+}

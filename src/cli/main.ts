@@ -1,0 +1,49 @@
+// `berth <command>`: dispatches to the command modules. Exit codes: 0 ok, 1 the operation failed, 2 bad usage or config.
+import { runAgentCommand } from './agent-command.ts';
+import { runCtlCommand } from './ctl-command.ts';
+import { UsageError } from './usage.ts';
+
+const HELP = `berth — USP Software Module Management for home gateways
+
+usage:
+  berth agent --config <file.json>          run the agent in the foreground
+  berth ctl [options] <verb> ...            a small USP Controller over MQTT (berth ctl --help)
+  berth demo                                the whole story on this machine (npm run demo)
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'agent':
+      return runAgentCommand(rest);
+    case 'ctl':
+      return runCtlCommand(rest);
+    case 'demo': {
+      const { runDemo } = await import('./demo-command.ts');
+      return runDemo(rest);
+    }
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command '${command}'\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`berth: ${error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

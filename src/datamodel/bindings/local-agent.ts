@@ -1,0 +1,123 @@
+// Bindings for Device.LocalAgent.: identity, MTP status, Controllers, Subscriptions, Requests, ControllerTrust.
+import type { Registry } from '../registry.ts';
+import type { DmObject } from '../instances.ts';
+import type { DataModel } from '../data-model.ts';
+import type { RequestManager } from '../../engine/requests.ts';
+import { parsePath } from '../../usp/path.ts';
+import { toDateTime } from '../../usp/values.ts';
+import { ErrorCode, UspError, toUspMessage } from '../../usp/errors.ts';
+import { randomUUID } from 'node:crypto';
+
+export interface LocalAgentRuntime {
+  readonly endpointId: string;
+  readonly softwareVersion: string;
+  upTimeSeconds(): number;
+  /** Status of the agent's MTP for Device.LocalAgent.MTP.{i}.Status. */
+  mtpStatus(): 'Up' | 'Down' | 'Error';
+  /** CONNACK Response Information, when the broker gave one. */
+  responseTopicDiscovered(): string;
+  /** Late-bound: the request manager and subscription service are built after the data model is frozen. */
+  requests(): RequestManager;
+  sendOnBoardRequest(controller: DmObject): void;
+  now(): Date;
+}
+
+const PERMISSION = /^[r-][w-][x-][n-]$/;
+
+/** A reference to a row, as stored: 'Device.LocalAgent.Controller.1' (TR-181 object references have no trailing dot). */
+export function referenceTo(obj: DmObject): string {
+  return obj.path.slice(0, -1);
+}
+
+export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, dm: () => DataModel): void {
+  registry.bindObject('Device.LocalAgent.', {
+    get: {
+      EndpointID: () => runtime.endpointId,
+      SoftwareVersion: () => runtime.softwareVersion,
+      UpTime: () => String(runtime.upTimeSeconds()),
+      SupportedProtocols: () => 'MQTT',
+      SupportedFingerprintAlgorithms: () => 'SHA-256',
+      SupportedNumberOfSubscriptions: () => '-1',
+    },
+  });
+  registry.bindObject('Device.LocalAgent.MTP.{i}.', {
+    get: { Status: (mtp) => (dm().read(mtp, 'Enable') === 'true' ? runtime.mtpStatus() : 'Down') },
+  });
+  registry.bindObject('Device.LocalAgent.MTP.{i}.MQTT.', { get: { ResponseTopicDiscovered: () => runtime.responseTopicDiscovered() } });
+
+  registry.bindObject('Device.LocalAgent.Controller.{i}.', {
+    get: { InheritedRole: () => '' },
+    validate(controller) {
+      const endpointId = dm().read(controller, 'EndpointID');
+      if (endpointId === runtime.endpointId) throw new UspError(ErrorCode.InvalidValue, `${controller.path}EndpointID: a Controller cannot use the agent's own Endpoint ID`);
+    },
+    onDeleted(controller) {
+      // Subscription.Recipient is a strong reference: the Controller's subscriptions go with it.
+      const model = dm();
+      const recipient = referenceTo(controller);
+      const orphans = [...model.table('Device.LocalAgent.Subscription.').rows.values()].filter((s) => model.read(s, 'Recipient') === recipient);
+      if (orphans.length > 0) model.update((tx) => orphans.forEach((s) => tx.deleteRow(s)));
+    },
+  });
+  registry.bindCommand('Device.LocalAgent.Controller.{i}.SendOnBoardRequest()', ({ obj }) => {
+    runtime.sendOnBoardRequest(obj);
+    return {};
+  });
+
+  registry.bindObject('Device.LocalAgent.Subscription.{i}.', {
+    internal: ['Recipient', 'CreationDate'],
+    initRow(subscription, ctx, tx) {
+      const model = dm();
+      const controller = [...model.table('Device.LocalAgent.Controller.').rows.values()].find((c) => model.read(c, 'EndpointID') === ctx.originator);
+      if (controller) tx.setInternal(subscription, 'Recipient', referenceTo(controller));
+      tx.setInternal(subscription, 'CreationDate', toDateTime(runtime.now()));
+      // ID is the Controller's to choose; when it gives none, a unique one is assigned (returned in unique_keys).
+      subscription.values.set('ID', `${subscription.instance!}-${randomUUID().slice(0, 8)}`);
+    },
+    validate(subscription, previous, _ctx, isNew) {
+      const model = dm();
+      if (!isNew && previous.has('ReferenceList') && (previous.get('ReferenceList') ?? '') !== '') {
+        throw new UspError(ErrorCode.NotWritable, `${subscription.path}ReferenceList cannot be changed once set; delete the subscription and add a new one`);
+      }
+      const type = model.read(subscription, 'NotifType');
+      const references = model.read(subscription, 'ReferenceList').split(',').map((s) => s.trim()).filter((s) => s !== '');
+      for (const reference of references) {
+        let kind;
+        try {
+          kind = parsePath(reference).kind;
+        } catch (error) {
+          throw new UspError(ErrorCode.InvalidValue, `${subscription.path}ReferenceList: '${reference}' is not a valid path: ${toUspMessage(error)}`);
+        }
+        const allowed: Record<string, readonly string[]> = {
+          ValueChange: ['object', 'parameter'],
+          ObjectCreation: ['object'],
+          ObjectDeletion: ['object'],
+          OperationComplete: ['object', 'command'],
+          Event: ['object', 'event'],
+        };
+        if (type !== '' && !allowed[type]?.includes(kind)) {
+          throw new UspError(ErrorCode.InvalidValue, `${subscription.path}ReferenceList: '${reference}' is a ${kind} path, which a ${type} subscription cannot use`);
+        }
+      }
+      if (model.read(subscription, 'Enable') === 'true' && (type === '' || references.length === 0)) {
+        throw new UspError(ErrorCode.InvalidValue, `${subscription.path}: an enabled subscription needs NotifType and ReferenceList`);
+      }
+    },
+    persistRow: (subscription) => dm().read(subscription, 'Persistent') === 'true',
+  });
+
+  registry.bindObject('Device.LocalAgent.Request.{i}.', { internal: ['Originator', 'Command', 'CommandKey', 'Status'] });
+  registry.bindCommand('Device.LocalAgent.Request.{i}.Cancel()', ({ obj }) => {
+    runtime.requests().cancel(obj);
+    return {};
+  });
+
+  registry.bindObject('Device.LocalAgent.ControllerTrust.Role.{i}.Permission.{i}.', {
+    validate(permission) {
+      for (const column of ['Param', 'Obj', 'InstantiatedObj', 'CommandEvent']) {
+        const value = dm().read(permission, column);
+        if (!PERMISSION.test(value)) throw new UspError(ErrorCode.InvalidValue, `${permission.path}${column}: "${value}" is not a permission string like "rw-n" (r, w, x, n or - in that order)`);
+      }
+    },
+  });
+}

@@ -1,0 +1,13 @@
+// What every message handler gets: the data model and who is asking.
+import type { DataModel } from '../datamodel/data-model.ts';
+import type { DmObject } from '../datamodel/instances.ts';
+import type { RequestManager } from './requests.ts';
+
+export interface RequestContext {
+  readonly dm: DataModel;
+  /** The requesting Controller's Endpoint ID (Record from_id). */
+  readonly originator: string;
+  /** Its Device.LocalAgent.Controller.{i}. row. */
+  readonly controller: DmObject;
+  readonly requests: RequestManager;
+}

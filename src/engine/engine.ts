@@ -1,0 +1,246 @@
+// The USP engine: decodes Records from the MTPs, checks who is asking, runs each request on the serial
+// lane, and answers on the request's reply-to (else the Controller's configured topic). It also sends the
+// agent-originated Records: Connect Records after every (re)connect and Notify messages.
+import { usp } from '../usp/generated/usp.js';
+import { decodeRecord, encodeRecord, encodeMsg, buildNoSessionRecord, buildMqttConnectRecord, buildDisconnectRecord, SUPPORTED_PROTOCOL_VERSIONS } from '../usp/codec.ts';
+import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts';
+import type { DataModel } from '../datamodel/data-model.ts';
+import type { DmObject } from '../datamodel/instances.ts';
+import type { InboundRecord, Mtp, MtpConnectedInfo } from '../mtp/mtp.ts';
+import type { Logger } from '../log.ts';
+import { createLane } from './lane.ts';
+import { MessageError } from './message-error.ts';
+import { handleGet } from './handle-get.ts';
+import { handleSet } from './handle-set.ts';
+import { handleAdd } from './handle-add.ts';
+import { handleDelete } from './handle-delete.ts';
+import { handleOperate } from './handle-operate.ts';
+import { handleGetInstances } from './handle-get-instances.ts';
+import { handleGetSupportedDm } from './handle-get-supported-dm.ts';
+import { createOutbox, controllerTopic } from './outbox.ts';
+import { CONTROLLER_TABLE } from './subscriptions.ts';
+import type { SubscriptionService } from './subscriptions.ts';
+import type { RequestManager } from './requests.ts';
+import type { RequestContext } from './context.ts';
+
+const MsgType = usp.Header.MsgType;
+
+export interface EngineOptions {
+  readonly dm: DataModel;
+  readonly endpointId: string;
+  readonly logger: Logger;
+  readonly requests: RequestManager;
+  /** The MTP Records go out on (looked up on each send: the app may replace it on reconfiguration). */
+  readonly mtp: () => Mtp | undefined;
+  /** Resolves once every committed persistent change is on disk; awaited before answering a write. */
+  readonly flushPersistence: () => Promise<void>;
+}
+
+export interface Engine {
+  /** Entry point for the MTPs. Never throws; bad input is answered or dropped and logged. */
+  handleRecord(record: InboundRecord): void;
+  /** The MTP (re)connected: send an MQTTConnectRecord to every Controller reachable over it (R-MTP.6). */
+  mtpConnected(info: MtpConnectedInfo): void;
+  /** Sends a Notify to a Controller; false if it has no usable MTP. */
+  sendNotify(controller: DmObject, msgId: string, notify: usp.INotify): boolean;
+  attachSubscriptions(subscriptions: SubscriptionService): void;
+  /** Resolves when every request received so far has been answered. */
+  idle(): Promise<void>;
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const { dm, endpointId, logger } = options;
+  const lane = createLane();
+  const outbox = createOutbox(options.mtp, logger);
+  const inFlight = new Set<string>();
+  let subscriptions: SubscriptionService | undefined;
+
+  const findController = (from: string): DmObject | undefined => {
+    for (const row of dm.table(CONTROLLER_TABLE).rows.values()) if (dm.read(row, 'EndpointID') === from) return row;
+    return undefined;
+  };
+
+  const sendMsg = (toId: string, topic: string, msg: usp.IMsg, kind: 'response' | 'notify'): void => {
+    const record = buildNoSessionRecord({ toId, fromId: endpointId, msg: encodeMsg(msg) });
+    outbox.send(topic, encodeRecord(record), kind);
+  };
+
+  const sendError = (toId: string, topic: string, msgId: string, error: unknown): void => {
+    const code = isUspError(error) ? error.code : ErrorCode.InternalError;
+    const paramErrs = error instanceof MessageError ? error.paramErrs.map((p) => ({ paramPath: p.paramPath, errCode: p.errCode, errMsg: p.errMsg })) : [];
+    if (!isUspError(error)) logger.error({ err: error, msgId }, 'internal error while handling a request');
+    sendMsg(toId, topic, { header: { msgId, msgType: MsgType.ERROR }, body: { error: { errCode: code, errMsg: toUspMessage(error), paramErrs } } }, 'response');
+  };
+
+  /** Runs one request; returns the response body and its MsgType, or throws for an Error message. */
+  const dispatch = async (ctx: RequestContext, request: usp.Request.$Properties): Promise<{ response: usp.IResponse; type: number; wrote: boolean }> => {
+    switch (request.reqType) {
+      case 'get':
+        return { response: { getResp: handleGet(ctx, request.get!) }, type: MsgType.GET_RESP, wrote: false };
+      case 'getInstances':
+        return { response: { getInstancesResp: handleGetInstances(ctx, request.getInstances!) }, type: MsgType.GET_INSTANCES_RESP, wrote: false };
+      case 'getSupportedDm':
+        return { response: { getSupportedDmResp: handleGetSupportedDm(ctx, request.getSupportedDm!) }, type: MsgType.GET_SUPPORTED_DM_RESP, wrote: false };
+      case 'getSupportedProtocol':
+        return {
+          response: { getSupportedProtocolResp: { agentSupportedProtocolVersions: SUPPORTED_PROTOCOL_VERSIONS } },
+          type: MsgType.GET_SUPPORTED_PROTO_RESP,
+          wrote: false,
+        };
+      case 'set':
+        return { response: { setResp: inTransaction(ctx, (tx) => handleSet(ctx, request.set!, tx)) }, type: MsgType.SET_RESP, wrote: true };
+      case 'add':
+        return { response: { addResp: inTransaction(ctx, (tx) => handleAdd(ctx, request.add!, tx)) }, type: MsgType.ADD_RESP, wrote: true };
+      case 'delete':
+        return { response: { deleteResp: inTransaction(ctx, (tx) => handleDelete(ctx, request.delete!, tx)) }, type: MsgType.DELETE_RESP, wrote: true };
+      case 'operate':
+        return { response: { operateResp: await handleOperate(ctx, request.operate!) }, type: MsgType.OPERATE_RESP, wrote: true };
+      case 'notify':
+      case 'register':
+      case 'deregister':
+      case undefined:
+        break;
+    }
+    throw new UspError(ErrorCode.MessageNotSupported, `${request.reqType ?? 'this'} request is not supported by this agent`);
+  };
+
+  const inTransaction = <T>(ctx: RequestContext, work: (tx: ReturnType<DataModel['begin']>) => T): T => {
+    const tx = dm.begin({ originator: ctx.originator });
+    try {
+      const result = work(tx);
+      tx.commit();
+      return result;
+    } catch (error) {
+      tx.rollback();
+      throw error;
+    }
+  };
+
+  const handleMsg = (from: string, replyTo: string | undefined, payload: Uint8Array): void => {
+    let msg: usp.Msg;
+    try {
+      msg = usp.Msg.decode(payload);
+    } catch (error) {
+      logger.warn({ from, err: toUspMessage(error) }, 'dropped a Record whose Msg cannot be decoded');
+      return;
+    }
+    const msgId = msg.header?.msgId ?? '';
+    const controller = findController(from);
+    const topic = replyTo ?? (controller ? controllerTopic(dm, controller) : undefined);
+    if (topic === undefined) {
+      logger.warn({ from, msgId }, 'dropped a message: no reply-to and no configured topic for this Endpoint');
+      return;
+    }
+    if (!controller || dm.read(controller, 'Enable') !== 'true') {
+      logger.warn({ from, msgId }, 'refused a message from an unknown or disabled Controller');
+      sendError(from, topic, msgId, new UspError(ErrorCode.PermissionDenied, `Endpoint ${from} is not an enabled Controller of this agent`));
+      return;
+    }
+    const body = msg.body;
+    if (!msg.header || !body?.msgBody) {
+      sendError(from, topic, msgId, new UspError(ErrorCode.InvalidArguments, 'Msg has no header or no body'));
+      return;
+    }
+    if (body.msgBody === 'response') {
+      if (body.response?.respType === 'notifyResp') subscriptions?.acknowledge(msgId);
+      else logger.debug({ from, msgId, type: body.response?.respType }, 'ignored an unexpected response');
+      return;
+    }
+    if (body.msgBody === 'error') {
+      logger.warn({ from, msgId, code: body.error?.errCode, message: body.error?.errMsg }, 'Controller answered with an Error');
+      return;
+    }
+    const request = body.request;
+    if (!request?.reqType) {
+      sendError(from, topic, msgId, new UspError(ErrorCode.InvalidArguments, 'Request has no message body'));
+      return;
+    }
+    // R-MSG.4: a duplicate msg_id arriving before the original was answered is ignored.
+    const key = `${from}\u0000${msgId}`;
+    if (inFlight.has(key)) {
+      logger.info({ from, msgId }, 'ignored a duplicate request still in progress');
+      return;
+    }
+    inFlight.add(key);
+    const ctx: RequestContext = { dm, originator: from, controller, requests: options.requests };
+    lane
+      .run(async () => {
+        try {
+          const { response, type, wrote } = await dispatch(ctx, request);
+          if (wrote) await options.flushPersistence();
+          if (request.reqType === 'operate' && request.operate?.sendResp === false) return;
+          sendMsg(from, topic, { header: { msgId, msgType: type }, body: { response } }, 'response');
+        } catch (error) {
+          if (wroteRequest(request)) await options.flushPersistence().catch(() => undefined);
+          sendError(from, topic, msgId, error);
+        }
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'request handling failed'))
+      .finally(() => inFlight.delete(key));
+  };
+
+  return {
+    handleRecord(inbound) {
+      let record;
+      try {
+        record = decodeRecord(inbound.bytes);
+      } catch (error) {
+        logger.warn({ err: toUspMessage(error), bytes: inbound.bytes.length }, 'dropped an undecodable Record');
+        return;
+      }
+      if (record.toId !== endpointId) {
+        logger.warn({ to: record.toId, from: record.fromId }, 'dropped a Record addressed to another Endpoint');
+        return;
+      }
+      switch (record.recordType) {
+        case 'noSessionContext': {
+          const payload = record.noSessionContext?.payload;
+          if (!payload || payload.length === 0) {
+            logger.warn({ from: record.fromId }, 'dropped a Record with an empty payload');
+            return;
+          }
+          handleMsg(record.fromId, inbound.replyTo, payload);
+          return;
+        }
+        case 'sessionContext': {
+          // E2E session context is not supported: answer with a DisconnectRecord 7106 (R-E2E.6a).
+          const controller = findController(record.fromId);
+          const topic = inbound.replyTo ?? (controller ? controllerTopic(dm, controller) : undefined);
+          if (topic !== undefined) {
+            const disconnect = buildDisconnectRecord({ toId: record.fromId, fromId: endpointId, reason: 'Session Context is not supported', reasonCode: ErrorCode.SessionContextNotAllowed });
+            outbox.send(topic, encodeRecord(disconnect), 'response');
+          }
+          return;
+        }
+        default:
+          logger.debug({ from: record.fromId, type: record.recordType }, 'ignored a connect/disconnect Record');
+      }
+    },
+    mtpConnected(info: MtpConnectedInfo) {
+      outbox.flush();
+      for (const controller of dm.table(CONTROLLER_TABLE).rows.values()) {
+        if (dm.read(controller, 'Enable') !== 'true') continue;
+        const topic = controllerTopic(dm, controller);
+        if (topic === undefined) continue;
+        const record = buildMqttConnectRecord({ toId: dm.read(controller, 'EndpointID'), fromId: endpointId, mqttVersion: info.mqttVersion, subscribedTopic: info.subscribedTopic });
+        outbox.send(topic, encodeRecord(record), 'connect');
+      }
+    },
+    sendNotify(controller, msgId, notify) {
+      const topic = controllerTopic(dm, controller);
+      if (topic === undefined) return false;
+      sendMsg(dm.read(controller, 'EndpointID'), topic, { header: { msgId, msgType: MsgType.NOTIFY }, body: { request: { notify } } }, 'notify');
+      return true;
+    },
+    attachSubscriptions(service) {
+      subscriptions = service;
+    },
+    idle() {
+      return lane.idle();
+    },
+  };
+}
+
+function wroteRequest(request: usp.Request.$Properties): boolean {
+  return request.reqType === 'set' || request.reqType === 'add' || request.reqType === 'delete' || request.reqType === 'operate';
+}

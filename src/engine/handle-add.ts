@@ -1,0 +1,96 @@
+// Add (TR-369 R-ADD.*): creates rows in writable tables. Unique-key parameters that are supplied are
+// implicitly required; missing keys are assigned by the agent and returned in unique_keys (R-ADD.5).
+import type { usp } from '../usp/generated/usp.js';
+import { resolvePath } from '../datamodel/resolve.ts';
+import { isTable } from '../datamodel/instances.ts';
+import type { DmObject, DmTable } from '../datamodel/instances.ts';
+import type { Transaction } from '../datamodel/transaction.ts';
+import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
+import { locateRelativeParam } from './relative-param.ts';
+import { MessageError } from './message-error.ts';
+import type { ParamError } from './message-error.ts';
+import type { RequestContext } from './context.ts';
+
+export function handleAdd(ctx: RequestContext, request: usp.IAdd, tx: Transaction): usp.IAddResp {
+  const allowPartial = request.allowPartial ?? false;
+  const results: usp.AddResp.ICreatedObjectResult[] = [];
+  for (const create of request.createObjs ?? []) {
+    const requestedPath = create.objPath ?? '';
+    let tables: DmTable[];
+    try {
+      tables = resolveTables(ctx, requestedPath);
+    } catch (error) {
+      if (!allowPartial) throw new MessageError(toUspCode(error), toUspMessage(error));
+      results.push({ requestedPath, operStatus: { operFailure: { errCode: toUspCode(error), errMsg: toUspMessage(error) } } });
+      continue;
+    }
+    for (const table of tables) {
+      const savepoint = tx.savepoint();
+      const outcome = createRow(ctx, table, create.paramSettings ?? [], tx);
+      if ('failure' in outcome) {
+        tx.rollbackTo(savepoint);
+        if (!allowPartial) throw new MessageError(outcome.failure.code, outcome.failure.message, outcome.failure.paramErrs);
+        results.push({ requestedPath, operStatus: { operFailure: { errCode: outcome.failure.code, errMsg: outcome.failure.message } } });
+      } else {
+        results.push({ requestedPath, operStatus: { operSuccess: outcome.success } });
+      }
+    }
+  }
+  return { createdObjResults: results };
+}
+
+function resolveTables(ctx: RequestContext, requestedPath: string): DmTable[] {
+  const resolution = resolvePath(ctx.dm, requestedPath);
+  if (resolution.path.kind !== 'object') throw new UspError(ErrorCode.InvalidPath, `${requestedPath}: Add takes the path of a table`);
+  const tables: DmTable[] = [];
+  for (const node of resolution.nodes) {
+    if (!isTable(node)) throw new UspError(ErrorCode.NotATable, `${requestedPath}: ${node.path} is not a table; give the table path without an instance number`);
+    if (!node.schema.isWritableTable) throw new UspError(ErrorCode.NotCreatable, `${node.path}: rows of this table cannot be added by a Controller`);
+    tables.push(node);
+  }
+  return tables;
+}
+
+function createRow(
+  ctx: RequestContext,
+  table: DmTable,
+  settings: readonly usp.Add.ICreateParamSetting[],
+  tx: Transaction,
+): { success: usp.AddResp.CreatedObjectResult.OperationStatus.IOperationSuccess } | { failure: { code: number; message: string; paramErrs: ParamError[] } } {
+  let row: DmObject;
+  try {
+    row = tx.addRow(table);
+  } catch (error) {
+    return { failure: { code: toUspCode(error) === ErrorCode.InternalError ? ErrorCode.ObjectNotCreated : toUspCode(error), message: toUspMessage(error), paramErrs: [] } };
+  }
+  const keyNames = new Set((table.schema.decl.uniqueKeys ?? []).flat());
+  const paramErrs: ParamError[] = [];
+  const touched = new Set<DmObject>([row]);
+  for (const setting of settings) {
+    const relative = setting.param ?? '';
+    const required = (setting.required ?? false) || keyNames.has(relative);
+    try {
+      const target = locateRelativeParam(row, relative);
+      tx.setParam(target.obj, target.name, setting.value ?? '', 'add');
+      touched.add(target.obj);
+    } catch (error) {
+      const paramError = { paramPath: `${row.path}${relative}`, errCode: toUspCode(error), errMsg: toUspMessage(error) };
+      if (required) {
+        return { failure: { code: ErrorCode.RequiredParameterFailed, message: `${table.path}: required parameter ${relative} failed: ${paramError.errMsg}`, paramErrs: [paramError] } };
+      }
+      paramErrs.push(paramError);
+    }
+  }
+  try {
+    for (const obj of touched) tx.validate(obj);
+  } catch (error) {
+    return { failure: { code: toUspCode(error), message: toUspMessage(error), paramErrs: [] } };
+  }
+  return {
+    success: {
+      instantiatedPath: row.path,
+      paramErrs: paramErrs.map((e) => ({ param: e.paramPath.slice(row.path.length), errCode: e.errCode, errMsg: e.errMsg })),
+      uniqueKeys: ctx.dm.uniqueKeys(row),
+    },
+  };
+}

@@ -1,0 +1,168 @@
+// GetSupportedDM: the supported schema (types, access, value-change, command types, events, unique keys).
+// Accepts supported-DM paths ('{i}', trailing '{i}.' optional) and instance paths of existing objects; a
+// parameter, command or event path returns just that element (USP 1.4).
+import type { usp } from '../usp/generated/usp.js';
+import { parsePath } from '../usp/path.ts';
+import type { ParsedPath } from '../usp/path.ts';
+import type { ParamType } from '../usp/values.ts';
+import type { SchemaObject, SchemaParam } from '../datamodel/schema-tree.ts';
+import type { DataModel } from '../datamodel/data-model.ts';
+import type { DmObject } from '../datamodel/instances.ts';
+import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
+import type { RequestContext } from './context.ts';
+
+// Enum values of GetSupportedDMResp (usp-msg-1-4.proto).
+const OBJ_READ_ONLY = 0;
+const OBJ_ADD_DELETE = 1;
+const PARAM_READ_ONLY = 0;
+const PARAM_READ_WRITE = 1;
+const VALUE_CHANGE_ALLOWED = 1;
+const VALUE_CHANGE_WILL_IGNORE = 2;
+const CMD_SYNC = 1;
+const CMD_ASYNC = 2;
+const VALUE_TYPE: Readonly<Record<ParamType, number>> = {
+  base64: 1,
+  boolean: 2,
+  dateTime: 3,
+  decimal: 4,
+  hexBinary: 5,
+  int: 6,
+  long: 7,
+  string: 8,
+  unsignedInt: 9,
+  unsignedLong: 10,
+};
+
+interface Flags {
+  readonly firstLevelOnly: boolean;
+  readonly commands: boolean;
+  readonly events: boolean;
+  readonly params: boolean;
+  readonly uniqueKeySets: boolean;
+}
+
+export function handleGetSupportedDm(ctx: RequestContext, request: usp.IGetSupportedDM): usp.IGetSupportedDMResp {
+  const flags: Flags = {
+    firstLevelOnly: request.firstLevelOnly ?? false,
+    commands: request.returnCommands ?? false,
+    events: request.returnEvents ?? false,
+    params: request.returnParams ?? false,
+    uniqueKeySets: request.returnUniqueKeySets ?? false,
+  };
+  return {
+    reqObjResults: (request.objPaths ?? []).map((reqObjPath) => {
+      try {
+        return { reqObjPath, errCode: 0, errMsg: '', dataModelInstUri: ctx.dm.dataModelUri, supportedObjs: describePath(ctx.dm, reqObjPath, flags) };
+      } catch (error) {
+        return { reqObjPath, errCode: toUspCode(error), errMsg: toUspMessage(error), dataModelInstUri: '', supportedObjs: [] };
+      }
+    }),
+  };
+}
+
+function describePath(dm: DataModel, text: string, flags: Flags): usp.GetSupportedDMResp.ISupportedObjectResult[] {
+  const path = parsePath(text, { supportedDm: true });
+  const schema = schemaOf(dm, path);
+  if (path.kind === 'object') {
+    const out: usp.GetSupportedDMResp.ISupportedObjectResult[] = [describeObject(schema, flags)];
+    for (const child of schema.children.values()) {
+      if (flags.firstLevelOnly) out.push(describeObject(child, { ...flags, commands: false, events: false, params: false, uniqueKeySets: false }));
+      else collectBelow(child, flags, out);
+    }
+    return out;
+  }
+  // A single element: only that parameter, command or event, whatever the flags say.
+  const leaf = path.segments[path.segments.length - 1];
+  const name = leaf?.kind === 'name' ? leaf.name : '';
+  const result: usp.GetSupportedDMResp.ISupportedObjectResult = { ...objectHeader(schema) };
+  if (path.kind === 'parameter') {
+    const param = schema.params.get(name);
+    if (!param) throw new UspError(ErrorCode.InvalidPath, `${text}: no such parameter in the supported data model`);
+    result.supportedParams = [describeParam(param)];
+  } else if (path.kind === 'command') {
+    const command = schema.commands.get(`${name}()`);
+    if (!command) throw new UspError(ErrorCode.InvalidPath, `${text}: no such command in the supported data model`);
+    result.supportedCommands = [describeCommand(schema, `${name}()`)];
+  } else {
+    if (!schema.events.has(`${name}!`)) throw new UspError(ErrorCode.InvalidPath, `${text}: no such event in the supported data model`);
+    result.supportedEvents = [describeEvent(schema, `${name}!`)];
+  }
+  return [result];
+}
+
+function collectBelow(schema: SchemaObject, flags: Flags, out: usp.GetSupportedDMResp.ISupportedObjectResult[]): void {
+  out.push(describeObject(schema, flags));
+  for (const child of schema.children.values()) collectBelow(child, flags, out);
+}
+
+/** Walks a supported-DM or instance path to its schema object; instance numbers must name existing rows. */
+function schemaOf(dm: DataModel, path: ParsedPath): SchemaObject {
+  const segments = path.segments;
+  const end = path.kind === 'object' ? segments.length : segments.length - 1;
+  const first = segments[0];
+  if (first?.kind !== 'name' || first.name !== dm.root.schema.name) throw new UspError(ErrorCode.InvalidPath, `${path.text}: paths start with 'Device.'`);
+  let schema = dm.schemaRoot;
+  let instance: DmObject | undefined = dm.root; // tracks the instantiated object while instance numbers are used
+  for (let i = 1; i < end; i++) {
+    const segment = segments[i]!;
+    if (segment.kind === 'name') {
+      const child = schema.children.get(segment.name);
+      if (!child) throw new UspError(ErrorCode.InvalidPath, `${path.text}: '${segment.name}' is not in the supported data model under ${schema.path}`);
+      schema = child;
+      instance = child.isTable ? instance : instance?.objects.get(segment.name);
+    } else if (segment.kind === 'placeholder' || segment.kind === 'instance') {
+      if (!schema.isTable || segments[i - 1]?.kind !== 'name') throw new UspError(ErrorCode.InvalidPath, `${path.text}: an instance follows ${schema.path}, which is not a table`);
+      if (segment.kind === 'instance') {
+        const row = instance?.tables.get(schema.name)?.rows.get(segment.instance);
+        if (!row) throw new UspError(ErrorCode.InvalidPath, `${path.text}: instance ${segment.instance} of ${schema.tablePath} does not exist`);
+        instance = row;
+      } else {
+        instance = undefined;
+      }
+    } else {
+      throw new UspError(ErrorCode.InvalidPath, `${path.text}: GetSupportedDM takes no wildcards, searches or reference following`);
+    }
+  }
+  return schema;
+}
+
+function objectHeader(schema: SchemaObject): usp.GetSupportedDMResp.ISupportedObjectResult {
+  return {
+    supportedObjPath: schema.path,
+    access: schema.isWritableTable ? OBJ_ADD_DELETE : OBJ_READ_ONLY,
+    isMultiInstance: schema.isTable,
+    divergentPaths: [],
+  };
+}
+
+function describeObject(schema: SchemaObject, flags: Flags): usp.GetSupportedDMResp.ISupportedObjectResult {
+  const result = objectHeader(schema);
+  if (flags.params) result.supportedParams = [...schema.params.values()].map(describeParam);
+  if (flags.commands) result.supportedCommands = [...schema.commands.keys()].map((name) => describeCommand(schema, name));
+  if (flags.events) result.supportedEvents = [...schema.events.keys()].map((name) => describeEvent(schema, name));
+  if (flags.uniqueKeySets) result.uniqueKeySets = (schema.decl.uniqueKeys ?? []).map((keyNames) => ({ keyNames: [...keyNames] }));
+  return result;
+}
+
+function describeParam(param: SchemaParam): usp.GetSupportedDMResp.ISupportedParamResult {
+  return {
+    paramName: param.name,
+    access: param.writable ? PARAM_READ_WRITE : PARAM_READ_ONLY,
+    valueType: param.decl.list ? VALUE_TYPE.string : VALUE_TYPE[param.decl.type],
+    valueChange: param.decl.volatile ? VALUE_CHANGE_WILL_IGNORE : VALUE_CHANGE_ALLOWED,
+  };
+}
+
+function describeCommand(schema: SchemaObject, name: string): usp.GetSupportedDMResp.ISupportedCommandResult {
+  const command = schema.commands.get(name)!;
+  return {
+    commandName: name,
+    inputArgNames: Object.keys(command.decl.input ?? {}),
+    outputArgNames: Object.keys(command.decl.output ?? {}),
+    commandType: command.decl.async ? CMD_ASYNC : CMD_SYNC,
+  };
+}
+
+function describeEvent(schema: SchemaObject, name: string): usp.GetSupportedDMResp.ISupportedEventResult {
+  return { eventName: name, argNames: Object.keys(schema.events.get(name)!.decl.args ?? {}) };
+}

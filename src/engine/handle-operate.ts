@@ -1,0 +1,51 @@
+// Operate (TR-369 R-OPR.*): one OperationResult per matched command. A failed command is a cmd_failure in
+// the response, never an Error message (R-OPR.1); Error is only for the message itself (bad path, ...).
+import type { usp } from '../usp/generated/usp.js';
+import { resolvePath } from '../datamodel/resolve.ts';
+import type { DmObject } from '../datamodel/instances.ts';
+import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts';
+import { checkCommandArgs } from './command-args.ts';
+import { MessageError } from './message-error.ts';
+import type { RequestContext } from './context.ts';
+
+export async function handleOperate(ctx: RequestContext, request: usp.IOperate): Promise<usp.IOperateResp> {
+  const commandPath = request.command ?? '';
+  let resolution;
+  try {
+    resolution = resolvePath(ctx.dm, commandPath);
+  } catch (error) {
+    throw new MessageError(isUspError(error) ? error.code : ErrorCode.InternalError, toUspMessage(error));
+  }
+  if (resolution.path.kind !== 'command') throw new MessageError(ErrorCode.InvalidPath, `${commandPath}: Operate takes a command path ending in '()'`);
+  const commandName = resolution.element!;
+  const results: usp.OperateResp.IOperationResult[] = [];
+  for (const node of resolution.nodes) {
+    const obj = node as DmObject;
+    const executedCommand = `${obj.path}${commandName}`;
+    const command = obj.schema.commands.get(commandName)!;
+    try {
+      const args = checkCommandArgs(command, request.inputArgs ?? {});
+      if (command.decl.async) {
+        const reqObjPath = ctx.requests.start({ obj, command, args, originator: ctx.originator, commandKey: request.commandKey ?? '' });
+        results.push({ executedCommand, reqObjPath });
+      } else {
+        const handler = ctx.dm.commandHandler(command);
+        if (!handler) throw new UspError(ErrorCode.CommandFailure, `${executedCommand} has no handler`);
+        const outputArgs = await handler({
+          dm: ctx.dm,
+          obj,
+          command,
+          args,
+          originator: ctx.originator,
+          commandKey: request.commandKey ?? '',
+          signal: new AbortController().signal,
+        });
+        results.push({ executedCommand, reqOutputArgs: { outputArgs } });
+      }
+    } catch (error) {
+      const errCode = isUspError(error) ? error.code : ErrorCode.CommandFailure;
+      results.push({ executedCommand, cmdFailure: { errCode, errMsg: toUspMessage(error) } });
+    }
+  }
+  return { operationResults: results };
+}

@@ -1,0 +1,112 @@
+// Set (TR-369 R-SET.*, allow_partial/required matrix of reference §2.10). A search path that matches several
+// objects is holistic (R-SET.2a): one failing object undoes that UpdateObject for all of them.
+import type { usp } from '../usp/generated/usp.js';
+import { resolvePath } from '../datamodel/resolve.ts';
+import { isTable } from '../datamodel/instances.ts';
+import type { DmObject } from '../datamodel/instances.ts';
+import type { Transaction } from '../datamodel/transaction.ts';
+import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
+import { locateRelativeParam } from './relative-param.ts';
+import { MessageError } from './message-error.ts';
+import type { ParamError } from './message-error.ts';
+import type { RequestContext } from './context.ts';
+
+interface ObjectFailure {
+  readonly code: number;
+  readonly message: string;
+  readonly instanceFailures: { affectedPath: string; paramErrs: ParamError[] }[];
+}
+
+export function handleSet(ctx: RequestContext, request: usp.ISet, tx: Transaction): usp.ISetResp {
+  const allowPartial = request.allowPartial ?? false;
+  const results: usp.SetResp.IUpdatedObjectResult[] = [];
+  for (const update of request.updateObjs ?? []) {
+    const requestedPath = update.objPath ?? '';
+    const savepoint = tx.savepoint();
+    const outcome = updateObject(ctx, update, tx);
+    if ('failure' in outcome) {
+      tx.rollbackTo(savepoint);
+      const { failure } = outcome;
+      if (!allowPartial) {
+        const paramErrs = failure.instanceFailures.flatMap((f) => f.paramErrs);
+        throw new MessageError(failure.code, failure.message, paramErrs);
+      }
+      results.push({
+        requestedPath,
+        operStatus: {
+          operFailure: {
+            errCode: failure.code,
+            errMsg: failure.message,
+            updatedInstFailures: failure.instanceFailures.map((f) => ({
+              affectedPath: f.affectedPath,
+              paramErrs: f.paramErrs.map((e) => ({ param: relativeTo(f.affectedPath, e.paramPath), errCode: e.errCode, errMsg: e.errMsg })),
+            })),
+          },
+        },
+      });
+    } else {
+      results.push({ requestedPath, operStatus: { operSuccess: { updatedInstResults: outcome.success } } });
+    }
+  }
+  return { updatedObjResults: results };
+}
+
+function updateObject(
+  ctx: RequestContext,
+  update: usp.Set.IUpdateObject,
+  tx: Transaction,
+): { success: usp.SetResp.IUpdatedInstanceResult[] } | { failure: ObjectFailure } {
+  const requestedPath = update.objPath ?? '';
+  let objects: DmObject[];
+  try {
+    const resolution = resolvePath(ctx.dm, requestedPath);
+    if (resolution.path.kind !== 'object') throw new UspError(ErrorCode.InvalidPath, `${requestedPath}: Set takes an object path; the parameter goes in param_settings`);
+    if (resolution.nodes.some(isTable)) throw new UspError(ErrorCode.InvalidPath, `${requestedPath} is a table; Set needs an instance (or a search path)`);
+    objects = resolution.nodes as DmObject[];
+  } catch (error) {
+    return { failure: { code: toUspCode(error), message: toUspMessage(error), instanceFailures: [] } };
+  }
+  const success: usp.SetResp.IUpdatedInstanceResult[] = [];
+  for (const obj of objects) {
+    const updatedParams: Record<string, string> = {};
+    const paramErrs: ParamError[] = [];
+    const requiredErrs: ParamError[] = [];
+    const touched = new Set<DmObject>([obj]);
+    for (const setting of update.paramSettings ?? []) {
+      const relative = setting.param ?? '';
+      try {
+        const target = locateRelativeParam(obj, relative);
+        tx.setParam(target.obj, target.name, setting.value ?? '', 'set');
+        touched.add(target.obj);
+        updatedParams[relative] = ctx.dm.read(target.obj, target.name);
+      } catch (error) {
+        const paramError = { paramPath: `${obj.path}${relative}`, errCode: toUspCode(error), errMsg: toUspMessage(error) };
+        (setting.required ? requiredErrs : paramErrs).push(paramError);
+      }
+    }
+    if (requiredErrs.length > 0) {
+      return {
+        failure: {
+          code: ErrorCode.RequiredParameterFailed,
+          message: `${obj.path}: a required parameter failed: ${requiredErrs[0]!.errMsg}`,
+          instanceFailures: [{ affectedPath: obj.path, paramErrs: requiredErrs }],
+        },
+      };
+    }
+    try {
+      for (const each of touched) tx.validate(each);
+    } catch (error) {
+      return { failure: { code: toUspCode(error), message: toUspMessage(error), instanceFailures: [{ affectedPath: obj.path, paramErrs: [] }] } };
+    }
+    success.push({
+      affectedPath: obj.path,
+      updatedParams,
+      paramErrs: paramErrs.map((e) => ({ param: relativeTo(obj.path, e.paramPath), errCode: e.errCode, errMsg: e.errMsg })),
+    });
+  }
+  return { success };
+}
+
+function relativeTo(objPath: string, paramPath: string): string {
+  return paramPath.startsWith(objPath) ? paramPath.slice(objPath.length) : paramPath;
+}

@@ -1,0 +1,118 @@
+// Asynchronous commands and Device.LocalAgent.Request.{i} (TR-369 §Operate, reference §2.11): a row per
+// running command (Requested → Active → Success/Error, or Canceling → Canceled), OperationComplete when it
+// ends, then the row is removed. Commands run off the serial lane; their data-model changes go through
+// DataModel.update(), which is synchronous, so they never interleave with a Controller's transaction.
+import type { DataModel } from '../datamodel/data-model.ts';
+import type { DmObject } from '../datamodel/instances.ts';
+import type { SchemaCommand } from '../datamodel/schema-tree.ts';
+import type { CommandContext } from '../datamodel/bindings-types.ts';
+import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts';
+import type { Logger } from '../log.ts';
+
+export const REQUEST_TABLE = 'Device.LocalAgent.Request.';
+
+export type OperationResult = { readonly outputArgs: Readonly<Record<string, string>> } | { readonly errCode: number; readonly errMsg: string };
+
+export interface OperationCompleteListener {
+  (obj: DmObject, commandName: string, commandKey: string, result: OperationResult): void;
+}
+
+export interface StartRequest {
+  readonly obj: DmObject;
+  readonly command: SchemaCommand;
+  readonly args: Readonly<Record<string, string>>;
+  readonly originator: string;
+  readonly commandKey: string;
+}
+
+export interface RequestManager {
+  /** Creates the Request row and starts the command in the background; returns the row's path. */
+  start(request: StartRequest): string;
+  /** Request.{i}.Cancel(): asks the running command to stop (its handler sees the AbortSignal). */
+  cancel(row: DmObject): void;
+  /** Resolves when every running command has finished (used at shutdown and in tests). */
+  settled(): Promise<void>;
+  onOperationComplete(listener: OperationCompleteListener): void;
+}
+
+export function createRequestManager(dm: DataModel, logger: Logger): RequestManager {
+  const running = new Map<DmObject, { controller: AbortController; promise: Promise<void> }>();
+  const listeners: OperationCompleteListener[] = [];
+
+  const setStatus = (row: DmObject, status: string): void => {
+    if (!row.deleted) dm.update((tx) => tx.setInternal(row, 'Status', status));
+  };
+
+  const finish = (row: DmObject, request: StartRequest, result: OperationResult): void => {
+    // Tell subscribers first, then remove the row: a Controller polling the row never sees it vanish silently.
+    for (const listener of listeners) {
+      try {
+        listener(request.obj, request.command.name, request.commandKey, result);
+      } catch (error) {
+        logger.error({ err: error }, 'OperationComplete listener failed');
+      }
+    }
+    if (!row.deleted) dm.update((tx) => tx.deleteRow(row));
+  };
+
+  const run = async (row: DmObject, request: StartRequest, abort: AbortController): Promise<void> => {
+    const handler = dm.commandHandler(request.command);
+    await Promise.resolve(); // let the OperateResp go out before the command starts
+    let result: OperationResult;
+    try {
+      if (!handler) throw new UspError(ErrorCode.CommandFailure, `${request.command.name} has no handler`);
+      setStatus(row, 'Active');
+      const context: CommandContext = {
+        dm,
+        obj: request.obj,
+        command: request.command,
+        args: request.args,
+        originator: request.originator,
+        commandKey: request.commandKey,
+        signal: abort.signal,
+      };
+      const outputArgs = await handler(context);
+      if (abort.signal.aborted) throw new UspError(ErrorCode.CommandCanceled, `${request.command.name} was canceled`);
+      setStatus(row, 'Success');
+      result = { outputArgs };
+    } catch (error) {
+      const canceled = abort.signal.aborted;
+      setStatus(row, canceled ? 'Canceled' : 'Error');
+      const errCode = canceled ? ErrorCode.CommandCanceled : isUspError(error) ? error.code : ErrorCode.CommandFailure;
+      if (!isUspError(error) && !canceled) logger.error({ err: error, command: request.command.name }, 'async command failed unexpectedly');
+      result = { errCode, errMsg: canceled ? `${request.obj.path}${request.command.name} was canceled` : toUspMessage(error) };
+    }
+    finish(row, request, result);
+  };
+
+  return {
+    start(request) {
+      const table = dm.table(REQUEST_TABLE);
+      const row = dm.update((tx) => {
+        const created = tx.addRow(table);
+        tx.setInternal(created, 'Originator', request.originator);
+        tx.setInternal(created, 'Command', `${request.obj.path}${request.command.name}`);
+        tx.setInternal(created, 'CommandKey', request.commandKey);
+        tx.setInternal(created, 'Status', 'Requested');
+        return created;
+      });
+      const abort = new AbortController();
+      const promise = run(row, request, abort).finally(() => running.delete(row));
+      running.set(row, { controller: abort, promise });
+      return row.path;
+    },
+    cancel(row) {
+      const entry = running.get(row);
+      if (!entry) throw new UspError(ErrorCode.CommandFailure, `${row.path} is not running`);
+      if (entry.controller.signal.aborted) return;
+      setStatus(row, 'Canceling');
+      entry.controller.abort(new UspError(ErrorCode.CommandCanceled, 'canceled by Request.Cancel()'));
+    },
+    async settled() {
+      while (running.size > 0) await Promise.allSettled([...running.values()].map((entry) => entry.promise));
+    },
+    onOperationComplete(listener) {
+      listeners.push(listener);
+    },
+  };
+}

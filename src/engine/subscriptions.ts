@@ -1,0 +1,269 @@
+// Subscriptions and Notify (TR-369 §Notifications, reference §2.12): matches data-model changes against
+// Device.LocalAgent.Subscription.{i} rows, sends Notify messages, retries those with NotifRetry until a
+// NotifyResp arrives (randomized back-off), expires subscriptions (TimeToLive), and drives Periodic!.
+import type { usp } from '../usp/generated/usp.js';
+import { parsePath } from '../usp/path.ts';
+import type { ParsedPath } from '../usp/path.ts';
+import type { DataModel } from '../datamodel/data-model.ts';
+import type { DmObject } from '../datamodel/instances.ts';
+import { resolvePath, collectSubtree } from '../datamodel/resolve.ts';
+import { isTable } from '../datamodel/instances.ts';
+import { UNKNOWN_TIME } from '../usp/values.ts';
+import { patternCovers } from './path-match.ts';
+import type { OperationResult } from './requests.ts';
+import type { Logger } from '../log.ts';
+
+export const SUBSCRIPTION_TABLE = 'Device.LocalAgent.Subscription.';
+export const CONTROLLER_TABLE = 'Device.LocalAgent.Controller.';
+
+type NotifType = 'ValueChange' | 'ObjectCreation' | 'ObjectDeletion' | 'OperationComplete' | 'Event';
+
+/** Sends a Notify to a Controller (queued while the MTP is down). Returns false if it has no usable MTP. */
+export type NotifySender = (controller: DmObject, msgId: string, notify: usp.INotify) => boolean;
+
+export interface SubscriptionServiceOptions {
+  readonly dm: DataModel;
+  readonly send: NotifySender;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** Only for tests: how often timers are checked (ms). */
+  readonly tickMs?: number;
+}
+
+export interface SubscriptionService {
+  /** Starts timers and sends Boot! to subscribers. */
+  start(boot: { cause: string; commandKey?: string; firmwareUpdated?: boolean }): void;
+  stop(): void;
+  /** A NotifyResp arrived: stop retrying that Notify. */
+  acknowledge(msgId: string): void;
+  operationComplete(obj: DmObject, commandName: string, commandKey: string, result: OperationResult): void;
+  /** Sends an OnBoardRequest to a Controller and retries it until a NotifyResp arrives (R-NOT.5/6). */
+  sendOnBoardRequest(controller: DmObject, info: { oui: string; productClass: string; serialNumber: string; versions: string }): void;
+  /** Number of Notify messages waiting for a NotifyResp (tests, diagnostics). */
+  readonly pendingRetries: number;
+}
+
+interface PendingNotify {
+  readonly msgId: string;
+  readonly controller: DmObject;
+  readonly notify: usp.INotify;
+  readonly expiresAt: number | undefined;
+  attempt: number;
+  nextAt: number;
+}
+
+export function createSubscriptionService(options: SubscriptionServiceOptions): SubscriptionService {
+  const { dm, send, logger } = options;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const parsedReferences = new WeakMap<DmObject, { text: string; paths: ParsedPath[] }>();
+  const pending = new Map<string, PendingNotify>();
+  const lastPeriodic = new WeakMap<DmObject, number>();
+  let startedAt = now();
+  let counter = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let removeListener: (() => void) | undefined;
+
+  const nextMsgId = (): string => `berth-notify-${startedAt.toString(36)}-${++counter}`;
+
+  const referencesOf = (subscription: DmObject): ParsedPath[] => {
+    const text = dm.read(subscription, 'ReferenceList');
+    const cached = parsedReferences.get(subscription);
+    if (cached?.text === text) return cached.paths;
+    const paths: ParsedPath[] = [];
+    for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+      try {
+        paths.push(parsePath(item));
+      } catch {
+        logger.warn({ subscription: subscription.path, reference: item }, 'subscription reference is not a valid path; ignored');
+      }
+    }
+    parsedReferences.set(subscription, { text, paths });
+    return paths;
+  };
+
+  const recipientOf = (subscription: DmObject): DmObject | undefined => {
+    const controller = dm.lookup(dm.read(subscription, 'Recipient'));
+    return controller && dm.read(controller, 'Enable') === 'true' ? controller : undefined;
+  };
+
+  const isLive = (subscription: DmObject): boolean => {
+    if (dm.read(subscription, 'Enable') !== 'true') return false;
+    const ttl = Number(dm.read(subscription, 'TimeToLive'));
+    return ttl === 0 || Date.parse(dm.read(subscription, 'CreationDate')) + ttl * 1000 > now();
+  };
+
+  /** Every live subscription of `type` whose ReferenceList covers the element, with its recipient. */
+  const matching = (type: NotifType, covers: (path: ParsedPath) => boolean, onlyRecipient?: DmObject): { subscription: DmObject; controller: DmObject }[] => {
+    const out: { subscription: DmObject; controller: DmObject }[] = [];
+    for (const subscription of dm.table(SUBSCRIPTION_TABLE).rows.values()) {
+      if (dm.read(subscription, 'NotifType') !== type || !isLive(subscription)) continue;
+      const controller = recipientOf(subscription);
+      if (!controller || (onlyRecipient && controller !== onlyRecipient)) continue;
+      if (referencesOf(subscription).some(covers)) out.push({ subscription, controller });
+    }
+    return out;
+  };
+
+  const deliver = (subscription: DmObject, controller: DmObject, body: Omit<usp.INotify, 'subscriptionId' | 'sendResp'>): void => {
+    const sendResp = dm.read(subscription, 'NotifRetry') === 'true';
+    const notify: usp.INotify = { subscriptionId: dm.read(subscription, 'ID'), sendResp, ...body };
+    const msgId = nextMsgId();
+    if (!send(controller, msgId, notify)) logger.warn({ controller: controller.path }, 'Controller has no enabled MQTT MTP; notification not sent');
+    if (sendResp) {
+      const expiration = Number(dm.read(subscription, 'NotifExpiration'));
+      trackRetry(msgId, controller, notify, expiration > 0 ? now() + expiration * 1000 : undefined);
+    }
+  };
+
+  const trackRetry = (msgId: string, controller: DmObject, notify: usp.INotify, expiresAt: number | undefined): void => {
+    const entry: PendingNotify = { msgId, controller, notify, expiresAt, attempt: 1, nextAt: 0 };
+    entry.nextAt = now() + retryDelayMs(controller, entry.attempt);
+    pending.set(msgId, entry);
+  };
+
+  /** Retry n waits a random time in [m·(k/1000)^(n−1), m·(k/1000)^n] s, n capped at 10 (R-NOT.3). */
+  const retryDelayMs = (controller: DmObject, attempt: number): number => {
+    const m = Number(dm.read(controller, 'USPNotifRetryMinimumWaitInterval'));
+    const k = Number(dm.read(controller, 'USPNotifRetryIntervalMultiplier')) / 1000;
+    const n = Math.min(attempt, 10);
+    const low = m * k ** (n - 1);
+    const high = m * k ** n;
+    return (low + random() * (high - low)) * 1000;
+  };
+
+  const bootParameterMap = (controller: DmObject): string => {
+    const map: Record<string, string> = {};
+    for (const bootParameter of controller.tables.get('BootParameter')?.rows.values() ?? []) {
+      if (dm.read(bootParameter, 'Enable') !== 'true') continue;
+      try {
+        const resolution = resolvePath(dm, dm.read(bootParameter, 'ParameterName'));
+        for (const node of resolution.nodes) {
+          if (isTable(node)) continue;
+          if (resolution.element !== undefined) map[`${node.path}${resolution.element}`] = dm.read(node, resolution.element);
+          else for (const obj of collectSubtree(node, 0)) for (const name of obj.schema.params.keys()) map[`${obj.path}${name}`] = dm.read(obj, name);
+        }
+      } catch {
+        // A BootParameter naming something that does not exist contributes nothing (TR-181).
+      }
+    }
+    return JSON.stringify(map);
+  };
+
+  const deliverEvent = (obj: DmObject, eventName: string, args: Readonly<Record<string, string>>, onlyRecipient?: DmObject): void => {
+    for (const { subscription, controller } of matching('Event', (path) => patternCovers(dm, path, obj, eventName), onlyRecipient)) {
+      const params = eventName === 'Boot!' && obj === dm.root ? { ...args, ParameterMap: bootParameterMap(controller) } : args;
+      deliver(subscription, controller, { event: { objPath: obj.path, eventName, params } });
+    }
+  };
+
+  const tick = (): void => {
+    const t = now();
+    // Retries
+    for (const entry of pending.values()) {
+      if (entry.expiresAt !== undefined && t >= entry.expiresAt) {
+        pending.delete(entry.msgId);
+        logger.info({ msgId: entry.msgId }, 'notification expired before a NotifyResp arrived');
+        continue;
+      }
+      if (entry.controller.deleted) {
+        pending.delete(entry.msgId);
+        continue;
+      }
+      if (t >= entry.nextAt) {
+        entry.attempt += 1;
+        entry.nextAt = t + retryDelayMs(entry.controller, entry.attempt);
+        send(entry.controller, entry.msgId, entry.notify);
+      }
+    }
+    // TimeToLive
+    const expired = [...dm.table(SUBSCRIPTION_TABLE).rows.values()].filter((s) => {
+      const ttl = Number(dm.read(s, 'TimeToLive'));
+      return ttl > 0 && Date.parse(dm.read(s, 'CreationDate')) + ttl * 1000 <= t;
+    });
+    if (expired.length > 0) dm.update((tx) => expired.forEach((s) => tx.deleteRow(s)));
+    // Periodic!
+    for (const controller of dm.table(CONTROLLER_TABLE).rows.values()) {
+      if (dm.read(controller, 'Enable') !== 'true') continue;
+      const interval = Number(dm.read(controller, 'PeriodicNotifInterval')) * 1000;
+      const referenceText = dm.read(controller, 'PeriodicNotifTime');
+      const reference = referenceText === UNKNOWN_TIME ? startedAt : Date.parse(referenceText);
+      const last = lastPeriodic.get(controller) ?? Math.max(reference, startedAt);
+      // The first boundary strictly after `last` on the grid reference + k·interval.
+      const next = reference + (Math.floor((last - reference) / interval) + 1) * interval;
+      if (t >= next) {
+        lastPeriodic.set(controller, t);
+        deliverEvent(dm.object('Device.LocalAgent.'), 'Periodic!', {}, controller);
+      }
+    }
+  };
+
+  return {
+    start(boot) {
+      startedAt = now();
+      removeListener = dm.addListener({
+        valueChanged(obj, name, value) {
+          for (const { subscription, controller } of matching('ValueChange', (path) => patternCovers(dm, path, obj, name))) {
+            deliver(subscription, controller, { valueChange: { paramPath: `${obj.path}${name}`, paramValue: value } });
+          }
+        },
+        objectCreated(row) {
+          for (const { subscription, controller } of matching('ObjectCreation', (path) => path.kind === 'object' && patternCovers(dm, path, row))) {
+            deliver(subscription, controller, { objCreation: { objPath: row.path, uniqueKeys: dm.uniqueKeys(row) } });
+          }
+        },
+        objectDeleted(row) {
+          for (const { subscription, controller } of matching('ObjectDeletion', (path) => path.kind === 'object' && patternCovers(dm, path, row))) {
+            deliver(subscription, controller, { objDeletion: { objPath: row.path } });
+          }
+        },
+        event(obj, eventName, args) {
+          deliverEvent(obj, eventName, args);
+        },
+      });
+      timer = setInterval(() => {
+        try {
+          tick();
+        } catch (error) {
+          logger.error({ err: error }, 'subscription timer failed');
+        }
+      }, options.tickMs ?? 1000);
+      timer.unref();
+      dm.emitEvent(dm.root, 'Boot!', {
+        Cause: boot.cause,
+        CommandKey: boot.commandKey ?? '',
+        FirmwareUpdated: String(boot.firmwareUpdated ?? false),
+        ParameterMap: '{}',
+      });
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      removeListener?.();
+      removeListener = undefined;
+    },
+    acknowledge(msgId) {
+      pending.delete(msgId);
+    },
+    operationComplete(obj, commandName, commandKey, result) {
+      for (const { subscription, controller } of matching('OperationComplete', (path) => patternCovers(dm, path, obj, commandName))) {
+        const outcome = 'outputArgs' in result ? { reqOutputArgs: { outputArgs: { ...result.outputArgs } } } : { cmdFailure: { errCode: result.errCode, errMsg: result.errMsg } };
+        deliver(subscription, controller, { operComplete: { objPath: obj.path, commandName, commandKey, ...outcome } });
+      }
+    },
+    sendOnBoardRequest(controller, info) {
+      const notify: usp.INotify = {
+        subscriptionId: '',
+        sendResp: true,
+        onBoardReq: { oui: info.oui, productClass: info.productClass, serialNumber: info.serialNumber, agentSupportedProtocolVersions: info.versions },
+      };
+      const msgId = nextMsgId();
+      send(controller, msgId, notify);
+      trackRetry(msgId, controller, notify, undefined);
+    },
+    get pendingRetries() {
+      return pending.size;
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// A complete, frozen berth data model with a seeded config, for unit tests of the engine handlers (no MTP).
+import { createRegistry } from '../../src/datamodel/registry.ts';
+import type { DataModel } from '../../src/datamodel/data-model.ts';
+import { bindDevice } from '../../src/datamodel/bindings/device.ts';
+import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
+import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
+import { berthModel, DATA_MODEL_URI } from '../../datamodel/index.ts';
+import { createRequestManager } from '../../src/engine/requests.ts';
+import type { RequestManager } from '../../src/engine/requests.ts';
+import { parseConfig } from '../../src/config/config.ts';
+import type { BerthConfig } from '../../src/config/config.ts';
+import { applyConfig } from '../../src/config/seed.ts';
+import type { RequestContext } from '../../src/engine/context.ts';
+import { createSilentLogger } from '../../src/log.ts';
+
+export const AGENT_ID = 'os::012345-TEST01';
+export const CONTROLLER_ID = 'proto::test-controller';
+
+export function testConfig(overrides: Record<string, unknown> = {}): BerthConfig {
+  return parseConfig({
+    endpointId: AGENT_ID,
+    dataDir: '/nonexistent',
+    mqtt: { url: 'mqtt://127.0.0.1:1883' },
+    controllers: [
+      { endpointId: CONTROLLER_ID, topic: 'usp/controller/test' },
+      { endpointId: 'proto::other', topic: 'usp/controller/other' },
+    ],
+    ...overrides,
+  });
+}
+
+export interface TestModel {
+  readonly dm: DataModel;
+  readonly requests: RequestManager;
+  readonly onBoardRequests: string[];
+  ctx(originator?: string): RequestContext;
+}
+
+export function createTestModel(config: BerthConfig = testConfig()): TestModel {
+  const logger = createSilentLogger();
+  let requests: RequestManager | undefined;
+  let dm: DataModel | undefined;
+  const onBoardRequests: string[] = [];
+  const registry = createRegistry(berthModel, DATA_MODEL_URI);
+  bindDevice(
+    registry,
+    { manufacturer: 'berth', manufacturerOui: '012345', modelName: 'test', description: 'test', productClass: 'gw', serialNumber: 'SN1', hardwareVersion: '1', softwareVersion: '0.0.0' },
+    () => 42,
+  );
+  bindLocalAgent(
+    registry,
+    {
+      endpointId: config.endpointId,
+      softwareVersion: '0.0.0',
+      upTimeSeconds: () => 42,
+      mtpStatus: () => 'Up',
+      responseTopicDiscovered: () => '',
+      requests: () => requests!,
+      sendOnBoardRequest: (controller) => onBoardRequests.push(controller.path),
+      now: () => new Date('2026-01-02T03:04:05Z'),
+    },
+    () => dm!,
+  );
+  bindMqtt(registry, {
+    status: () => 'Connected',
+    responseInformation: () => '',
+    stats: () => ({ connectedAt: '0001-01-01T00:00:00Z', lastSent: '0001-01-01T00:00:00Z', lastReceived: '0001-01-01T00:00:00Z', sent: 0, received: 0, connectionErrors: 0, publishErrors: 0 }),
+    configChanged: () => undefined,
+    forceReconnect: () => undefined,
+  });
+  dm = registry.freeze();
+  applyConfig(dm, config);
+  requests = createRequestManager(dm, logger);
+  const model = dm;
+  return {
+    dm: model,
+    requests,
+    onBoardRequests,
+    ctx(originator = CONTROLLER_ID) {
+      const controller = [...model.table('Device.LocalAgent.Controller.').rows.values()].find((row) => model.read(row, 'EndpointID') === originator)!;
+      return { dm: model, originator, controller, requests: requests! };
+    },
+  };
+}
