@@ -19,8 +19,8 @@ async function addSubscription(controller: ControllerClient, settings: Record<st
   return resp.addResp!.createdObjResults[0]!.operStatus!.operSuccess!.instantiatedPath;
 }
 
-async function setParams(controller: ControllerClient, objPath: string, values: Record<string, string>): Promise<void> {
-  await controller.request({ set: { allowPartial: false, updateObjs: [{ objPath, paramSettings: Object.entries(values).map(([param, value]) => ({ param, value, required: true })) }] } });
+async function setParams(controller: ControllerClient, objPath: string, values: Record<string, string>, timeoutMs = 10_000): Promise<void> {
+  await controller.request({ set: { allowPartial: false, updateObjs: [{ objPath, paramSettings: Object.entries(values).map(([param, value]) => ({ param, value, required: true })) }] } }, { timeoutMs });
 }
 
 async function getValue(controller: ControllerClient, path: string): Promise<string> {
@@ -78,6 +78,15 @@ describe('agent over MQTT 5', { skip }, () => {
   test('an unknown Controller gets 7006; a Record for another agent is ignored', async () => {
     const stranger = await fx.connectController({ endpointId: 'proto::stranger', replyTopic: 'usp/controller/stranger' });
     await assert.rejects(stranger.get(['Device.LocalAgent.EndpointID']), (error: unknown) => error instanceof UspRequestError && error.code === 7006);
+
+    const { connectController } = await import('../../../src/controller/controller-client.ts');
+    const misaddressed = await connectController({ brokerUrl: fx.brokerUrl, endpointId: CONTROLLER_ID, agentEndpointId: 'os::012345-SOMEONE-ELSE', agentTopic: AGENT_TOPIC, replyTopic: 'usp/controller/itest-misaddressed' });
+    try {
+      await assert.rejects(misaddressed.request({ get: { paramPaths: ['Device.LocalAgent.EndpointID'] } }, { timeoutMs: 1000 }), /no answer/, 'a Record whose to_id is another Endpoint gets no answer');
+    } finally {
+      await misaddressed.close();
+    }
+    assert.equal(await getValue(fx.controller, 'Device.LocalAgent.EndpointID'), AGENT_ID, 'and the agent keeps serving');
   });
 
   test('ValueChange, ObjectCreation and ObjectDeletion notifications', async () => {
@@ -162,7 +171,7 @@ describe('agent over MQTT 5', { skip }, () => {
     const writer = (async () => {
       for (let i = 1; i <= 10_000; i++) {
         try {
-          await setParams(fx.controller, 'Device.LocalAgent.Controller.1.', { ControllerCode: `v${i}` });
+          await setParams(fx.controller, 'Device.LocalAgent.Controller.1.', { ControllerCode: `v${i}` }, 1000);
           acknowledged = i;
         } catch {
           return;

@@ -1,0 +1,263 @@
+// The agent's MQTT MTP (TR-369 MQTT binding, reference §4.3) over mqtt.js: MQTT 5 and 3.1.1, the
+// `usp-endpoint-id` CONNECT property, Content Type `usp.msg`, Response Topic / `/reply-to=` suffixes,
+// Response Information and `subscribe-topic` from CONNACK, TLS and credentials, and the binding's
+// randomized reconnect back-off (mqtt.js's fixed-period reconnect is disabled).
+import { connect } from 'mqtt';
+import type { IClientOptions, MqttClient, IConnackPacket, IPublishPacket } from 'mqtt';
+import { readFile } from 'node:fs/promises';
+import type { Mtp, MtpEvents, MtpStatus, OutboundKind } from './mtp.ts';
+import type { Logger } from '../log.ts';
+
+export interface MqttMtpOptions {
+  readonly url: string;
+  readonly version: 5 | 4;
+  readonly endpointId: string;
+  /** ResponseTopicConfigured: subscribed (3.1.1: with `/#` for reply-to suffixes) and used as the reply-to. */
+  readonly agentTopic: string;
+  readonly clientId?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly keepAliveSeconds?: number;
+  /** Seconds (fractions allowed, for tests). */
+  readonly connectRetryTime?: number;
+  readonly connectRetryIntervalMultiplier?: number;
+  readonly connectRetryMaxInterval?: number;
+  readonly publishQos?: 0 | 1 | 2;
+  readonly extraSubscriptions?: readonly string[];
+  readonly random?: () => number;
+  /** Largest inbound message accepted; larger ones are dropped and logged. Default 5 MiB (as obuspa). */
+  readonly maxPacketBytes?: number;
+}
+
+export const USP_CONTENT_TYPE = 'usp.msg';
+const ACCEPTED_CONTENT_TYPES = new Set([USP_CONTENT_TYPE, 'application/vnd.bbf.usp.msg']);
+
+/**
+ * Reconnect wait for retry n (R-MQTT.10): a random value in [T·(M/1000)^(n−1), T·(M/1000)^n] seconds,
+ * n capped at 10, the whole capped at ConnectRetryMaxInterval.
+ */
+export function retryWindow(n: number, options: { connectRetryTime: number; multiplier: number; maxInterval: number }): { min: number; max: number } {
+  const k = Math.min(Math.max(n, 1), 10);
+  const m = options.multiplier / 1000;
+  const min = Math.min(options.connectRetryTime * m ** (k - 1), options.maxInterval);
+  const max = Math.min(options.connectRetryTime * m ** k, options.maxInterval);
+  return { min, max };
+}
+
+/** 3.1.1 carries the reply-to in the topic: `<topic>/reply-to=<reply topic with / as %2F>` (R-MQTT.24/25). */
+export function replyToFromTopic(topic: string): string | undefined {
+  const at = topic.lastIndexOf('/reply-to=');
+  if (at < 0) return undefined;
+  const encoded = topic.slice(at + '/reply-to='.length);
+  return encoded === '' ? undefined : encoded.replaceAll('%2F', '/').replaceAll('%2f', '/');
+}
+
+export function topicWithReplyTo(topic: string, replyTo: string): string {
+  return `${topic}/reply-to=${replyTo.replaceAll('/', '%2F')}`;
+}
+
+function classify(error: Error & { code?: string | number }): MtpStatus {
+  const code = error.code;
+  // CONNACK refusals: 3.1.1 return codes 4/5, MQTT 5 reason codes 0x86/0x87/0x8C (bad credentials, not authorized, bad auth method).
+  if (code === 4 || code === 5 || code === 134 || code === 135 || code === 140) return 'Error_Misconfigured';
+  if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'ERR_SSL_WRONG_VERSION_NUMBER')) return 'Error_Misconfigured';
+  if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return 'Error_BrokerUnreachable';
+  return 'Error';
+}
+
+export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger: Logger): Mtp {
+  const random = options.random ?? Math.random;
+  const qos = options.publishQos ?? 1;
+  const maxBytes = options.maxPacketBytes ?? 5 * 1024 * 1024;
+  let client: MqttClient | undefined;
+  let status: MtpStatus = 'Disabled';
+  let stopped = true;
+  let attempt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let assignedClientId: string | undefined;
+  let replyTopic = options.agentTopic;
+  let subscribed = false;
+  let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
+
+  const setStatus = (next: MtpStatus, detail?: string): void => {
+    if (next === status) return;
+    status = next;
+    try {
+      events.onStatus(next, detail);
+    } catch (error) {
+      logger.error({ err: error }, 'onStatus handler failed');
+    }
+  };
+
+  const scheduleRetry = (): void => {
+    if (stopped || retryTimer) return;
+    attempt += 1;
+    const window = retryWindow(attempt, {
+      connectRetryTime: options.connectRetryTime ?? 5,
+      multiplier: options.connectRetryIntervalMultiplier ?? 2000,
+      maxInterval: options.connectRetryMaxInterval ?? 30720,
+    });
+    const seconds = window.min + random() * (window.max - window.min);
+    logger.info({ attempt, seconds: Number(seconds.toFixed(2)) }, 'reconnecting to the MQTT broker');
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void open();
+    }, seconds * 1000);
+    retryTimer.unref();
+  };
+
+  const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
+    if (payload.length > maxBytes) {
+      logger.warn({ bytes: payload.length, limit: maxBytes }, 'dropped an oversized MQTT message');
+      return;
+    }
+    let replyTo: string | undefined;
+    if (options.version === 5) {
+      const contentType = packet.properties?.contentType;
+      if (contentType !== undefined && !ACCEPTED_CONTENT_TYPES.has(contentType)) {
+        logger.warn({ topic, contentType }, 'dropped a message with a content type other than usp.msg');
+        return;
+      }
+      replyTo = packet.properties?.responseTopic;
+      // A 3.1.1-style suffix on an MQTT 5 publish still tells where to answer.
+      replyTo ??= replyToFromTopic(topic);
+    } else {
+      replyTo = replyToFromTopic(topic);
+    }
+    try {
+      events.onRecord({ bytes: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), replyTo });
+    } catch (error) {
+      logger.error({ err: error }, 'onRecord handler failed');
+    }
+  };
+
+  const onConnack = async (connection: MqttClient, connack: IConnackPacket): Promise<void> => {
+    const properties = connack.properties;
+    if (properties?.assignedClientIdentifier) assignedClientId = properties.assignedClientIdentifier;
+    const topics = new Set<string>([options.agentTopic, ...(options.extraSubscriptions ?? [])]);
+    if (options.version === 4) topics.add(`${options.agentTopic}/#`);
+    const subscribeTopic = properties?.userProperties?.['subscribe-topic'];
+    for (const topic of Array.isArray(subscribeTopic) ? subscribeTopic : subscribeTopic ? [subscribeTopic] : []) topics.add(topic);
+    replyTopic = properties?.responseInformation ?? options.agentTopic;
+    topics.add(replyTopic);
+    try {
+      const granted = await connection.subscribeAsync(
+        [...topics].map((topic) => ({ topic, qos: 1 as const })).reduce<Record<string, { qos: 1 }>>((all, t) => ({ ...all, [t.topic]: { qos: t.qos } }), {}),
+        options.version === 5 ? { properties: { userProperties: { 'usp-endpoint-id': options.endpointId } } } : {},
+      );
+      const ok = granted.filter((g) => g.qos <= 2);
+      if (ok.length === 0) throw new Error('the broker refused every subscription');
+    } catch (error) {
+      // R-MQTT.17: without a subscription there is nobody to answer; disconnect and retry later.
+      logger.error({ err: error }, 'MQTT subscribe failed');
+      setStatus('Error', (error as Error).message);
+      connection.end(true);
+      return;
+    }
+    if (connection !== client) return;
+    subscribed = true;
+    attempt = 0;
+    setStatus('Connected');
+    try {
+      events.onConnected({ mqttVersion: options.version, subscribedTopic: replyTopic });
+    } catch (error) {
+      logger.error({ err: error }, 'onConnected handler failed');
+    }
+  };
+
+  const open = async (): Promise<void> => {
+    if (stopped) return;
+    setStatus('Connecting');
+    try {
+      if (!tls && (options.caFile || options.certFile || options.keyFile)) {
+        tls = {
+          ...(options.caFile && { ca: await readFile(options.caFile) }),
+          ...(options.certFile && { cert: await readFile(options.certFile) }),
+          ...(options.keyFile && { key: await readFile(options.keyFile) }),
+        };
+      }
+    } catch (error) {
+      setStatus('Error_Misconfigured', `cannot read a TLS file: ${(error as Error).message}`);
+      scheduleRetry();
+      return;
+    }
+    const clientId = options.clientId ?? (options.version === 5 ? (assignedClientId ?? '') : options.endpointId);
+    const mqttOptions: IClientOptions = {
+      protocolVersion: options.version,
+      clientId,
+      clean: true,
+      keepalive: options.keepAliveSeconds ?? 60,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      resubscribe: false,
+      ...(options.username !== undefined && { username: options.username }),
+      ...(options.password !== undefined && { password: options.password }),
+      ...(tls?.ca && { ca: tls.ca }),
+      ...(tls?.cert && { cert: tls.cert }),
+      ...(tls?.key && { key: tls.key }),
+      ...(options.version === 5 && {
+        properties: { requestResponseInformation: true, maximumPacketSize: Math.min(maxBytes + 1024, 268435455), userProperties: { 'usp-endpoint-id': options.endpointId } },
+      }),
+    };
+    const connection = connect(options.url, mqttOptions);
+    client = connection;
+    subscribed = false;
+    connection.on('connect', (connack) => void onConnack(connection, connack));
+    connection.on('message', onMessage);
+    connection.on('error', (error: Error & { code?: string | number }) => {
+      if (connection !== client) return;
+      logger.warn({ err: error.message, code: error.code }, 'MQTT connection error');
+      setStatus(classify(error), error.message);
+    });
+    connection.on('close', () => {
+      if (connection !== client) return;
+      subscribed = false;
+      connection.removeAllListeners('message');
+      connection.end(true);
+      client = undefined;
+      if (stopped) return;
+      if (status === 'Connected' || status === 'Connecting') setStatus('Error_BrokerUnreachable', 'connection closed');
+      scheduleRetry();
+    });
+  };
+
+  return {
+    get status() {
+      return status;
+    },
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      attempt = 0;
+      void open();
+    },
+    async send(topic: string, bytes: Uint8Array, kind: OutboundKind) {
+      const connection = client;
+      if (!connection || !subscribed) throw new Error('MQTT is not connected');
+      const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      logger.trace({ topic, kind, bytes: bytes.length }, 'publish');
+      if (options.version === 5) {
+        await connection.publishAsync(topic, payload, { qos, properties: { contentType: USP_CONTENT_TYPE, responseTopic: replyTopic } });
+      } else {
+        await connection.publishAsync(topicWithReplyTo(topic, replyTopic), payload, { qos });
+      }
+    },
+    async stop() {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      const connection = client;
+      client = undefined;
+      subscribed = false;
+      if (connection) {
+        // Give in-flight publishes a moment, then close whatever is left.
+        await Promise.race([connection.endAsync(false), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+        connection.end(true);
+      }
+      setStatus('Disabled');
+    },
+  };
+}
