@@ -315,16 +315,16 @@ export namespace usp_record {
         $unknowns?: Uint8Array[];
 
         /** SessionContextRecord sessionId. */
-        sessionId: number;
+        sessionId: (number|Long);
 
         /** SessionContextRecord sequenceId. */
-        sequenceId: number;
+        sequenceId: (number|Long);
 
         /** SessionContextRecord expectedId. */
-        expectedId: number;
+        expectedId: (number|Long);
 
         /** SessionContextRecord retransmitId. */
-        retransmitId: number;
+        retransmitId: (number|Long);
 
         /** SessionContextRecord payloadSarState. */
         payloadSarState: usp_record.SessionContextRecord.PayloadSARState;
@@ -396,16 +396,16 @@ export namespace usp_record {
         interface $Properties {
 
             /** SessionContextRecord sessionId */
-            sessionId?: (number|null);
+            sessionId?: (number|Long|null);
 
             /** SessionContextRecord sequenceId */
-            sequenceId?: (number|null);
+            sequenceId?: (number|Long|null);
 
             /** SessionContextRecord expectedId */
-            expectedId?: (number|null);
+            expectedId?: (number|Long|null);
 
             /** SessionContextRecord retransmitId */
-            retransmitId?: (number|null);
+            retransmitId?: (number|Long|null);
 
             /** SessionContextRecord payloadSarState */
             payloadSarState?: (usp_record.SessionContextRecord.PayloadSARState|null);
