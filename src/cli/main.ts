@@ -1,6 +1,6 @@
 // `berth <command>`: dispatches to the command modules. Exit codes: 0 ok, 1 the operation failed, 2 bad usage or config.
-import { runAgentCommand } from './agent-command.ts';
-import { runCtlCommand } from './ctl-command.ts';
+// Commands are imported when used: the agent is a long-running process on a small device and should not
+// carry the Controller's code (and vice versa).
 import { UsageError } from './usage.ts';
 
 const HELP = `berth — USP Software Module Management for home gateways
@@ -14,10 +14,14 @@ usage:
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'agent':
+    case 'agent': {
+      const { runAgentCommand } = await import('./agent-command.ts');
       return runAgentCommand(rest);
-    case 'ctl':
+    }
+    case 'ctl': {
+      const { runCtlCommand } = await import('./ctl-command.ts');
       return runCtlCommand(rest);
+    }
     case 'demo': {
       const { runDemo } = await import('./demo-command.ts');
       return runDemo(rest);

@@ -1,6 +1,6 @@
 // A small USP Controller over MQTT (mqtt.js used directly): what `berth ctl`, the demo, the integration
 // tests and the benchmark use to talk to an agent. Answers NotifyResp for notifications that ask for one.
-import { connect } from 'mqtt';
+import { openMqttClient } from '../mtp/mqtt-connect.ts';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -66,9 +66,13 @@ export async function connectController(options: ControllerOptions): Promise<Con
     ...(options.caFile !== undefined && { ca: readFileSync(options.caFile) }),
     ...(version === 5 && { properties: { userProperties: { 'usp-endpoint-id': options.endpointId } } }),
   };
+  const opened = await openMqttClient(options.brokerUrl, mqttOptions);
   const client: MqttClient = await new Promise((resolve, reject) => {
-    const c = connect(options.brokerUrl, mqttOptions);
-    c.once('connect', () => resolve(c));
+    const c = opened;
+    c.once('connect', () => {
+      (c.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
+      resolve(c);
+    });
     c.once('error', (error) => {
       c.end(true);
       reject(new Error(`cannot connect to the MQTT broker at ${options.brokerUrl}: ${error.message}`));

@@ -2,7 +2,7 @@
 // `usp-endpoint-id` CONNECT property, Content Type `usp.msg`, Response Topic / `/reply-to=` suffixes,
 // Response Information and `subscribe-topic` from CONNACK, TLS and credentials, and the binding's
 // randomized reconnect back-off (mqtt.js's fixed-period reconnect is disabled).
-import { connect } from 'mqtt';
+import { openMqttClient } from './mqtt-connect.ts';
 import type { IClientOptions, MqttClient, IConnackPacket, IPublishPacket } from 'mqtt';
 import { readFile } from 'node:fs/promises';
 import type { Mtp, MtpEvents, MtpStatus, OutboundKind } from './mtp.ts';
@@ -202,10 +202,25 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
         properties: { requestResponseInformation: true, maximumPacketSize: Math.min(maxBytes + 1024, 268435455), userProperties: { 'usp-endpoint-id': options.endpointId } },
       }),
     };
-    const connection = connect(options.url, mqttOptions);
+    let connection: MqttClient;
+    try {
+      connection = await openMqttClient(options.url, mqttOptions);
+    } catch (error) {
+      setStatus('Error_Misconfigured', (error as Error).message);
+      scheduleRetry();
+      return;
+    }
+    if (stopped) {
+      connection.end(true);
+      return;
+    }
     client = connection;
     subscribed = false;
-    connection.on('connect', (connack) => void onConnack(connection, connack));
+    connection.on('connect', (connack) => {
+      // USP is request/response: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to every round trip.
+      (connection.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
+      void onConnack(connection, connack);
+    });
     connection.on('message', onMessage);
     connection.on('error', (error: Error & { code?: string | number }) => {
       if (connection !== client) return;
