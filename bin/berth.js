@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// --max-semi-space-size=1: a 1 MiB young generation keeps the long-running agent's resident memory ~12 MiB lower
+// (measured by npm run bench:usp) at no measurable latency cost.
 // The `berth` command. Runs the compiled CLI from dist/ when it exists (production), else the TypeScript
 // sources through tsx (a development checkout).
 import { existsSync } from 'node:fs';

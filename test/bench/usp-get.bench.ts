@@ -28,9 +28,20 @@ const dataDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
 const configFile = join(dataDir, 'config.json');
 await writeFile(
   configFile,
-  JSON.stringify({ endpointId: AGENT, dataDir, mqtt: { url: broker.url, version: 5 }, controllers: [{ endpointId: CONTROLLER, topic: 'usp/controller/bench' }], log: { level: 'warn' } }),
+  JSON.stringify({
+    endpointId: AGENT,
+    dataDir,
+    mqtt: { url: broker.url, version: 5 },
+    // An operator and a household Controller, as on a real gateway.
+    controllers: [
+      { endpointId: CONTROLLER, topic: 'usp/controller/bench' },
+      { endpointId: 'proto::household', topic: 'usp/controller/household' },
+    ],
+    log: { level: 'warn' },
+  }),
 );
-const agent = spawn(process.execPath, [join(root, 'dist', 'src', 'cli', 'main.js'), 'agent', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+// Started the way users start it: the `berth` executable (its shebang sets the V8 flags the agent runs with).
+const agent = spawn(join(root, 'bin', 'berth.js'), ['agent', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
 const controller = await connectController({ brokerUrl: broker.url, endpointId: CONTROLLER, agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: 'usp/controller/bench' });
 try {
   // Wait for the agent to be up.
@@ -42,9 +53,17 @@ try {
       if (i > 50) throw error;
     }
   }
+  // A subscription, as a Controller watching the gateway would have.
+  await controller.request({
+    add: {
+      allowPartial: false,
+      createObjs: [{ objPath: 'Device.LocalAgent.Subscription.', paramSettings: [{ param: 'NotifType', value: 'Event' }, { param: 'ReferenceList', value: 'Device.Boot!' }, { param: 'Enable', value: 'true' }, { param: 'Persistent', value: 'true' }] }],
+    },
+  });
   const first = await controller.get(['Device.LocalAgent.']);
   const params = first.reqPathResults![0]!.resolvedPathResults!.reduce((n, r) => n + Object.keys(r.resultParams ?? {}).length, 0);
-  for (let i = 0; i < 200; i++) await controller.get(['Device.LocalAgent.']);
+  // Warm-up: the agent is a long-running process; measure it once V8 has compiled the hot paths.
+  for (let i = 0; i < 1000; i++) await controller.get(['Device.LocalAgent.']);
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = await rssMiB(agent.pid!);
 
