@@ -5,13 +5,15 @@ import tseslint from 'typescript-eslint';
 const ioLibraries = ['mqtt', 'dockerode', 'ws', 'fastify', 'node:fs', 'node:fs/promises', 'node:net', 'node:http'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/usp/generated/**', 'scripts/**', 'bin/**', 'eslint.config.js'] },
+  { ignores: ['.scratch/**', 'dist/**', 'node_modules/**', 'src/usp/generated/**', 'scripts/**', 'bin/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
+      // Late-bound collaborators (built after the data model they serve) are read in closures before assignment.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] }],

@@ -140,11 +140,11 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
     mtp: () => mtp,
     flushPersistence,
   });
-  subscriptions = createSubscriptionService({ dm, send: engine.sendNotify, logger: logger.child({ component: 'subscriptions' }) });
+  subscriptions = createSubscriptionService({ dm, send: (controller, msgId, notify) => engine.sendNotify(controller, msgId, notify), logger: logger.child({ component: 'subscriptions' }) });
   engine.attachSubscriptions(subscriptions);
-  requests.onOperationComplete((obj, name, key, result) => subscriptions!.operationComplete(obj, name, key, result));
+  requests.onOperationComplete((obj, name, key, result) => { subscriptions.operationComplete(obj, name, key, result); });
   // Async commands and agent-side changes persist too (e.g. a subscription expiring): flush soon after.
-  dm.addListener({ persistentChange: () => setImmediate(() => void flushPersistence().catch((error: unknown) => logger.error({ err: error }, 'saving state failed'))) });
+  dm.addListener({ persistentChange: () => setImmediate(() => void flushPersistence().catch((error: unknown) => { logger.error({ err: error }, 'saving state failed'); })) });
 
   const mtpLogger = logger.child({ component: 'mqtt' });
   const setStatus = (status: MtpStatus): void => {
@@ -230,7 +230,7 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
     start() {
       running = true;
       // Boot! is raised now; it waits in the outbox until the MTP connects.
-      subscriptions!.start({ cause: 'LocalReboot' });
+      subscriptions.start({ cause: 'LocalReboot' });
       mtp = buildMtp();
       mtp?.start();
       logger.info({ endpointId: config.endpointId, dataDir: config.dataDir, version: BERTH_VERSION }, 'berth agent started');
@@ -238,7 +238,7 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
     async stop() {
       running = false;
       if (reconnectTimer) clearTimeout(reconnectTimer);
-      subscriptions!.stop();
+      subscriptions.stop();
       await engine.idle();
       await mtp?.stop();
       mtp = undefined;

@@ -1,7 +1,7 @@
 // `berth ctl`: a small USP Controller over MQTT for people at a shell. Readable output by default, the
 // decoded USP message with --json. Exit code 1 when the agent answers with an Error or a failure.
 import { parseArgs } from 'node:util';
-import { usp } from '../usp/generated/usp.js';
+import type { usp } from '../usp/generated/usp.js';
 import { connectController, UspRequestError } from '../controller/controller-client.ts';
 import type { ControllerClient } from '../controller/controller-client.ts';
 import { formatAddResp, formatDeleteResp, formatGetResp, formatInstancesResp, formatNotify, formatOperateResp, formatSetResp, formatSupportedResp } from './format.ts';
@@ -116,7 +116,7 @@ export async function runCtlCommand(argv: readonly string[]): Promise<number> {
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 async function runVerb(controller: ControllerClient, verb: string, args: readonly string[], values: Values, timeoutMs: number): Promise<number> {
-  const ask = (request: usp.IRequest): Promise<usp.Response.$Properties> => controller.request(request, { timeoutMs });
+  const ask = (request: usp.Request.$Properties): Promise<usp.Response.$Properties> => controller.request(request, { timeoutMs });
   const print = (json: unknown, text: string): void => {
     process.stdout.write(`${values.json ? toJson(json) : text}\n`);
   };

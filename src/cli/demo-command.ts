@@ -25,7 +25,7 @@ function show(text: string): void {
 export async function runDemo(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { keep: { type: 'boolean' }, broker: { type: 'string' } }, strict: true });
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-demo-'));
-  const broker = values.broker ? { url: values.broker, stop: async () => undefined } : await startLocalBroker();
+  const broker = values.broker ? { url: values.broker, stop: () => Promise.resolve() } : await startLocalBroker();
   const cleanup: (() => Promise<unknown>)[] = [() => rm(dataDir, { recursive: true, force: true }), () => broker.stop()];
   try {
     step(`Broker: ${broker.url}${values.broker ? '' : ' (a private Mosquitto started for this demo)'}`);
@@ -95,7 +95,7 @@ node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} supported Device.L
 node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} operate 'Device.ScheduleTimer()' DelaySeconds=2 --wait`);
     if (values.keep) {
       process.stdout.write('\n(running until Ctrl-C)\n');
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await new Promise<void>((resolve) => process.once('SIGINT', () => { resolve(); }));
     }
     step('Done: agent stopped, broker stopped, nothing left behind');
     return 0;

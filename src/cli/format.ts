@@ -1,11 +1,11 @@
 // Readable text for USP responses (`berth ctl` without --json).
-import type { usp } from '../usp/generated/usp.js';
+import { usp } from '../usp/generated/usp.js';
 
 const OBJ_ACCESS = ['read-only', 'add/delete', 'add-only', 'delete-only'];
 const PARAM_ACCESS = ['read-only', 'read-write', 'write-only'];
 const VALUE_TYPES = ['unknown', 'base64', 'boolean', 'dateTime', 'decimal', 'hexBinary', 'int', 'long', 'string', 'unsignedInt', 'unsignedLong'];
 
-export function formatGetResp(resp: usp.IGetResp): string {
+export function formatGetResp(resp: usp.GetResp.$Properties): string {
   const lines: string[] = [];
   for (const result of resp.reqPathResults ?? []) {
     if (result.errCode) {
@@ -20,7 +20,7 @@ export function formatGetResp(resp: usp.IGetResp): string {
   return lines.join('\n');
 }
 
-export function formatSetResp(resp: usp.ISetResp): string {
+export function formatSetResp(resp: usp.SetResp.$Properties): string {
   const lines: string[] = [];
   for (const result of resp.updatedObjResults ?? []) {
     const failure = result.operStatus?.operFailure;
@@ -37,7 +37,7 @@ export function formatSetResp(resp: usp.ISetResp): string {
   return lines.join('\n');
 }
 
-export function formatAddResp(resp: usp.IAddResp): string {
+export function formatAddResp(resp: usp.AddResp.$Properties): string {
   return (resp.createdObjResults ?? [])
     .map((result) => {
       const failure = result.operStatus?.operFailure;
@@ -50,7 +50,7 @@ export function formatAddResp(resp: usp.IAddResp): string {
     .join('\n');
 }
 
-export function formatDeleteResp(resp: usp.IDeleteResp): string {
+export function formatDeleteResp(resp: usp.DeleteResp.$Properties): string {
   const lines: string[] = [];
   for (const result of resp.deletedObjResults ?? []) {
     const failure = result.operStatus?.operFailure;
@@ -66,7 +66,7 @@ export function formatDeleteResp(resp: usp.IDeleteResp): string {
   return lines.join('\n');
 }
 
-export function formatOperateResp(resp: usp.IOperateResp): string {
+export function formatOperateResp(resp: usp.OperateResp.$Properties): string {
   return (resp.operationResults ?? [])
     .map((result) => {
       if (result.cmdFailure) return `${result.executedCommand ?? ''}: failed ${result.cmdFailure.errCode ?? 0}: ${result.cmdFailure.errMsg ?? ''}`;
@@ -77,7 +77,7 @@ export function formatOperateResp(resp: usp.IOperateResp): string {
     .join('\n');
 }
 
-export function formatInstancesResp(resp: usp.IGetInstancesResp): string {
+export function formatInstancesResp(resp: usp.GetInstancesResp.$Properties): string {
   const lines: string[] = [];
   for (const result of resp.reqPathResults ?? []) {
     if (result.errCode) {
@@ -93,7 +93,7 @@ export function formatInstancesResp(resp: usp.IGetInstancesResp): string {
   return lines.join('\n');
 }
 
-export function formatSupportedResp(resp: usp.IGetSupportedDMResp): string {
+export function formatSupportedResp(resp: usp.GetSupportedDMResp.$Properties): string {
   const lines: string[] = [];
   for (const result of resp.reqObjResults ?? []) {
     if (result.errCode) {
@@ -103,15 +103,15 @@ export function formatSupportedResp(resp: usp.IGetSupportedDMResp): string {
     for (const obj of result.supportedObjs ?? []) {
       lines.push(`${obj.supportedObjPath ?? ''}  [${OBJ_ACCESS[obj.access ?? 0] ?? '?'}${obj.isMultiInstance ? ', table' : ''}]`);
       for (const keys of obj.uniqueKeySets ?? []) lines.push(`  unique key: ${(keys.keyNames ?? []).join(' + ')}`);
-      for (const p of obj.supportedParams ?? []) lines.push(`  ${p.paramName ?? ''}  ${VALUE_TYPES[p.valueType ?? 0] ?? '?'} ${PARAM_ACCESS[p.access ?? 0] ?? '?'}${p.valueChange === 2 ? ' (no value-change notifications)' : ''}`);
-      for (const c of obj.supportedCommands ?? []) lines.push(`  ${c.commandName ?? ''}  ${c.commandType === 2 ? 'async' : 'sync'} in(${(c.inputArgNames ?? []).join(', ')}) out(${(c.outputArgNames ?? []).join(', ')})`);
+      for (const p of obj.supportedParams ?? []) lines.push(`  ${p.paramName ?? ''}  ${VALUE_TYPES[p.valueType ?? 0] ?? '?'} ${PARAM_ACCESS[p.access ?? 0] ?? '?'}${p.valueChange === usp.GetSupportedDMResp.ValueChangeType.VALUE_CHANGE_WILL_IGNORE ? ' (no value-change notifications)' : ''}`);
+      for (const c of obj.supportedCommands ?? []) lines.push(`  ${c.commandName ?? ''}  ${c.commandType === usp.GetSupportedDMResp.CmdType.CMD_ASYNC ? 'async' : 'sync'} in(${(c.inputArgNames ?? []).join(', ')}) out(${(c.outputArgNames ?? []).join(', ')})`);
       for (const e of obj.supportedEvents ?? []) lines.push(`  ${e.eventName ?? ''}  (${(e.argNames ?? []).join(', ')})`);
     }
   }
   return lines.join('\n');
 }
 
-export function formatNotify(notify: usp.INotify): string {
+export function formatNotify(notify: usp.Notify.$Properties): string {
   if (notify.valueChange) return `value change: ${notify.valueChange.paramPath ?? ''} = ${notify.valueChange.paramValue ?? ''}`;
   if (notify.objCreation) return `object created: ${notify.objCreation.objPath ?? ''} ${JSON.stringify(notify.objCreation.uniqueKeys ?? {})}`;
   if (notify.objDeletion) return `object deleted: ${notify.objDeletion.objPath ?? ''}`;

@@ -35,7 +35,7 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
         socket.destroy();
         resolve(true);
       });
-      socket.once('error', () => resolve(false));
+      socket.once('error', () => { resolve(false); });
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`Mosquitto did not start listening on 127.0.0.1:${port}`);
@@ -51,7 +51,7 @@ export async function startLocalBroker(): Promise<{ url: string; stop(): Promise
   const conf = join(dir, 'mosquitto.conf');
   await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nlog_dest file ${join(dir, 'mosquitto.log')}\n`);
   const child = spawn(binary, ['-c', conf], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
   try {
     await waitForPort(port, 5000);
   } catch (error) {

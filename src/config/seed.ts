@@ -85,8 +85,7 @@ function rowByAlias(tx: Transaction, table: DmTable, alias: string, instance?: n
 function permission(tx: Transaction, role: DmObject, values: Record<string, string>): void {
   const table = role.tables.get('Permission')!;
   const row = rowByAlias(tx, table, values['Alias']!);
-  const { Alias: _alias, ...rest } = values;
-  write(tx, row, rest);
+  write(tx, row, Object.fromEntries(Object.entries(values).filter(([name]) => name !== 'Alias')));
 }
 
 function write(tx: Transaction, obj: DmObject, values: Record<string, string>): void {

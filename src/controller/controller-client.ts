@@ -24,8 +24,8 @@ export interface ControllerOptions {
 
 export class UspRequestError extends Error {
   readonly code: number;
-  readonly paramErrs: readonly usp.Error.IParamError[];
-  constructor(code: number, message: string, paramErrs: readonly usp.Error.IParamError[]) {
+  readonly paramErrs: readonly usp.Error.ParamError.$Properties[];
+  constructor(code: number, message: string, paramErrs: readonly usp.Error.ParamError.$Properties[]) {
     super(`USP error ${code}: ${message}`);
     this.name = 'UspRequestError';
     this.code = code;
@@ -37,15 +37,15 @@ export interface ControllerClient {
   readonly endpointId: string;
   readonly replyTopic: string;
   /** Sends a request and resolves with the response body; rejects with UspRequestError for an Error message. */
-  request(request: usp.IRequest, options?: { timeoutMs?: number }): Promise<usp.Response.$Properties>;
+  request(request: usp.Request.$Properties, options?: { timeoutMs?: number }): Promise<usp.Response.$Properties>;
   /** Sends a request whose answer may be an Error; resolves with the whole Msg. */
-  requestRaw(request: usp.IRequest, options?: { timeoutMs?: number; msgId?: string }): Promise<usp.Msg>;
+  requestRaw(request: usp.Request.$Properties, options?: { timeoutMs?: number; msgId?: string }): Promise<usp.Msg>;
   /** Publishes raw bytes to the agent topic (bad-input tests). */
   publishRaw(bytes: Uint8Array, options?: { withReplyTo?: boolean }): Promise<void>;
-  get(paths: readonly string[], maxDepth?: number): Promise<usp.IGetResp>;
-  onNotify(listener: (notify: usp.INotify, msg: usp.Msg) => void): () => void;
+  get(paths: readonly string[], maxDepth?: number): Promise<usp.GetResp.$Properties>;
+  onNotify(listener: (notify: usp.Notify.$Properties, msg: usp.Msg) => void): () => void;
   /** Waits for the next Notify accepted by `match`. */
-  nextNotify(match: (notify: usp.INotify) => boolean, timeoutMs?: number): Promise<usp.INotify>;
+  nextNotify(match: (notify: usp.Notify.$Properties) => boolean, timeoutMs?: number): Promise<usp.Notify.$Properties>;
   /** Every Record received (including Connect Records). */
   onRecord(listener: (record: ReturnType<typeof decodeRecord>) => void): () => void;
   /** Send NotifyResp automatically for send_resp notifications (default true). */
@@ -77,12 +77,12 @@ export async function connectController(options: ControllerOptions): Promise<Con
       c.end(true);
       reject(new Error(`cannot connect to the MQTT broker at ${options.brokerUrl}: ${error.message}`));
     });
-    c.once('close', () => reject(new Error(`cannot connect to the MQTT broker at ${options.brokerUrl}: connection closed`)));
+    c.once('close', () => { reject(new Error(`cannot connect to the MQTT broker at ${options.brokerUrl}: connection closed`)); });
   });
   await client.subscribeAsync(version === 5 ? replyTopic : [replyTopic, `${replyTopic}/#`], { qos: 1 });
 
   const waiting = new Map<string, { resolve: (msg: usp.Msg) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
-  const notifyListeners = new Set<(notify: usp.INotify, msg: usp.Msg) => void>();
+  const notifyListeners = new Set<(notify: usp.Notify.$Properties, msg: usp.Msg) => void>();
   const recordListeners = new Set<(record: ReturnType<typeof decodeRecord>) => void>();
   let counter = 0;
 
@@ -94,7 +94,7 @@ export async function connectController(options: ControllerOptions): Promise<Con
     }
   };
 
-  const sendMsg = (msg: usp.IMsg): Promise<void> =>
+  const sendMsg = (msg: usp.Msg.$Properties): Promise<void> =>
     publishRecord(encodeRecord(buildNoSessionRecord({ toId: options.agentEndpointId, fromId: options.endpointId, msg: encodeMsg(msg) })));
 
   const api: ControllerClient = {
@@ -197,7 +197,7 @@ export async function connectController(options: ControllerOptions): Promise<Con
   return api;
 }
 
-function requestMsgType(request: usp.IRequest): usp.Header.MsgType {
+function requestMsgType(request: usp.Request.$Properties): usp.Header.MsgType {
   const T = usp.Header.MsgType;
   if (request.get) return T.GET;
   if (request.set) return T.SET;

@@ -43,10 +43,7 @@ export class DmObject {
 
   /** The nearest enclosing table row (itself if it is one), or undefined for objects outside tables. */
   get row(): DmObject | undefined {
-    for (let current: DmObject | undefined = this; current; current = current.parent) {
-      if (current.table) return current;
-    }
-    return undefined;
+    return this.table ? this : this.parent?.row;
   }
 }
 

@@ -4,6 +4,7 @@
 import type { ParsedPath, PathSegment, RelativeSegment, SearchTerm } from '../usp/path.ts';
 import { parsePath } from '../usp/path.ts';
 import { matchesTerm } from '../usp/values.ts';
+import type { ValueSpec } from '../usp/values.ts';
 import { ErrorCode, UspError } from '../usp/errors.ts';
 import type { DataModel } from './data-model.ts';
 import { isTable } from './instances.ts';
@@ -150,7 +151,7 @@ function termValues(
   path: ParsedPath,
   row: DmObject,
   relative: readonly RelativeSegment[],
-): { objects: DmObject[]; name: string; spec: import('../usp/values.ts').ValueSpec | undefined } {
+): { objects: DmObject[]; name: string; spec: ValueSpec | undefined } {
   let objects: DmObject[] = [row];
   for (let i = 0; i < relative.length - 1; i++) {
     const segment = relative[i]!;

@@ -74,7 +74,7 @@ export class Transaction {
       if (!target && item.includes('[')) {
         try {
           const nodes = resolvePath(this.dm, item.endsWith('.') ? item : `${item}.`).nodes;
-          if (nodes.length === 1 && !isTable(nodes[0]!)) target = nodes[0] as DmObject;
+          if (nodes.length === 1 && !isTable(nodes[0]!)) target = nodes[0];
         } catch {
           target = undefined;
         }
@@ -177,7 +177,7 @@ export class Transaction {
       } else {
         if (created.includes(entry.obj.row ?? entry.obj)) continue; // a new row reports its values in ObjectCreation
         let previous = changed.get(entry.obj);
-        if (!previous) changed.set(entry.obj, (previous = new Map()));
+        if (!previous) changed.set(entry.obj, (previous = new Map<string, string | undefined>()));
         if (!previous.has(entry.name)) previous.set(entry.name, entry.before);
         if (entry.before !== entry.obj.values.get(entry.name)) persistent ||= this.dm.isPersistent(entry.obj);
       }

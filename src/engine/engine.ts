@@ -42,7 +42,7 @@ export interface Engine {
   /** The MTP (re)connected: send an MQTTConnectRecord to every Controller reachable over it (R-MTP.6). */
   mtpConnected(info: MtpConnectedInfo): void;
   /** Sends a Notify to a Controller; false if it has no usable MTP. */
-  sendNotify(controller: DmObject, msgId: string, notify: usp.INotify): boolean;
+  sendNotify(controller: DmObject, msgId: string, notify: usp.Notify.$Properties): boolean;
   attachSubscriptions(subscriptions: SubscriptionService): void;
   /** Resolves when every request received so far has been answered. */
   idle(): Promise<void>;
@@ -60,7 +60,7 @@ export function createEngine(options: EngineOptions): Engine {
     return undefined;
   };
 
-  const sendMsg = (toId: string, topic: string, msg: usp.IMsg, kind: 'response' | 'notify'): void => {
+  const sendMsg = (toId: string, topic: string, msg: usp.Msg.$Properties, kind: 'response' | 'notify'): void => {
     const record = buildNoSessionRecord({ toId, fromId: endpointId, msg: encodeMsg(msg) });
     outbox.send(topic, encodeRecord(record), kind);
   };
@@ -73,7 +73,7 @@ export function createEngine(options: EngineOptions): Engine {
   };
 
   /** Runs one request; returns the response body and its MsgType, or throws for an Error message. */
-  const dispatch = async (ctx: RequestContext, request: usp.Request.$Properties): Promise<{ response: usp.IResponse; type: number; wrote: boolean }> => {
+  const dispatch = async (ctx: RequestContext, request: usp.Request.$Properties): Promise<{ response: usp.Response.$Properties; type: usp.Header.MsgType; wrote: boolean }> => {
     switch (request.reqType) {
       case 'get':
         return { response: { getResp: handleGet(ctx, request.get!) }, type: MsgType.GET_RESP, wrote: false };
@@ -175,7 +175,7 @@ export function createEngine(options: EngineOptions): Engine {
           sendError(from, topic, msgId, error);
         }
       })
-      .catch((error: unknown) => logger.error({ err: error }, 'request handling failed'))
+      .catch((error: unknown) => { logger.error({ err: error }, 'request handling failed'); })
       .finally(() => inFlight.delete(key));
   };
 
@@ -212,7 +212,12 @@ export function createEngine(options: EngineOptions): Engine {
           }
           return;
         }
-        default:
+        case 'websocketConnect':
+        case 'mqttConnect':
+        case 'stompConnect':
+        case 'udsConnect':
+        case 'disconnect':
+        case undefined:
           logger.debug({ from: record.fromId, type: record.recordType }, 'ignored a connect/disconnect Record');
       }
     },

@@ -11,9 +11,9 @@ import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
 
-export function handleAdd(ctx: RequestContext, request: usp.IAdd, tx: Transaction): usp.IAddResp {
+export function handleAdd(ctx: RequestContext, request: usp.Add.$Properties, tx: Transaction): usp.AddResp.$Properties {
   const allowPartial = request.allowPartial ?? false;
-  const results: usp.AddResp.ICreatedObjectResult[] = [];
+  const results: usp.AddResp.CreatedObjectResult.$Properties[] = [];
   for (const create of request.createObjs ?? []) {
     const requestedPath = create.objPath ?? '';
     let tables: DmTable[];
@@ -54,9 +54,9 @@ function resolveTables(ctx: RequestContext, requestedPath: string): DmTable[] {
 function createRow(
   ctx: RequestContext,
   table: DmTable,
-  settings: readonly usp.Add.ICreateParamSetting[],
+  settings: readonly usp.Add.CreateParamSetting.$Properties[],
   tx: Transaction,
-): { success: usp.AddResp.CreatedObjectResult.OperationStatus.IOperationSuccess } | { failure: { code: number; message: string; paramErrs: ParamError[] } } {
+): { success: usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.$Properties } | { failure: { code: number; message: string; paramErrs: ParamError[] } } {
   let row: DmObject;
   try {
     row = tx.addRow(table);

@@ -8,9 +8,9 @@ import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
 import { MessageError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
 
-export function handleDelete(ctx: RequestContext, request: usp.IDelete, tx: Transaction): usp.IDeleteResp {
+export function handleDelete(ctx: RequestContext, request: usp.Delete.$Properties, tx: Transaction): usp.DeleteResp.$Properties {
   const allowPartial = request.allowPartial ?? false;
-  const results: usp.DeleteResp.IDeletedObjectResult[] = [];
+  const results: usp.DeleteResp.DeletedObjectResult.$Properties[] = [];
   for (const requestedPath of request.objPaths ?? []) {
     let rows: DmObject[];
     try {
@@ -26,7 +26,7 @@ export function handleDelete(ctx: RequestContext, request: usp.IDelete, tx: Tran
       continue;
     }
     const affectedPaths: string[] = [];
-    const unaffectedPathErrs: usp.DeleteResp.IUnaffectedPathError[] = [];
+    const unaffectedPathErrs: usp.DeleteResp.UnaffectedPathError.$Properties[] = [];
     for (const row of rows) {
       if (row.deleted) continue; // already removed with an ancestor matched earlier in this request
       try {

@@ -8,7 +8,7 @@ import type { DataModel } from '../datamodel/data-model.ts';
 import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
 import type { RequestContext } from './context.ts';
 
-export function handleGetInstances(ctx: RequestContext, request: usp.IGetInstances): usp.IGetInstancesResp {
+export function handleGetInstances(ctx: RequestContext, request: usp.GetInstances.$Properties): usp.GetInstancesResp.$Properties {
   const firstLevelOnly = request.firstLevelOnly ?? false;
   return {
     reqPathResults: (request.objPaths ?? []).map((requestedPath) => {
@@ -21,7 +21,7 @@ export function handleGetInstances(ctx: RequestContext, request: usp.IGetInstanc
           else if (node.table) rows.push(node);
           else throw new UspError(ErrorCode.NotATable, `${requestedPath}: ${node.path} is not a table`);
         }
-        const currInsts: usp.GetInstancesResp.ICurrInstance[] = [];
+        const currInsts: usp.GetInstancesResp.CurrInstance.$Properties[] = [];
         for (const row of rows) collect(ctx.dm, row, firstLevelOnly, currInsts);
         return { requestedPath, errCode: 0, errMsg: '', currInsts };
       } catch (error) {
@@ -31,7 +31,7 @@ export function handleGetInstances(ctx: RequestContext, request: usp.IGetInstanc
   };
 }
 
-function collect(dm: DataModel, row: DmObject, firstLevelOnly: boolean, out: usp.GetInstancesResp.ICurrInstance[]): void {
+function collect(dm: DataModel, row: DmObject, firstLevelOnly: boolean, out: usp.GetInstancesResp.CurrInstance.$Properties[]): void {
   out.push({ instantiatedObjPath: row.path, uniqueKeys: dm.uniqueKeys(row) });
   if (firstLevelOnly) return;
   const visit = (obj: DmObject): void => {

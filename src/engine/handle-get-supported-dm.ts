@@ -1,7 +1,7 @@
 // GetSupportedDM: the supported schema (types, access, value-change, command types, events, unique keys).
 // Accepts supported-DM paths ('{i}', trailing '{i}.' optional) and instance paths of existing objects; a
 // parameter, command or event path returns just that element (USP 1.4).
-import type { usp } from '../usp/generated/usp.js';
+import { usp } from '../usp/generated/usp.js';
 import { parsePath } from '../usp/path.ts';
 import type { ParsedPath } from '../usp/path.ts';
 import type { ParamType } from '../usp/values.ts';
@@ -11,26 +11,18 @@ import type { DmObject } from '../datamodel/instances.ts';
 import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
 import type { RequestContext } from './context.ts';
 
-// Enum values of GetSupportedDMResp (usp-msg-1-4.proto).
-const OBJ_READ_ONLY = 0;
-const OBJ_ADD_DELETE = 1;
-const PARAM_READ_ONLY = 0;
-const PARAM_READ_WRITE = 1;
-const VALUE_CHANGE_ALLOWED = 1;
-const VALUE_CHANGE_WILL_IGNORE = 2;
-const CMD_SYNC = 1;
-const CMD_ASYNC = 2;
-const VALUE_TYPE: Readonly<Record<ParamType, number>> = {
-  base64: 1,
-  boolean: 2,
-  dateTime: 3,
-  decimal: 4,
-  hexBinary: 5,
-  int: 6,
-  long: 7,
-  string: 8,
-  unsignedInt: 9,
-  unsignedLong: 10,
+const { ObjAccessType, ParamAccessType, ValueChangeType, CmdType, ParamValueType } = usp.GetSupportedDMResp;
+const VALUE_TYPE: Readonly<Record<ParamType, usp.GetSupportedDMResp.ParamValueType>> = {
+  base64: ParamValueType.PARAM_BASE_64,
+  boolean: ParamValueType.PARAM_BOOLEAN,
+  dateTime: ParamValueType.PARAM_DATE_TIME,
+  decimal: ParamValueType.PARAM_DECIMAL,
+  hexBinary: ParamValueType.PARAM_HEX_BINARY,
+  int: ParamValueType.PARAM_INT,
+  long: ParamValueType.PARAM_LONG,
+  string: ParamValueType.PARAM_STRING,
+  unsignedInt: ParamValueType.PARAM_UNSIGNED_INT,
+  unsignedLong: ParamValueType.PARAM_UNSIGNED_LONG,
 };
 
 interface Flags {
@@ -41,7 +33,7 @@ interface Flags {
   readonly uniqueKeySets: boolean;
 }
 
-export function handleGetSupportedDm(ctx: RequestContext, request: usp.IGetSupportedDM): usp.IGetSupportedDMResp {
+export function handleGetSupportedDm(ctx: RequestContext, request: usp.GetSupportedDM.$Properties): usp.GetSupportedDMResp.$Properties {
   const flags: Flags = {
     firstLevelOnly: request.firstLevelOnly ?? false,
     commands: request.returnCommands ?? false,
@@ -60,11 +52,11 @@ export function handleGetSupportedDm(ctx: RequestContext, request: usp.IGetSuppo
   };
 }
 
-function describePath(dm: DataModel, text: string, flags: Flags): usp.GetSupportedDMResp.ISupportedObjectResult[] {
+function describePath(dm: DataModel, text: string, flags: Flags): usp.GetSupportedDMResp.SupportedObjectResult.$Properties[] {
   const path = parsePath(text, { supportedDm: true });
   const schema = schemaOf(dm, path);
   if (path.kind === 'object') {
-    const out: usp.GetSupportedDMResp.ISupportedObjectResult[] = [describeObject(schema, flags)];
+    const out: usp.GetSupportedDMResp.SupportedObjectResult.$Properties[] = [describeObject(schema, flags)];
     for (const child of schema.children.values()) {
       if (flags.firstLevelOnly) out.push(describeObject(child, { ...flags, commands: false, events: false, params: false, uniqueKeySets: false }));
       else collectBelow(child, flags, out);
@@ -74,7 +66,7 @@ function describePath(dm: DataModel, text: string, flags: Flags): usp.GetSupport
   // A single element: only that parameter, command or event, whatever the flags say.
   const leaf = path.segments[path.segments.length - 1];
   const name = leaf?.kind === 'name' ? leaf.name : '';
-  const result: usp.GetSupportedDMResp.ISupportedObjectResult = { ...objectHeader(schema) };
+  const result: usp.GetSupportedDMResp.SupportedObjectResult.$Properties = { ...objectHeader(schema) };
   if (path.kind === 'parameter') {
     const param = schema.params.get(name);
     if (!param) throw new UspError(ErrorCode.InvalidPath, `${text}: no such parameter in the supported data model`);
@@ -90,7 +82,7 @@ function describePath(dm: DataModel, text: string, flags: Flags): usp.GetSupport
   return [result];
 }
 
-function collectBelow(schema: SchemaObject, flags: Flags, out: usp.GetSupportedDMResp.ISupportedObjectResult[]): void {
+function collectBelow(schema: SchemaObject, flags: Flags, out: usp.GetSupportedDMResp.SupportedObjectResult.$Properties[]): void {
   out.push(describeObject(schema, flags));
   for (const child of schema.children.values()) collectBelow(child, flags, out);
 }
@@ -126,16 +118,16 @@ function schemaOf(dm: DataModel, path: ParsedPath): SchemaObject {
   return schema;
 }
 
-function objectHeader(schema: SchemaObject): usp.GetSupportedDMResp.ISupportedObjectResult {
+function objectHeader(schema: SchemaObject): usp.GetSupportedDMResp.SupportedObjectResult.$Properties {
   return {
     supportedObjPath: schema.path,
-    access: schema.isWritableTable ? OBJ_ADD_DELETE : OBJ_READ_ONLY,
+    access: schema.isWritableTable ? ObjAccessType.OBJ_ADD_DELETE : ObjAccessType.OBJ_READ_ONLY,
     isMultiInstance: schema.isTable,
     divergentPaths: [],
   };
 }
 
-function describeObject(schema: SchemaObject, flags: Flags): usp.GetSupportedDMResp.ISupportedObjectResult {
+function describeObject(schema: SchemaObject, flags: Flags): usp.GetSupportedDMResp.SupportedObjectResult.$Properties {
   const result = objectHeader(schema);
   if (flags.params) result.supportedParams = [...schema.params.values()].map(describeParam);
   if (flags.commands) result.supportedCommands = [...schema.commands.keys()].map((name) => describeCommand(schema, name));
@@ -144,25 +136,25 @@ function describeObject(schema: SchemaObject, flags: Flags): usp.GetSupportedDMR
   return result;
 }
 
-function describeParam(param: SchemaParam): usp.GetSupportedDMResp.ISupportedParamResult {
+function describeParam(param: SchemaParam): usp.GetSupportedDMResp.SupportedParamResult.$Properties {
   return {
     paramName: param.name,
-    access: param.writable ? PARAM_READ_WRITE : PARAM_READ_ONLY,
+    access: param.writable ? ParamAccessType.PARAM_READ_WRITE : ParamAccessType.PARAM_READ_ONLY,
     valueType: param.decl.list ? VALUE_TYPE.string : VALUE_TYPE[param.decl.type],
-    valueChange: param.decl.volatile ? VALUE_CHANGE_WILL_IGNORE : VALUE_CHANGE_ALLOWED,
+    valueChange: param.decl.volatile ? ValueChangeType.VALUE_CHANGE_WILL_IGNORE : ValueChangeType.VALUE_CHANGE_ALLOWED,
   };
 }
 
-function describeCommand(schema: SchemaObject, name: string): usp.GetSupportedDMResp.ISupportedCommandResult {
+function describeCommand(schema: SchemaObject, name: string): usp.GetSupportedDMResp.SupportedCommandResult.$Properties {
   const command = schema.commands.get(name)!;
   return {
     commandName: name,
     inputArgNames: Object.keys(command.decl.input ?? {}),
     outputArgNames: Object.keys(command.decl.output ?? {}),
-    commandType: command.decl.async ? CMD_ASYNC : CMD_SYNC,
+    commandType: command.decl.async ? CmdType.CMD_ASYNC : CmdType.CMD_SYNC,
   };
 }
 
-function describeEvent(schema: SchemaObject, name: string): usp.GetSupportedDMResp.ISupportedEventResult {
+function describeEvent(schema: SchemaObject, name: string): usp.GetSupportedDMResp.SupportedEventResult.$Properties {
   return { eventName: name, argNames: Object.keys(schema.events.get(name)!.decl.args ?? {}) };
 }

@@ -8,18 +8,18 @@ import type { DataModel } from '../datamodel/data-model.ts';
 import { ErrorCode, toUspCode, toUspMessage } from '../usp/errors.ts';
 import type { RequestContext } from './context.ts';
 
-export function handleGet(ctx: RequestContext, request: usp.IGet): usp.IGetResp {
+export function handleGet(ctx: RequestContext, request: usp.Get.$Properties): usp.GetResp.$Properties {
   const maxDepth = request.maxDepth ?? 0;
   return { reqPathResults: (request.paramPaths ?? []).map((path) => getOnePath(ctx.dm, path, maxDepth)) };
 }
 
-function getOnePath(dm: DataModel, requestedPath: string, maxDepth: number): usp.GetResp.IRequestedPathResult {
+function getOnePath(dm: DataModel, requestedPath: string, maxDepth: number): usp.GetResp.RequestedPathResult.$Properties {
   try {
     const resolution = resolvePath(dm, requestedPath);
     if (resolution.path.kind === 'command' || resolution.path.kind === 'event') {
       return failure(requestedPath, ErrorCode.InvalidPath, `${requestedPath}: Get takes object and parameter paths, not commands or events`);
     }
-    const results: usp.GetResp.IResolvedPathResult[] = [];
+    const results: usp.GetResp.ResolvedPathResult.$Properties[] = [];
     if (resolution.element !== undefined) {
       for (const node of resolution.nodes) {
         const obj = node as DmObject;
@@ -46,6 +46,6 @@ function readAll(dm: DataModel, obj: DmObject): Record<string, string> {
   return params;
 }
 
-function failure(requestedPath: string, errCode: number, errMsg: string): usp.GetResp.IRequestedPathResult {
+function failure(requestedPath: string, errCode: number, errMsg: string): usp.GetResp.RequestedPathResult.$Properties {
   return { requestedPath, errCode, errMsg, resolvedPathResults: [] };
 }

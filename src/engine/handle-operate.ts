@@ -8,7 +8,7 @@ import { checkCommandArgs } from './command-args.ts';
 import { MessageError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
 
-export async function handleOperate(ctx: RequestContext, request: usp.IOperate): Promise<usp.IOperateResp> {
+export async function handleOperate(ctx: RequestContext, request: usp.Operate.$Properties): Promise<usp.OperateResp.$Properties> {
   const commandPath = request.command ?? '';
   let resolution;
   try {
@@ -18,7 +18,7 @@ export async function handleOperate(ctx: RequestContext, request: usp.IOperate):
   }
   if (resolution.path.kind !== 'command') throw new MessageError(ErrorCode.InvalidPath, `${commandPath}: Operate takes a command path ending in '()'`);
   const commandName = resolution.element!;
-  const results: usp.OperateResp.IOperationResult[] = [];
+  const results: usp.OperateResp.OperationResult.$Properties[] = [];
   for (const node of resolution.nodes) {
     const obj = node as DmObject;
     const executedCommand = `${obj.path}${commandName}`;

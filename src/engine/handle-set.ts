@@ -17,9 +17,9 @@ interface ObjectFailure {
   readonly instanceFailures: { affectedPath: string; paramErrs: ParamError[] }[];
 }
 
-export function handleSet(ctx: RequestContext, request: usp.ISet, tx: Transaction): usp.ISetResp {
+export function handleSet(ctx: RequestContext, request: usp.Set.$Properties, tx: Transaction): usp.SetResp.$Properties {
   const allowPartial = request.allowPartial ?? false;
-  const results: usp.SetResp.IUpdatedObjectResult[] = [];
+  const results: usp.SetResp.UpdatedObjectResult.$Properties[] = [];
   for (const update of request.updateObjs ?? []) {
     const requestedPath = update.objPath ?? '';
     const savepoint = tx.savepoint();
@@ -53,9 +53,9 @@ export function handleSet(ctx: RequestContext, request: usp.ISet, tx: Transactio
 
 function updateObject(
   ctx: RequestContext,
-  update: usp.Set.IUpdateObject,
+  update: usp.Set.UpdateObject.$Properties,
   tx: Transaction,
-): { success: usp.SetResp.IUpdatedInstanceResult[] } | { failure: ObjectFailure } {
+): { success: usp.SetResp.UpdatedInstanceResult.$Properties[] } | { failure: ObjectFailure } {
   const requestedPath = update.objPath ?? '';
   let objects: DmObject[];
   try {
@@ -66,7 +66,7 @@ function updateObject(
   } catch (error) {
     return { failure: { code: toUspCode(error), message: toUspMessage(error), instanceFailures: [] } };
   }
-  const success: usp.SetResp.IUpdatedInstanceResult[] = [];
+  const success: usp.SetResp.UpdatedInstanceResult.$Properties[] = [];
   for (const obj of objects) {
     const updatedParams: Record<string, string> = {};
     const paramErrs: ParamError[] = [];

@@ -40,7 +40,7 @@ export function createRequestManager(dm: DataModel, logger: Logger): RequestMana
   const listeners: OperationCompleteListener[] = [];
 
   const setStatus = (row: DmObject, status: string): void => {
-    if (!row.deleted) dm.update((tx) => tx.setInternal(row, 'Status', status));
+    if (!row.deleted) dm.update((tx) => { tx.setInternal(row, 'Status', status); });
   };
 
   const finish = (row: DmObject, request: StartRequest, result: OperationResult): void => {
@@ -52,7 +52,7 @@ export function createRequestManager(dm: DataModel, logger: Logger): RequestMana
         logger.error({ err: error }, 'OperationComplete listener failed');
       }
     }
-    if (!row.deleted) dm.update((tx) => tx.deleteRow(row));
+    if (!row.deleted) dm.update((tx) => { tx.deleteRow(row); });
   };
 
   const run = async (row: DmObject, request: StartRequest, abort: AbortController): Promise<void> => {

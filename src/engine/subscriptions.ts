@@ -19,7 +19,7 @@ export const CONTROLLER_TABLE = 'Device.LocalAgent.Controller.';
 type NotifType = 'ValueChange' | 'ObjectCreation' | 'ObjectDeletion' | 'OperationComplete' | 'Event';
 
 /** Sends a Notify to a Controller (queued while the MTP is down). Returns false if it has no usable MTP. */
-export type NotifySender = (controller: DmObject, msgId: string, notify: usp.INotify) => boolean;
+export type NotifySender = (controller: DmObject, msgId: string, notify: usp.Notify.$Properties) => boolean;
 
 export interface SubscriptionServiceOptions {
   readonly dm: DataModel;
@@ -47,7 +47,7 @@ export interface SubscriptionService {
 interface PendingNotify {
   readonly msgId: string;
   readonly controller: DmObject;
-  readonly notify: usp.INotify;
+  readonly notify: usp.Notify.$Properties;
   readonly expiresAt: number | undefined;
   attempt: number;
   nextAt: number;
@@ -106,9 +106,9 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     return out;
   };
 
-  const deliver = (subscription: DmObject, controller: DmObject, body: Omit<usp.INotify, 'subscriptionId' | 'sendResp'>): void => {
+  const deliver = (subscription: DmObject, controller: DmObject, body: Omit<usp.Notify.$Properties, 'subscriptionId' | 'sendResp'>): void => {
     const sendResp = dm.read(subscription, 'NotifRetry') === 'true';
-    const notify: usp.INotify = { subscriptionId: dm.read(subscription, 'ID'), sendResp, ...body };
+    const notify: usp.Notify.$Properties = { subscriptionId: dm.read(subscription, 'ID'), sendResp, ...body };
     const msgId = nextMsgId();
     if (!send(controller, msgId, notify)) logger.warn({ controller: controller.path }, 'Controller has no enabled MQTT MTP; notification not sent');
     if (sendResp) {
@@ -117,7 +117,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     }
   };
 
-  const trackRetry = (msgId: string, controller: DmObject, notify: usp.INotify, expiresAt: number | undefined): void => {
+  const trackRetry = (msgId: string, controller: DmObject, notify: usp.Notify.$Properties, expiresAt: number | undefined): void => {
     const entry: PendingNotify = { msgId, controller, notify, expiresAt, attempt: 1, nextAt: 0 };
     entry.nextAt = now() + retryDelayMs(controller, entry.attempt);
     pending.set(msgId, entry);
@@ -182,7 +182,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       const ttl = Number(dm.read(s, 'TimeToLive'));
       return ttl > 0 && Date.parse(dm.read(s, 'CreationDate')) + ttl * 1000 <= t;
     });
-    if (expired.length > 0) dm.update((tx) => expired.forEach((s) => tx.deleteRow(s)));
+    if (expired.length > 0) dm.update((tx) => { expired.forEach((s) => { tx.deleteRow(s); }); });
     // Periodic!
     for (const controller of dm.table(CONTROLLER_TABLE).rows.values()) {
       if (dm.read(controller, 'Enable') !== 'true') continue;
@@ -253,7 +253,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       }
     },
     sendOnBoardRequest(controller, info) {
-      const notify: usp.INotify = {
+      const notify: usp.Notify.$Properties = {
         subscriptionId: '',
         sendResp: true,
         onBoardReq: { oui: info.oui, productClass: info.productClass, serialNumber: info.serialNumber, agentSupportedProtocolVersions: info.versions },

@@ -7,7 +7,7 @@ import type { IClientOptions, MqttClient as MqttClientType } from 'mqtt';
 import * as clientModule from 'mqtt/lib/client';
 
 // The CommonJS module's `exports.default` arrives as the ESM namespace's `default` property.
-const MqttClient = (clientModule.default as unknown as { default: typeof MqttClientType }).default;
+const MqttClient = (clientModule.default).default;
 
 export async function openMqttClient(url: string, options: IClientOptions): Promise<MqttClientType> {
   const parsed = new URL(url);
@@ -29,8 +29,8 @@ export async function openMqttClient(url: string, options: IClientOptions): Prom
             host,
             port,
             servername: /^[0-9.]+$|:/.test(host) ? undefined : host,
-            ...(options.ca !== undefined && { ca: options.ca as Buffer }),
-            ...(options.cert !== undefined && { cert: options.cert as Buffer }),
+            ...(options.ca !== undefined && { ca: options.ca }),
+            ...(options.cert !== undefined && { cert: options.cert }),
             ...(options.key !== undefined && { key: options.key as Buffer }),
             rejectUnauthorized: options.rejectUnauthorized ?? true,
           }),

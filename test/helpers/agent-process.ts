@@ -49,8 +49,8 @@ export async function startAgentProcess(config: Record<string, unknown>, options
       }
     }
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
     live.delete(child);
     resolve(code);
@@ -63,7 +63,7 @@ export async function startAgentProcess(config: Record<string, unknown>, options
     waitForLog(text, timeoutMs = 15_000) {
       if (output.includes(text)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`agent did not log "${text}" within ${timeoutMs} ms; output:\n${output.slice(-3000)}`)), timeoutMs);
+        const timer = setTimeout(() => { reject(new Error(`agent did not log "${text}" within ${timeoutMs} ms; output:\n${output.slice(-3000)}`)); }, timeoutMs);
         waiters.push({ text, resolve: () => {
           clearTimeout(timer);
           resolve();

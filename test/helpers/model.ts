@@ -78,7 +78,7 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
     onBoardRequests,
     ctx(originator = CONTROLLER_ID) {
       const controller = [...model.table('Device.LocalAgent.Controller.').rows.values()].find((row) => model.read(row, 'EndpointID') === originator)!;
-      return { dm: model, originator, controller, requests: requests! };
+      return { dm: model, originator, controller, requests: requests };
     },
   };
 }

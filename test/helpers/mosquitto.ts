@@ -37,7 +37,7 @@ async function waitForPort(port: number, child: ChildProcess, logFile: string): 
         socket.destroy();
         resolve(true);
       });
-      socket.once('error', () => resolve(false));
+      socket.once('error', () => { resolve(false); });
     });
     if (ok) return;
     if (child.exitCode !== null || Date.now() > deadline) {

@@ -56,7 +56,7 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
       const model = dm();
       const recipient = referenceTo(controller);
       const orphans = [...model.table('Device.LocalAgent.Subscription.').rows.values()].filter((s) => model.read(s, 'Recipient') === recipient);
-      if (orphans.length > 0) model.update((tx) => orphans.forEach((s) => tx.deleteRow(s)));
+      if (orphans.length > 0) model.update((tx) => { orphans.forEach((s) => { tx.deleteRow(s); }); });
     },
   });
   registry.bindCommand('Device.LocalAgent.Controller.{i}.SendOnBoardRequest()', ({ obj }) => {

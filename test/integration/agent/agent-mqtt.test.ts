@@ -16,7 +16,7 @@ async function addSubscription(controller: ControllerClient, settings: Record<st
       createObjs: [{ objPath: 'Device.LocalAgent.Subscription.', paramSettings: Object.entries({ Enable: 'true', ...settings }).map(([param, value]) => ({ param, value, required: true })) }],
     },
   });
-  return resp.addResp!.createdObjResults[0]!.operStatus!.operSuccess!.instantiatedPath;
+  return resp.addResp!.createdObjResults![0]!.operStatus!.operSuccess!.instantiatedPath!;
 }
 
 async function setParams(controller: ControllerClient, objPath: string, values: Record<string, string>, timeoutMs = 10_000): Promise<void> {
@@ -46,24 +46,24 @@ describe('agent over MQTT 5', { skip }, () => {
     const proto = await fx.controller.request({ getSupportedProtocol: { controllerSupportedProtocolVersions: '1.3,1.4' } });
     assert.equal(proto.getSupportedProtocolResp!.agentSupportedProtocolVersions, '1.0,1.1,1.2,1.3,1.4');
     const instances = await fx.controller.request({ getInstances: { objPaths: ['Device.LocalAgent.Controller.'], firstLevelOnly: true } });
-    assert.equal(instances.getInstancesResp!.reqPathResults[0]!.currInsts[0]!.uniqueKeys['EndpointID'], CONTROLLER_ID);
+    assert.equal(instances.getInstancesResp!.reqPathResults![0]!.currInsts![0]!.uniqueKeys!['EndpointID'], CONTROLLER_ID);
   });
 
   test('a request without any reply-to is answered on the Controller\'s configured topic', async () => {
     const { usp } = await import('../../../src/usp/generated/usp.js');
     const { encodeMsg, encodeRecord, buildNoSessionRecord } = await import('../../../src/usp/codec.ts');
     const { connect } = await import('mqtt');
-    const bare = await connect(fx.brokerUrl, { protocolVersion: 5, reconnectPeriod: 0 });
+    const bare = connect(fx.brokerUrl, { protocolVersion: 5, reconnectPeriod: 0 });
     try {
       await new Promise((resolve) => bare.once('connect', resolve));
       const answer = fx.controller.onRecord.bind(fx.controller);
       const got = new Promise<string>((resolve) => {
         const off = answer((record) => {
           if (record.recordType !== 'noSessionContext') return;
-          const msg = usp.Msg.decode(record.noSessionContext!.payload);
+          const msg = usp.Msg.decode(record.noSessionContext!.payload!);
           if (msg.header?.msgId === 'no-reply-to') {
             off();
-            resolve(msg.body?.response?.getResp?.reqPathResults[0]?.resolvedPathResults[0]?.resultParams['EndpointID'] ?? '');
+            resolve(msg.body?.response?.getResp?.reqPathResults?.[0]?.resolvedPathResults?.[0]?.resultParams?.['EndpointID'] ?? '');
           }
         });
       });
@@ -100,7 +100,7 @@ describe('agent over MQTT 5', { skip }, () => {
     await addSubscription(fx.controller, { NotifType: 'ObjectDeletion', ReferenceList: 'Device.LocalAgent.Controller.*.' });
     const created = fx.controller.nextNotify((n) => n.objCreation != null);
     const add = await fx.controller.request({ add: { allowPartial: false, createObjs: [{ objPath: 'Device.LocalAgent.Controller.', paramSettings: [{ param: 'EndpointID', value: 'proto::new' }] }] } });
-    const newPath = add.addResp!.createdObjResults[0]!.operStatus!.operSuccess!.instantiatedPath;
+    const newPath = add.addResp!.createdObjResults![0]!.operStatus!.operSuccess!.instantiatedPath!;
     const creation = (await created).objCreation!;
     assert.equal(creation.objPath, newPath);
     assert.equal(creation.uniqueKeys!['EndpointID'], 'proto::new');
@@ -113,7 +113,7 @@ describe('agent over MQTT 5', { skip }, () => {
     await addSubscription(fx.controller, { NotifType: 'OperationComplete', ReferenceList: 'Device.ScheduleTimer()' });
     const done = fx.controller.nextNotify((n) => n.operComplete?.commandKey === 'timer-1');
     const resp = await fx.controller.request({ operate: { command: 'Device.ScheduleTimer()', commandKey: 'timer-1', sendResp: true, inputArgs: { DelaySeconds: '1' } } });
-    const requestPath = resp.operateResp!.operationResults[0]!.reqObjPath!;
+    const requestPath = resp.operateResp!.operationResults![0]!.reqObjPath!;
     assert.match(requestPath, /^Device\.LocalAgent\.Request\.\d+\.$/);
     assert.equal(await getValue(fx.controller, `${requestPath}Status`), 'Active');
     const complete = (await done).operComplete!;
@@ -123,7 +123,7 @@ describe('agent over MQTT 5', { skip }, () => {
 
     const canceled = fx.controller.nextNotify((n) => n.operComplete?.commandKey === 'timer-2');
     const long = await fx.controller.request({ operate: { command: 'Device.ScheduleTimer()', commandKey: 'timer-2', sendResp: true, inputArgs: { DelaySeconds: '600' } } });
-    await fx.controller.request({ operate: { command: `${long.operateResp!.operationResults[0]!.reqObjPath!}Cancel()`, sendResp: true } });
+    await fx.controller.request({ operate: { command: `${long.operateResp!.operationResults![0]!.reqObjPath!}Cancel()`, sendResp: true } });
     assert.equal((await canceled).operComplete!.cmdFailure!.errCode, 7023);
   });
 
@@ -133,7 +133,7 @@ describe('agent over MQTT 5', { skip }, () => {
     fx.controller.autoNotifyResp = false;
     const seen: string[] = [];
     const off = fx.controller.onNotify((notify, msg) => {
-      if (notify.valueChange?.paramPath === 'Device.LocalAgent.Controller.1.ControllerCode') seen.push(msg.header!.msgId);
+      if (notify.valueChange?.paramPath === 'Device.LocalAgent.Controller.1.ControllerCode') seen.push(msg.header!.msgId!);
     });
     try {
       await setParams(fx.controller, 'Device.LocalAgent.Controller.1.', { ControllerCode: 'retry-me' });

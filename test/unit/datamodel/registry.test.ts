@@ -17,9 +17,9 @@ test('freeze names every read-only parameter without a value source and every un
 
 test('bindings for undeclared paths fail at once', () => {
   const registry = createRegistry(tiny, 'urn:test');
-  assert.throws(() => registry.bindObject('Device.Nope.', {}), /no such object is declared/);
-  assert.throws(() => registry.bindObject('Device.', { get: { Missing: () => '' } }), /no such parameter is declared/);
-  assert.throws(() => registry.bindCommand('Device.Stop()', () => ({})), /no such command is declared/);
+  assert.throws(() => { registry.bindObject('Device.Nope.', {}); }, /no such object is declared/);
+  assert.throws(() => { registry.bindObject('Device.', { get: { Missing: () => '' } }); }, /no such parameter is declared/);
+  assert.throws(() => { registry.bindCommand('Device.Stop()', () => ({})); }, /no such command is declared/);
 });
 
 test('a declaration whose parent is missing is refused', () => {
@@ -56,8 +56,8 @@ test('snapshot and restore keep instance numbers and values; non-persistent rows
   });
   const snapshot = JSON.parse(JSON.stringify(first.dm.snapshot()));
   const second = createTestModel();
-  second.dm.update((tx) => tx.deleteRow(second.dm.object('Device.LocalAgent.Controller.1.')));
-  second.dm.update((tx) => tx.deleteRow(second.dm.object('Device.LocalAgent.Controller.2.')));
+  second.dm.update((tx) => { tx.deleteRow(second.dm.object('Device.LocalAgent.Controller.1.')); });
+  second.dm.update((tx) => { tx.deleteRow(second.dm.object('Device.LocalAgent.Controller.2.')); });
   second.dm.restore(snapshot);
   assert.deepEqual([...second.dm.table('Device.LocalAgent.Controller.').rows.keys()], [2]);
   assert.deepEqual([...second.dm.table('Device.LocalAgent.Subscription.').rows.keys()], [1]);
@@ -82,6 +82,6 @@ test('listeners hear committed changes once, and nothing from rolled-back ones',
     t.setParam(dm.object('Device.LocalAgent.Controller.2.'), 'ProvisioningCode', '', 'set'); // unchanged: no event
     t.addRow(dm.table('Device.LocalAgent.Controller.'));
   });
-  dm.update((t) => t.deleteRow(dm.object('Device.LocalAgent.Controller.2.')));
+  dm.update((t) => { t.deleteRow(dm.object('Device.LocalAgent.Controller.2.')); });
   assert.deepEqual(heard, ['+Device.LocalAgent.Controller.3.', 'Device.LocalAgent.Controller.1.ProvisioningCode=b', '-Device.LocalAgent.Controller.2.', '-Device.LocalAgent.Controller.2.MTP.1.']);
 });
