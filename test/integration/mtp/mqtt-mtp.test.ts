@@ -77,7 +77,7 @@ describe('MQTT MTP', { skip }, () => {
     assert.equal(inbound.replyTo, 'usp/controller/c1');
 
     const received = new Promise<{ topic: string; payload: Buffer; contentType?: string; responseTopic?: string }>((resolve) =>
-      controller.once('message', (topic, payload, packet) => resolve({ topic, payload, ...packet.properties })),
+      controller.once('message', (topic, payload, packet) => { resolve({ topic, payload, ...packet.properties }); }),
     );
     await h.mtp.send('usp/controller/c1', new Uint8Array([9, 8]), 'response');
     const out = await received;
@@ -102,7 +102,7 @@ describe('MQTT MTP', { skip }, () => {
     await controller.subscribeAsync('usp/controller/c2/#', { qos: 1 });
     await controller.publishAsync(`${AGENT_TOPIC}/reply-to=usp%2Fcontroller%2Fc2`, Buffer.from([7]), { qos: 1 });
     assert.equal((await h.waitFor(() => h.records[0], 'record')).replyTo, 'usp/controller/c2');
-    const received = new Promise<string>((resolve) => controller.once('message', (topic) => resolve(topic)));
+    const received = new Promise<string>((resolve) => controller.once('message', (topic) => { resolve(topic); }));
     await h.mtp.send('usp/controller/c2', new Uint8Array([1]), 'response');
     assert.equal(await received, `usp/controller/c2/reply-to=${AGENT_TOPIC.replaceAll('/', '%2F')}`);
   });
@@ -118,7 +118,7 @@ describe('MQTT MTP', { skip }, () => {
       socket.on('data', (chunk) => parser.parse(chunk));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    t.after(() => new Promise<void>((resolve) => server.close(() => { resolve(); })));
     const h = startMtp({ url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}` });
     t.after(() => h.mtp.stop());
     const connectPacket = (await h.waitFor(() => packets[0], 'CONNECT')) as mqttPacket.IConnectPacket;
