@@ -76,7 +76,7 @@ function createRow(
     } catch (error) {
       const paramError = { paramPath: `${row.path}${relative}`, errCode: toUspCode(error), errMsg: toUspMessage(error) };
       if (required) {
-        return { failure: { code: ErrorCode.RequiredParameterFailed, message: `${table.path}: required parameter ${relative} failed: ${paramError.errMsg}`, paramErrs: [paramError] } };
+        return { failure: { code: ErrorCode.RequiredParameterFailed, message: `required parameter ${relative} failed: ${paramError.errMsg}`, paramErrs: [paramError] } };
       }
       paramErrs.push(paramError);
     }

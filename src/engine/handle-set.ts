@@ -88,7 +88,7 @@ function updateObject(
       return {
         failure: {
           code: ErrorCode.RequiredParameterFailed,
-          message: `${obj.path}: a required parameter failed: ${requiredErrs[0]!.errMsg}`,
+          message: `required parameter ${relativeTo(obj.path, requiredErrs[0]!.paramPath)} failed: ${requiredErrs[0]!.errMsg}`,
           instanceFailures: [{ affectedPath: obj.path, paramErrs: requiredErrs }],
         },
       };
