@@ -76,9 +76,9 @@ describe('berth ctl', { skip }, () => {
 
   test('supported describes the schema; --json prints the USP message', async () => {
     const supported = await ctl(['supported', 'Device.LocalAgent.Subscription.{i}.']);
-    assert.match(supported.stdout, /^Device\.LocalAgent\.Subscription\.\{i\}\.  \[add\/delete, table\]$/m);
-    assert.match(supported.stdout, /^  unique key: Recipient \+ ID$/m);
-    assert.match(supported.stdout, /^  NotifType  string read-write$/m);
+    assert.match(supported.stdout, /^Device\.LocalAgent\.Subscription\.\{i\}\. {2}\[add\/delete, table\]$/m);
+    assert.match(supported.stdout, /^ {2}unique key: Recipient \+ ID$/m);
+    assert.match(supported.stdout, /^ {2}NotifType {2}string read-write$/m);
     const json = await ctl(['--json', 'get', 'Device.LocalAgent.EndpointID']);
     const parsed = JSON.parse(json.stdout) as { reqPathResults: { resolvedPathResults: { resultParams: Record<string, string> }[] }[] };
     assert.equal(parsed.reqPathResults[0]!.resolvedPathResults[0]!.resultParams['EndpointID'], AGENT_ID);
