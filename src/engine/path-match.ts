@@ -66,6 +66,27 @@ export function patternCovers(dm: DataModel, pattern: ParsedPath, obj: DmObject,
   return true;
 }
 
+/**
+ * ObjectCreation / ObjectDeletion: does `pattern` name this row, either as the table it is in
+ * ('Device.LocalAgent.Controller.') or as the row itself ('...Controller.*.', '...Controller.[EndpointID=="x"].')?
+ * Rows of tables nested below are not covered: their creation or deletion is reported to subscriptions on them.
+ */
+export function patternNamesRow(dm: DataModel, pattern: ParsedPath, row: DmObject): boolean {
+  if (pattern.kind !== 'object') return false;
+  if (pattern.segments.some((s) => s.kind === 'follow')) {
+    try {
+      const nodes = resolveParsed(dm, pattern).nodes;
+      return nodes.includes(row) || (row.table !== undefined && nodes.includes(row.table));
+    } catch {
+      return false;
+    }
+  }
+  const have = concreteSegments(row);
+  const length = pattern.segments.length;
+  if (length !== have.length && length !== have.length - 1) return false;
+  return pattern.segments.every((want, i) => segmentMatches(dm, pattern, want, have[i]!));
+}
+
 /** Reference following depends on live values: resolve the pattern now and look for obj (or an ancestor). */
 function coversByResolving(dm: DataModel, pattern: ParsedPath, obj: DmObject, element?: string): boolean {
   let resolution;

@@ -9,7 +9,7 @@ import type { DmObject } from '../datamodel/instances.ts';
 import { resolvePath, collectSubtree } from '../datamodel/resolve.ts';
 import { isTable } from '../datamodel/instances.ts';
 import { UNKNOWN_TIME } from '../usp/values.ts';
-import { patternCovers } from './path-match.ts';
+import { patternCovers, patternNamesRow } from './path-match.ts';
 import type { OperationResult } from './requests.ts';
 import type { Logger } from '../log.ts';
 
@@ -209,12 +209,12 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
           }
         },
         objectCreated(row) {
-          for (const { subscription, controller } of matching('ObjectCreation', (path) => path.kind === 'object' && patternCovers(dm, path, row))) {
+          for (const { subscription, controller } of matching('ObjectCreation', (path) => patternNamesRow(dm, path, row))) {
             deliver(subscription, controller, { objCreation: { objPath: row.path, uniqueKeys: dm.uniqueKeys(row) } });
           }
         },
         objectDeleted(row) {
-          for (const { subscription, controller } of matching('ObjectDeletion', (path) => path.kind === 'object' && patternCovers(dm, path, row))) {
+          for (const { subscription, controller } of matching('ObjectDeletion', (path) => patternNamesRow(dm, path, row))) {
             deliver(subscription, controller, { objDeletion: { objPath: row.path } });
           }
         },
