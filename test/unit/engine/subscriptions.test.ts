@@ -20,7 +20,7 @@ function setup(t: { after: (fn: () => void) => void }) {
   const model = createTestModel();
   let now = Date.parse('2026-01-02T03:04:05Z');
   mock.timers.enable({ apis: ['setInterval'] });
-  t.after(() => mock.timers.reset());
+  t.after(() => { mock.timers.reset(); });
   const sent: Sent[] = [];
   const service = createSubscriptionService({
     dm: model.dm,
@@ -38,7 +38,7 @@ function setup(t: { after: (fn: () => void) => void }) {
       mock.timers.tick(1000);
     }
   };
-  t.after(() => service.stop());
+  t.after(() => { service.stop(); });
   return { model, service, sent, advance, now: () => now };
 }
 
@@ -120,6 +120,6 @@ test('ObjectDeletion matches a search expression against the row as it was; nest
   const { model, service, sent } = setup(t);
   subscribe(model, 'Device.LocalAgent.Controller.1', { NotifType: 'ObjectDeletion', ReferenceList: 'Device.LocalAgent.Controller.[EndpointID=="proto::other"].' });
   service.start({ cause: 'LocalReboot' });
-  model.dm.update((tx) => tx.deleteRow(model.dm.object('Device.LocalAgent.Controller.2.')));
+  model.dm.update((tx) => { tx.deleteRow(model.dm.object('Device.LocalAgent.Controller.2.')); });
   assert.deepEqual(sent.filter((s) => s.notify.objDeletion).map((s) => s.notify.objDeletion!.objPath), ['Device.LocalAgent.Controller.2.']);
 });
