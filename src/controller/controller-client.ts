@@ -60,6 +60,7 @@ export async function connectController(options: ControllerOptions): Promise<Con
     protocolVersion: version,
     clientId: `${options.endpointId}-${randomUUID().slice(0, 8)}`,
     reconnectPeriod: 0,
+    writeCache: false,
     connectTimeout: options.connectTimeoutMs ?? 5000,
     ...(options.username !== undefined && { username: options.username }),
     ...(options.password !== undefined && { password: options.password }),

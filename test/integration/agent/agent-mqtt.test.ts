@@ -127,6 +127,21 @@ describe('agent over MQTT 5', { skip }, () => {
     assert.equal((await canceled).operComplete!.cmdFailure!.errCode, 7023);
   });
 
+  test('writing a connection parameter of Device.MQTT.Client.1 reconnects and re-sends the MQTTConnectRecord', async () => {
+    const reconnected = new Promise<void>((resolve) => {
+      const off = fx.controller.onRecord((record) => {
+        if (record.recordType === 'mqttConnect') {
+          off();
+          resolve();
+        }
+      });
+    });
+    await setParams(fx.controller, 'Device.MQTT.Client.1.', { KeepAliveTime: '30' });
+    await reconnected;
+    assert.equal(await getValue(fx.controller, 'Device.MQTT.Client.1.KeepAliveTime'), '30');
+    assert.equal(await getValue(fx.controller, 'Device.MQTT.Client.1.Status'), 'Connected');
+  });
+
   test('NotifRetry: the Notify is repeated with the same msg_id until a NotifyResp arrives', async () => {
     await setParams(fx.controller, 'Device.LocalAgent.Controller.1.', { USPNotifRetryMinimumWaitInterval: '1', USPNotifRetryIntervalMultiplier: '1000' });
     await addSubscription(fx.controller, { NotifType: 'ValueChange', ReferenceList: 'Device.LocalAgent.Controller.1.ControllerCode', NotifRetry: 'true' });
