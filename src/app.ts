@@ -49,7 +49,40 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
   let mtp: Mtp | undefined;
   let mtpStatus: MtpStatus = 'Disabled';
   let responseTopic = '';
-  const stats = { connectedAt: UNKNOWN_TIME, lastSent: UNKNOWN_TIME, lastReceived: UNKNOWN_TIME, sent: 0, received: 0, connectionErrors: 0, publishErrors: 0 };
+  // MQTT statistics for Device.MQTT.Client.1.Stats. Times are kept as numbers and formatted only when read:
+  // the receive path is hot.
+  const counters = { connectedAt: 0, lastSent: 0, lastReceived: 0, sent: 0, received: 0, connectionErrors: 0, publishErrors: 0 };
+  const when = (ms: number): string => (ms === 0 ? UNKNOWN_TIME : toDateTime(new Date(ms)));
+  const stats = () => ({
+    connectedAt: when(counters.connectedAt),
+    lastSent: when(counters.lastSent),
+    lastReceived: when(counters.lastReceived),
+    sent: counters.sent,
+    received: counters.received,
+    connectionErrors: counters.connectionErrors,
+    publishErrors: counters.publishErrors,
+  });
+
+  /** Counts what goes out for the Stats object. */
+  const counted = (inner: Mtp): Mtp => ({
+    get status() {
+      return inner.status;
+    },
+    start: () => {
+      inner.start();
+    },
+    stop: () => inner.stop(),
+    async send(topic, bytes, kind) {
+      try {
+        await inner.send(topic, bytes, kind);
+        counters.sent += 1;
+        counters.lastSent = Date.now();
+      } catch (error) {
+        counters.publishErrors += 1;
+        throw error;
+      }
+    },
+  });
   let requests: RequestManager | undefined;
   let subscriptions: SubscriptionService | undefined;
   let dm: DataModel | undefined;
@@ -103,7 +136,7 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
   bindMqtt(registry, {
     status: () => mtpStatus,
     responseInformation: () => responseTopic,
-    stats: () => stats,
+    stats,
     configChanged: scheduleReconnect,
     forceReconnect: scheduleReconnect,
   });
@@ -149,8 +182,8 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
   const mtpLogger = logger.child({ component: 'mqtt' });
   const setStatus = (status: MtpStatus): void => {
     if (status === mtpStatus) return;
-    if (status === 'Connected') stats.connectedAt = toDateTime(new Date());
-    if (status.startsWith('Error')) stats.connectionErrors += 1;
+    if (status === 'Connected') counters.connectedAt = Date.now();
+    if (status.startsWith('Error')) counters.connectionErrors += 1;
     mtpStatus = status;
     const client = model().lookup(MQTT_CLIENT);
     if (client) model().notifyValueChange(client, 'Status');
@@ -170,7 +203,7 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
     const mqttObj = agentMtp.objects.get('MQTT')!;
     const optional = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> =>
       value === undefined || value === '' ? {} : ({ [key]: value } as Record<K, string>);
-    return createMqttMtp(
+    return counted(createMqttMtp(
       {
         url: `${scheme}://${host}:${raw(client, 'BrokerPort')}${wsPath}`,
         version: raw(client, 'ProtocolVersion') === '5.0' ? 5 : 4,
@@ -191,8 +224,8 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
       },
       {
         onRecord: (record) => {
-          stats.received += 1;
-          stats.lastReceived = toDateTime(new Date());
+          counters.received += 1;
+          counters.lastReceived = Date.now();
           engine.handleRecord(record);
         },
         onConnected: (info) => {
@@ -205,7 +238,7 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
         },
       },
       mtpLogger,
-    );
+    ));
   };
 
   let running = false;

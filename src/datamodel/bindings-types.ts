@@ -42,7 +42,6 @@ export interface CommandContext {
   readonly commandKey: string;
   /** Aborted when a Controller calls Request.{i}.Cancel() (async commands only). */
   readonly signal: AbortSignal;
-  /** Moves the Request row from Requested to Active (async commands; done automatically before the handler runs). */
 }
 
 /** Runs a command. Returns output arguments; throws a UspError for a cmd_failure. */

@@ -43,6 +43,9 @@ describe('agent over MQTT 5', { skip }, () => {
   test('answers Get, GetSupportedProtocol and GetInstances', async () => {
     assert.equal(await getValue(fx.controller, 'Device.LocalAgent.EndpointID'), AGENT_ID);
     assert.equal(await getValue(fx.controller, 'Device.MQTT.Client.1.Status'), 'Connected');
+    assert.ok(Number(await getValue(fx.controller, 'Device.MQTT.Client.1.Stats.PublishReceived')) >= 2, 'the requests so far were counted');
+    assert.ok(Number(await getValue(fx.controller, 'Device.MQTT.Client.1.Stats.PublishSent')) >= 2, 'as were the answers');
+    assert.match(await getValue(fx.controller, 'Device.MQTT.Client.1.Stats.BrokerConnectionEstablished'), /^20\d\d-/);
     const proto = await fx.controller.request({ getSupportedProtocol: { controllerSupportedProtocolVersions: '1.3,1.4' } });
     assert.equal(proto.getSupportedProtocolResp!.agentSupportedProtocolVersions, '1.0,1.1,1.2,1.3,1.4');
     const instances = await fx.controller.request({ getInstances: { objPaths: ['Device.LocalAgent.Controller.'], firstLevelOnly: true } });
