@@ -42,8 +42,15 @@ test('kill -9 while saving in a loop: the file is always a whole state', async (
   const here = dirname(fileURLToPath(import.meta.url));
   await withDir(async (dir) => {
     for (let round = 0; round < 3; round++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'save-loop.fixture.ts'), dir], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 400 + round * 150));
+      const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'save-loop.fixture.ts'), dir], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      // Start-up time varies a lot on a loaded CI machine: wait for the first save, then kill mid-loop.
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`save loop exited early (${code})`)));
+      });
+      await new Promise((r) => setTimeout(r, 20 + round * 37));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       const text = await readFile(join(dir, 'state.json'), 'utf8');
