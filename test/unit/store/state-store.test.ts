@@ -47,8 +47,8 @@ test('kill -9 while saving in a loop: the file is always a whole state', async (
       });
       // Start-up time varies a lot on a loaded CI machine: wait for the first save, then kill mid-loop.
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.once('data', () => resolve());
-        child.once('exit', (code) => reject(new Error(`save loop exited early (${code})`)));
+        child.stdout.once('data', () => { resolve(); });
+        child.once('exit', (code) => { reject(new Error(`save loop exited early (${code})`)); });
       });
       await new Promise((r) => setTimeout(r, 20 + round * 37));
       child.kill('SIGKILL');
