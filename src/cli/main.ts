@@ -8,6 +8,9 @@ const HELP = `berth — USP Software Module Management for home gateways
 usage:
   berth agent --config <file.json>          run the agent in the foreground
   berth ctl [options] <verb> ...            a small USP Controller over MQTT (berth ctl --help)
+  berth keys generate --out <prefix>        Ed25519 key pair for a publisher
+  berth catalog init|serve|publisher add|rotate-root ...   run a signed app catalog (berth catalog --help)
+  berth app pack|publish|verify ...          package, sign and publish apps (berth app --help)
   berth demo                                the whole story on this machine (npm run demo)
 `;
 
@@ -21,6 +24,18 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'ctl': {
       const { runCtlCommand } = await import('./ctl-command.ts');
       return runCtlCommand(rest);
+    }
+    case 'keys': {
+      const { runKeysCommand } = await import('./keys-command.ts');
+      return runKeysCommand(rest);
+    }
+    case 'catalog': {
+      const { runCatalogCommand } = await import('./catalog-command.ts');
+      return runCatalogCommand(rest);
+    }
+    case 'app': {
+      const { runAppCommand } = await import('./app-command.ts');
+      return runAppCommand(rest);
     }
     case 'demo': {
       const { runDemo } = await import('./demo-command.ts');

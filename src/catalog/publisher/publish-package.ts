@@ -1,0 +1,177 @@
+// `berth app publish`: the publisher's side. Reads and checks the package, fetches the publisher's current role
+// from the catalog (trusting only targets that carry the publisher's own signature), adds the new target with its
+// signed summary, signs the next version of the role with the publisher's key (which never leaves this machine)
+// and streams role + package to the catalog's publish endpoint.
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { readPackageFile } from '../package/package-reader.ts';
+import { encodePublishHead, publishPath, PUBLISH_CONTENT_TYPE } from '../publish-protocol.ts';
+import { targetCustomOf, targetPathOf } from '../target-custom.ts';
+import type { TargetCustom } from '../target-custom.ts';
+import { signingKeyFromPem } from '../tuf/keys.ts';
+import type { TufSigningKey } from '../tuf/keys.ts';
+import { canonicalBytes, DAY, expiryIn, signEnvelope, SPEC_VERSION } from '../tuf/signed-metadata.ts';
+import type { Envelope, JsonObject } from '../tuf/signed-metadata.ts';
+
+export class PublishError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'PublishError';
+    this.code = code;
+  }
+}
+
+export interface PublishOptions {
+  catalogUrl: string;
+  packageFile: string;
+  privateKeyPem: string;
+  onProgress?: (sent: number, total: number) => void;
+  /** Re-sign targets the catalog holds under a previous key of this publisher (after a key change). */
+  adoptExisting?: boolean;
+  now?: number;
+}
+
+export interface PublishOutcome {
+  url: string;
+  targetPath: string;
+  version: number;
+  alreadyPublished: boolean;
+  custom: TargetCustom;
+}
+
+async function getJson(url: string): Promise<Envelope | undefined> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new PublishError('UNREACHABLE', `catalog at ${new URL(url).origin} unreachable (${(error as Error).message})`);
+  }
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new PublishError('UNREACHABLE', `catalog answered ${response.status} for ${url}`);
+  return (await response.json()) as Envelope;
+}
+
+/** The publisher's role as the catalog currently holds it (undefined before the first publish). */
+async function fetchCurrentRole(base: string, vendor: string): Promise<Envelope | undefined> {
+  const timestamp = await getJson(`${base}/metadata/timestamp.json`);
+  if (!timestamp) throw new PublishError('NOT_A_CATALOG', `${base} serves no timestamp.json: is it a berth catalog?`);
+  const snapshotVersion = ((timestamp.signed['meta'] as JsonObject)['snapshot.json'] as { version: number }).version;
+  const snapshot = await getJson(`${base}/metadata/${snapshotVersion}.snapshot.json`);
+  const entry = (snapshot?.signed['meta'] as JsonObject | undefined)?.[`${vendor}.json`] as { version: number } | undefined;
+  if (!entry) return undefined;
+  return getJson(`${base}/metadata/${entry.version}.${encodeURIComponent(vendor)}.json`);
+}
+
+function isSignedBy(role: Envelope, key: TufSigningKey): boolean {
+  const signature = role.signatures.find((s) => s.keyid === key.keyId);
+  if (!signature) return false;
+  const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(key.json.keyval.public, 'hex')]), format: 'der', type: 'spki' });
+  return verify(null, canonicalBytes(role.signed), publicKey, Buffer.from(signature.sig, 'hex'));
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function post(url: URL, head: Buffer, packageFile: string | undefined, packageSize: number, onProgress?: (sent: number, total: number) => void): Promise<{ status: number; body: string }> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: 'POST', headers: { 'content-type': PUBLISH_CONTENT_TYPE, 'content-length': head.length + packageSize } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      // A refused upload may end with the server closing the connection right after its answer.
+      const settle = (): void => {
+        resolve({ status: res.statusCode ?? 0, body });
+      };
+      res.on('end', settle);
+      res.on('close', settle);
+      res.on('error', settle);
+    });
+    req.on('error', (error) => {
+      reject(new PublishError('UNREACHABLE', `upload to ${url.origin} failed (${error.message})`));
+    });
+    req.write(head);
+    if (!packageFile) {
+      req.end();
+      return;
+    }
+    let sent = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        onProgress?.(sent, packageSize);
+        done(null, chunk);
+      },
+    });
+    // A refused upload ends with the server's answer; a broken pipe on our side is then not the story.
+    pipeline(createReadStream(packageFile, { highWaterMark: 1024 * 1024 }), meter, req).catch(() => undefined);
+  });
+}
+
+export async function publishPackage(options: PublishOptions): Promise<PublishOutcome> {
+  const key = signingKeyFromPem(options.privateKeyPem, 'publisher key');
+  const base = options.catalogUrl.replace(/\/+$/, '');
+  const packageSize = (await stat(options.packageFile)).size;
+  const work = await mkdtemp(join(tmpdir(), `berth-publish-${randomBytes(3).toString('hex')}-`));
+  let custom: TargetCustom;
+  try {
+    const read = await readPackageFile(options.packageFile, { workDir: work, maxUnpackedBytes: Number.MAX_SAFE_INTEGER });
+    custom = targetCustomOf(read.manifest, packageSize, read.unpackedSize);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const sha256 = await sha256File(options.packageFile);
+  const targetPath = targetPathOf(custom);
+  const url = `${base}/targets/${targetPath}`;
+
+  const current = await fetchCurrentRole(base, custom.vendor);
+  if (current && !isSignedBy(current, key) && !options.adoptExisting) {
+    throw new PublishError(
+      'NOT_YOUR_ROLE',
+      `the catalog's metadata for ${custom.vendor} is not signed by this key (keyid ${key.keyId.slice(0, 16)}); if the catalog changed your key, publish with --adopt-existing to re-sign the targets it lists`,
+    );
+  }
+  const targets = { ...((current?.signed['targets'] ?? {}) as Record<string, { length: number; hashes: Record<string, string> }>) };
+  const existing = targets[targetPath];
+  const signedByUs = current !== undefined && isSignedBy(current, key);
+  if (existing && existing.hashes['sha256'] === sha256 && existing.length === packageSize && signedByUs) {
+    return { url, targetPath, version: current.signed['version'] as number, alreadyPublished: true, custom };
+  }
+  if (existing && existing.hashes['sha256'] !== sha256) {
+    throw new PublishError('IMMUTABLE', `${targetPath} is already published with other content; bump the version`);
+  }
+  const version = ((current?.signed['version'] as number | undefined) ?? 0) + 1;
+  const role = signEnvelope(
+    {
+      _type: 'targets',
+      spec_version: SPEC_VERSION,
+      version,
+      expires: expiryIn(365 * DAY, options.now),
+      targets: { ...targets, [targetPath]: { length: packageSize, hashes: { sha256 }, custom } },
+    },
+    [key],
+  );
+  const upload = existing ? undefined : options.packageFile;
+  const response = await post(new URL(`${base}${publishPath(custom.vendor)}`), encodePublishHead(role), upload, upload ? packageSize : 0, options.onProgress);
+  let answer: { error?: string; message?: string; url?: string };
+  try {
+    answer = JSON.parse(response.body) as typeof answer;
+  } catch {
+    answer = { message: response.body.slice(0, 200) };
+  }
+  if (response.status !== 201) {
+    throw new PublishError(answer.error ?? `HTTP_${response.status}`, `catalog refused the publish (${response.status} ${answer.error ?? ''}): ${answer.message ?? ''}`);
+  }
+  return { url, targetPath, version, alreadyPublished: false, custom };
+}

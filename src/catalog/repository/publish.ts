@@ -1,0 +1,193 @@
+// Accepting a publish: a publisher sends its role metadata, newly signed with its own key, and the package that
+// role adds. The signature on the role IS the credential: the server checks it against the key the targets role
+// delegates to that vendor before it reads a byte of the package, then checks the package against what the
+// publisher signed (length, sha256, custom summary vs the package's own manifest), then commits.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { link, mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { Metadata, MetadataKind } from '@tufjs/models';
+import type { Targets } from '@tufjs/models';
+import { readPackageFile } from '../package/package-reader.ts';
+import { PackageError } from '../package/package-error.ts';
+import { isSafeTargetPath, targetCustomOf, targetCustomSchema, targetPathOf } from '../target-custom.ts';
+import type { TargetCustom } from '../target-custom.ts';
+import type { Envelope } from '../tuf/signed-metadata.ts';
+import { DEFAULT_EXPIRY, RepositoryError, commitRole, loadRole, loadState } from './repository.ts';
+import type { ExpiryPolicy, RepositoryState } from './repository.ts';
+import { layoutOf } from './repository-layout.ts';
+import { withRepositoryLock } from './repository-lock.ts';
+
+export interface NewTarget {
+  path: string;
+  length: number;
+  sha256: string;
+  custom: TargetCustom;
+}
+
+interface CheckedRole {
+  version: number;
+  newTarget: NewTarget | undefined;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function fail(code: string, message: string): never {
+  throw new RepositoryError(code, message);
+}
+
+function parseRole(roleJson: unknown): Metadata<Targets> {
+  try {
+    return Metadata.fromJSON(MetadataKind.Targets, roleJson as Parameters<typeof Metadata.fromJSON>[1]);
+  } catch (error) {
+    return fail('BAD_METADATA', `role metadata is not valid TUF targets metadata: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Checks a publisher's new role against the current repository: signed by the vendor's delegated key, the next
+ * version, not expiring too soon, no sub-delegations, every target inside the vendor's paths with a valid custom
+ * summary, published versions immutable, at most one new target (the one whose package comes with it).
+ */
+export async function checkRole(dir: string, state: RepositoryState, vendor: string, roleJson: unknown, now: number): Promise<CheckedRole> {
+  const layout = layoutOf(dir);
+  const targetsMd = Metadata.fromJSON(MetadataKind.Targets, state.targets as unknown as Parameters<typeof Metadata.fromJSON>[1]);
+  const delegated = targetsMd.signed.delegations?.roles?.[vendor];
+  if (!delegated) fail('UNKNOWN_PUBLISHER', `no publisher "${vendor}" in this catalog (add it with \`berth catalog publisher add\`)`);
+  const roleMd = parseRole(roleJson);
+  try {
+    targetsMd.verifyDelegate(vendor, roleMd);
+  } catch {
+    fail('BAD_SIGNATURE', `role "${vendor}" is not signed by the key this catalog delegates to ${vendor} (wrong or revoked publisher key)`);
+  }
+  const current = await loadRole(layout, state, vendor);
+  const currentVersion = current ? (current.signed['version'] as number) : 0;
+  if (roleMd.signed.version !== currentVersion + 1) {
+    fail('STALE_VERSION', `role "${vendor}" version ${roleMd.signed.version} must be ${currentVersion + 1} (the catalog holds version ${currentVersion}); fetch the current role and sign again`);
+  }
+  if (roleMd.signed.isExpired(new Date(now + DEFAULT_EXPIRY.timestampMs))) {
+    fail('BAD_METADATA', `role "${vendor}" expires ${roleMd.signed.expires}, less than a day from now`);
+  }
+  if (roleMd.signed.delegations) fail('BAD_METADATA', `role "${vendor}" must not delegate further`);
+
+  const currentTargets = (current?.signed['targets'] ?? {}) as Record<string, { length: number; hashes: Record<string, string> }>;
+  let newTarget: NewTarget | undefined;
+  for (const [path, target] of Object.entries(roleMd.signed.targets)) {
+    if (!isSafeTargetPath(path) || !delegated.isDelegatedPath(path)) {
+      fail('OUTSIDE_DELEGATION', `target ${path} is outside what ${vendor} may publish (${(delegated.paths ?? []).join(', ')})`);
+    }
+    const sha256 = target.hashes['sha256'];
+    if (sha256 === undefined || !HEX64.test(sha256)) fail('BAD_METADATA', `target ${path} must list a sha256 hash`);
+    const parsed = targetCustomSchema.safeParse(target.custom);
+    if (!parsed.success) fail('BAD_METADATA', `target ${path}: custom summary invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const custom = parsed.data;
+    if (custom.vendor !== vendor || targetPathOf(custom) !== path) {
+      fail('BAD_METADATA', `target ${path} does not match its custom summary (${custom.vendor}/${custom.name} ${custom.version})`);
+    }
+    if (custom.packageSize !== target.length) fail('BAD_METADATA', `target ${path}: custom packageSize ${custom.packageSize} ≠ length ${target.length}`);
+    const before = currentTargets[path];
+    if (before) {
+      if (before.length !== target.length || before.hashes['sha256'] !== sha256) {
+        fail('IMMUTABLE', `${path} is already published with other content; publish a new version instead`);
+      }
+      continue;
+    }
+    if (newTarget) fail('BAD_METADATA', `role "${vendor}" adds more than one target; publish one package at a time`);
+    newTarget = { path, length: target.length, sha256, custom };
+  }
+  return { version: roleMd.signed.version, newTarget };
+}
+
+function sameSummary(a: TargetCustom, b: TargetCustom): string | undefined {
+  for (const key of ['name', 'vendor', 'version', 'description', 'requiresBerth', 'packageSize', 'unpackedSize'] as const) {
+    if (a[key] !== b[key]) return `${key}: signed ${JSON.stringify(a[key])}, package has ${JSON.stringify(b[key])}`;
+  }
+  if (JSON.stringify(a.executionUnits) !== JSON.stringify(b.executionUnits)) return 'executionUnits resources differ from the package manifest';
+  return undefined;
+}
+
+/** Streams the package to `file`, refusing more than `length` bytes, and returns its sha256. */
+async function receivePackage(source: Readable, file: string, length: number): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size > length) {
+        done(new RepositoryError('PACKAGE_MISMATCH', `package is longer than the ${length} bytes its signed metadata says`));
+        return;
+      }
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(source, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 }));
+  return { size, sha256: hash.digest('hex') };
+}
+
+export interface PublishResult {
+  targetPath: string;
+  version: number;
+  added: boolean;
+}
+
+/**
+ * The whole publish. `roleJson` is the publisher's signed role; `packageStream` the package bytes (may be empty
+ * when the role adds nothing, e.g. a re-sign after a key change). On any failure nothing is left behind.
+ */
+export async function acceptPublish(
+  dir: string,
+  vendor: string,
+  roleJson: unknown,
+  packageStream: Readable,
+  options: { maxUnpackedBytes: number; expiry?: ExpiryPolicy; now?: () => number },
+): Promise<PublishResult> {
+  const layout = layoutOf(dir);
+  const now = options.now ?? Date.now;
+  const checked = await checkRole(dir, await loadState(layout), vendor, roleJson, now());
+  await mkdir(layout.incomingDir, { recursive: true });
+  const work = join(layout.incomingDir, randomBytes(8).toString('hex'));
+  await mkdir(work);
+  try {
+    const target = checked.newTarget;
+    if (target) {
+      const file = join(work, 'package.berth');
+      const received = await receivePackage(packageStream, file, target.length);
+      if (received.size !== target.length) fail('PACKAGE_MISMATCH', `package is ${received.size} bytes; its signed metadata says ${target.length}`);
+      if (received.sha256 !== target.sha256) fail('PACKAGE_MISMATCH', `package sha256 ${received.sha256} does not match the signed ${target.sha256}`);
+      let read;
+      try {
+        read = await readPackageFile(file, { workDir: join(work, 'unpacked'), maxUnpackedBytes: options.maxUnpackedBytes });
+      } catch (error) {
+        if (error instanceof PackageError) fail('BAD_PACKAGE', `package refused: ${error.message}`);
+        throw error;
+      }
+      const mismatch = sameSummary(target.custom, targetCustomOf(read.manifest, received.size, read.unpackedSize));
+      if (mismatch) fail('PACKAGE_MISMATCH', `signed summary does not match the package (${mismatch})`);
+      await rm(join(work, 'unpacked'), { recursive: true, force: true });
+    } else {
+      packageStream.resume();
+    }
+    return await withRepositoryLock(layout.lockDir, async () => {
+      // Re-checked under the lock: another publish of the same vendor may have landed while the package arrived.
+      const state = await loadState(layout);
+      const again = await checkRole(dir, state, vendor, roleJson, now());
+      if (target) {
+        const destination = layout.targetFile(target.path, target.sha256);
+        await mkdir(dirname(destination), { recursive: true });
+        await link(join(work, 'package.berth'), destination).catch((error: unknown) => {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        });
+      }
+      const roleBytes = Buffer.from(`${JSON.stringify(roleJson as Envelope, null, 1)}\n`, 'utf8');
+      await commitRole(layout, state, vendor, roleBytes, again.version, { expiry: options.expiry ?? DEFAULT_EXPIRY, now: now() });
+      return { targetPath: target?.path ?? '', version: again.version, added: target !== undefined };
+    });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+

@@ -1,0 +1,391 @@
+// The catalog's TUF repository on disk (the server and admin side): create it, delegate to publishers, accept a
+// publisher's newly signed role, keep snapshot and timestamp fresh, rotate root. Every change is made under the
+// directory lock and published by writing timestamp.json last, atomically: a client sees the old repository or
+// the new one, never a mix.
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../store/atomic-file.ts';
+import { generateKeyPairPem, publicKeyFromPem, signingKeyFromPem } from '../tuf/keys.ts';
+import type { TufPublicKey, TufSigningKey } from '../tuf/keys.ts';
+import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../tuf/signed-metadata.ts';
+import type { Envelope, JsonObject } from '../tuf/signed-metadata.ts';
+import { layoutOf } from './repository-layout.ts';
+import type { RepositoryLayout } from './repository-layout.ts';
+import { withRepositoryLock } from './repository-lock.ts';
+
+export interface ExpiryPolicy {
+  rootMs: number;
+  targetsMs: number;
+  snapshotMs: number;
+  timestampMs: number;
+}
+
+// Timestamp expiry is short so that a frozen mirror is noticed within a day (DESIGN.md §4).
+export const DEFAULT_EXPIRY: ExpiryPolicy = { rootMs: 365 * DAY, targetsMs: 365 * DAY, snapshotMs: 7 * DAY, timestampMs: DAY };
+
+export class RepositoryError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'RepositoryError';
+    this.code = code;
+  }
+}
+
+interface MetaEntry extends JsonObject {
+  version: number;
+  length: number;
+  hashes: { sha256: string };
+}
+
+export interface RepositoryState {
+  root: Envelope;
+  targets: Envelope;
+  snapshot: Envelope;
+  timestamp: Envelope;
+}
+
+export interface Publisher {
+  vendor: string;
+  keyIds: string[];
+  paths: string[];
+}
+
+const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+function metaEntryOf(version: number, bytes: Buffer): MetaEntry {
+  return { version, length: bytes.length, hashes: { sha256: sha256Hex(bytes) } };
+}
+
+function versionOf(envelope: Envelope): number {
+  return envelope.signed['version'] as number;
+}
+
+async function readJson(path: string): Promise<Envelope> {
+  return JSON.parse(await readFile(path, 'utf8')) as Envelope;
+}
+
+async function writeOnce(path: string, bytes: Buffer): Promise<void> {
+  // Versioned files are never rewritten: a new version gets a new name (consistent snapshots).
+  await writeFile(path, bytes, { flag: 'wx', mode: 0o644 });
+}
+
+export async function loadState(layout: RepositoryLayout): Promise<RepositoryState> {
+  const names = await readdir(layout.metadataDir);
+  const rootVersions = names.map((name) => /^(\d+)\.root\.json$/.exec(name)?.[1]).filter((v) => v !== undefined).map(Number);
+  if (rootVersions.length === 0) throw new RepositoryError('NOT_A_CATALOG', `${layout.dir} is not a catalog (no N.root.json; run \`berth catalog init\`)`);
+  const root = await readJson(layout.versionedMetadata(Math.max(...rootVersions), 'root'));
+  const timestamp = await readJson(layout.timestampFile());
+  const snapshotVersion = ((timestamp.signed['meta'] as JsonObject)['snapshot.json'] as MetaEntry).version;
+  const snapshot = await readJson(layout.versionedMetadata(snapshotVersion, 'snapshot'));
+  const targetsVersion = ((snapshot.signed['meta'] as JsonObject)['targets.json'] as MetaEntry).version;
+  const targets = await readJson(layout.versionedMetadata(targetsVersion, 'targets'));
+  return { root, targets, snapshot, timestamp };
+}
+
+export async function loadRole(layout: RepositoryLayout, state: RepositoryState, role: string): Promise<Envelope | undefined> {
+  const entry = (state.snapshot.signed['meta'] as JsonObject)[`${role}.json`] as MetaEntry | undefined;
+  return entry ? readJson(layout.versionedMetadata(entry.version, role)) : undefined;
+}
+
+async function loadSigningKey(path: string, what: string): Promise<TufSigningKey> {
+  try {
+    return signingKeyFromPem(await readFile(path, 'utf8'), what);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RepositoryError('KEY_MISSING', `${what} not found at ${path}`);
+    throw error;
+  }
+}
+
+async function loadRootKeys(layout: RepositoryLayout): Promise<TufSigningKey[]> {
+  const names = (await readdir(layout.rootKeysDir).catch(() => [])).filter((name) => name.endsWith('.pem')).sort();
+  return Promise.all(names.map((name) => loadSigningKey(join(layout.rootKeysDir, name), `root key ${name}`)));
+}
+
+async function writePrivateKey(path: string, pem: string): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(path, pem, { flag: 'wx', mode: 0o600 });
+}
+
+function keyMap(keys: readonly TufPublicKey[]): JsonObject {
+  return Object.fromEntries(keys.map((key) => [key.keyId, key.json]));
+}
+
+function rootSigned(
+  version: number,
+  expires: string,
+  roles: Record<'root' | 'targets' | 'snapshot' | 'timestamp', { keys: TufPublicKey[]; threshold: number }>,
+): JsonObject {
+  const allKeys = Object.values(roles).flatMap((role) => role.keys);
+  return {
+    _type: 'root',
+    spec_version: SPEC_VERSION,
+    version,
+    expires,
+    consistent_snapshot: true,
+    keys: keyMap(allKeys),
+    roles: Object.fromEntries(
+      Object.entries(roles).map(([name, role]) => [name, { keyids: role.keys.map((key) => key.keyId), threshold: role.threshold }]),
+    ),
+  };
+}
+
+/**
+ * Writes a new snapshot (listing every targets role) and a timestamp pointing at it. `changedRoles` are the
+ * role files just written (role name → bytes and version); the others keep their current entries.
+ */
+async function publishSnapshot(
+  layout: RepositoryLayout,
+  state: RepositoryState,
+  changedRoles: ReadonlyMap<string, { version: number; bytes: Buffer }>,
+  expiry: ExpiryPolicy,
+  now: number,
+): Promise<RepositoryState> {
+  const meta = { ...(state.snapshot.signed['meta'] as JsonObject) };
+  for (const [role, { version, bytes }] of changedRoles) meta[`${role}.json`] = metaEntryOf(version, bytes);
+  const snapshotKey = await loadSigningKey(layout.keyFile('snapshot'), 'snapshot key');
+  const timestampKey = await loadSigningKey(layout.keyFile('timestamp'), 'timestamp key');
+  const snapshotVersion = versionOf(state.snapshot) + 1;
+  const snapshot = signEnvelope(
+    { _type: 'snapshot', spec_version: SPEC_VERSION, version: snapshotVersion, expires: expiryIn(expiry.snapshotMs, now), meta },
+    [snapshotKey],
+  );
+  const snapshotBytes = toFileBytes(snapshot);
+  await writeOnce(layout.versionedMetadata(snapshotVersion, 'snapshot'), snapshotBytes);
+  const timestamp = signEnvelope(
+    {
+      _type: 'timestamp',
+      spec_version: SPEC_VERSION,
+      version: versionOf(state.timestamp) + 1,
+      expires: expiryIn(expiry.timestampMs, now),
+      meta: { 'snapshot.json': metaEntryOf(snapshotVersion, snapshotBytes) },
+    },
+    [timestampKey],
+  );
+  await writeFileAtomic(layout.timestampFile(), toFileBytes(timestamp));
+  const targetsChange = changedRoles.get('targets');
+  return {
+    ...state,
+    snapshot,
+    timestamp,
+    targets: targetsChange ? (JSON.parse(targetsChange.bytes.toString('utf8')) as Envelope) : state.targets,
+  };
+}
+
+export interface InitOptions {
+  rootKeys?: number;
+  rootThreshold?: number;
+  expiry?: ExpiryPolicy;
+  now?: number;
+}
+
+/** A new, empty catalog with fresh keys. Returns the path of the root.json a gateway ships. */
+export async function initRepository(dir: string, options: InitOptions = {}): Promise<{ rootFile: string; state: RepositoryState }> {
+  const layout = layoutOf(dir);
+  const rootKeyCount = options.rootKeys ?? 1;
+  const threshold = options.rootThreshold ?? 1;
+  if (!Number.isInteger(rootKeyCount) || rootKeyCount < 1 || !Number.isInteger(threshold) || threshold < 1 || threshold > rootKeyCount) {
+    throw new RepositoryError('BAD_OPTIONS', `root threshold ${threshold} must be between 1 and the number of root keys (${rootKeyCount})`);
+  }
+  const existing = await readdir(layout.metadataDir).catch(() => []);
+  if (existing.length > 0) throw new RepositoryError('EXISTS', `${dir} already holds a catalog; refusing to overwrite it`);
+  const expiry = options.expiry ?? DEFAULT_EXPIRY;
+  const now = options.now ?? Date.now();
+  await mkdir(layout.metadataDir, { recursive: true });
+  await mkdir(layout.targetsDir, { recursive: true });
+  await mkdir(layout.rootKeysDir, { recursive: true, mode: 0o700 });
+
+  const rootKeys: TufSigningKey[] = [];
+  for (let i = 0; i < rootKeyCount; i++) {
+    const pair = generateKeyPairPem();
+    const key = signingKeyFromPem(pair.privatePem);
+    await writePrivateKey(join(layout.rootKeysDir, `${key.keyId.slice(0, 16)}.pem`), pair.privatePem);
+    rootKeys.push(key);
+  }
+  const roleKeys = {} as Record<'targets' | 'snapshot' | 'timestamp', TufSigningKey>;
+  for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
+    const pair = generateKeyPairPem();
+    await writePrivateKey(layout.keyFile(role), pair.privatePem);
+    roleKeys[role] = signingKeyFromPem(pair.privatePem);
+  }
+
+  const root = signEnvelope(
+    rootSigned(1, expiryIn(expiry.rootMs, now), {
+      root: { keys: rootKeys, threshold },
+      targets: { keys: [roleKeys.targets], threshold: 1 },
+      snapshot: { keys: [roleKeys.snapshot], threshold: 1 },
+      timestamp: { keys: [roleKeys.timestamp], threshold: 1 },
+    }),
+    rootKeys,
+  );
+  const rootBytes = toFileBytes(root);
+  await writeOnce(layout.versionedMetadata(1, 'root'), rootBytes);
+  const targets = signEnvelope(
+    {
+      _type: 'targets',
+      spec_version: SPEC_VERSION,
+      version: 1,
+      expires: expiryIn(expiry.targetsMs, now),
+      targets: {},
+      delegations: { keys: {}, roles: [] },
+    },
+    [roleKeys.targets],
+  );
+  const targetsBytes = toFileBytes(targets);
+  await writeOnce(layout.versionedMetadata(1, 'targets'), targetsBytes);
+  // Version 0 stand-ins: publishSnapshot writes snapshot 1 and timestamp 1.
+  const empty: Envelope = { signed: { version: 0, meta: {} }, signatures: [] };
+  const state = await publishSnapshot(layout, { root, targets, snapshot: empty, timestamp: empty }, new Map([['targets', { version: 1, bytes: targetsBytes }]]), expiry, now);
+  const rootFile = join(dir, 'root.json');
+  await writeFileAtomic(rootFile, rootBytes);
+  return { rootFile, state };
+}
+
+export function publishersOf(state: RepositoryState): Publisher[] {
+  const delegations = state.targets.signed['delegations'] as { roles?: { name: string; keyids: string[]; paths?: string[] }[] } | undefined;
+  return (delegations?.roles ?? []).map((role) => ({ vendor: role.name, keyIds: role.keyids, paths: role.paths ?? [] }));
+}
+
+const VENDOR = /^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$/;
+
+export function isValidVendor(vendor: string): boolean {
+  return vendor.length <= 63 && VENDOR.test(vendor) && !['root', 'targets', 'snapshot', 'timestamp'].includes(vendor);
+}
+
+/**
+ * Delegates `<vendor>/*\/*` to the publisher's public key (replacing a previous key: that revokes it, and the
+ * publisher's apps stay unavailable until it re-signs its role with the new key). Signed with the targets key.
+ */
+export async function addPublisher(
+  dir: string,
+  vendor: string,
+  publicKeyPem: string,
+  options: { expiry?: ExpiryPolicy; now?: number } = {},
+): Promise<{ keyId: string; replaced: boolean }> {
+  if (!isValidVendor(vendor)) {
+    throw new RepositoryError('BAD_VENDOR', `vendor "${vendor}" must be a lower-case domain-like name (letters, digits, '-' and '.', at most 63 characters)`);
+  }
+  const key = publicKeyFromPem(publicKeyPem, 'publisher public key');
+  const layout = layoutOf(dir);
+  const expiry = options.expiry ?? DEFAULT_EXPIRY;
+  const now = options.now ?? Date.now();
+  return withRepositoryLock(layout.lockDir, async () => {
+    const state = await loadState(layout);
+    const targetsKey = await loadSigningKey(layout.keyFile('targets'), 'targets key');
+    const delegations = structuredClone(state.targets.signed['delegations'] as { keys: JsonObject; roles: JsonObject[] } | undefined) ?? { keys: {}, roles: [] };
+    const previous = delegations.roles.find((role) => role['name'] === vendor);
+    const role = { name: vendor, keyids: [key.keyId], threshold: 1, terminating: true, paths: [`${vendor}/*/*`] };
+    delegations.roles = previous ? delegations.roles.map((r) => (r['name'] === vendor ? role : r)) : [...delegations.roles, role];
+    delegations.keys[key.keyId] = key.json;
+    // Keys no role uses any more (a replaced publisher key) are dropped, so a revoked key is gone from the metadata.
+    const used = new Set(delegations.roles.flatMap((r) => r['keyids'] as string[]));
+    delegations.keys = Object.fromEntries(Object.entries(delegations.keys).filter(([id]) => used.has(id)));
+    const version = versionOf(state.targets) + 1;
+    const targets = signEnvelope(
+      { ...state.targets.signed, version, expires: expiryIn(expiry.targetsMs, now), delegations: delegations },
+      [targetsKey],
+    );
+    const bytes = toFileBytes(targets);
+    await writeOnce(layout.versionedMetadata(version, 'targets'), bytes);
+    await publishSnapshot(layout, state, new Map([['targets', { version, bytes }]]), expiry, now);
+    return { keyId: key.keyId, replaced: previous !== undefined };
+  });
+}
+
+/** Writes a publisher's role file (already checked by the caller) and a new snapshot and timestamp. */
+export async function commitRole(
+  layout: RepositoryLayout,
+  state: RepositoryState,
+  vendor: string,
+  roleBytes: Buffer,
+  version: number,
+  options: { expiry?: ExpiryPolicy; now?: number } = {},
+): Promise<RepositoryState> {
+  await writeOnce(layout.versionedMetadata(version, vendor), roleBytes);
+  return publishSnapshot(layout, state, new Map([[vendor, { version, bytes: roleBytes }]]), options.expiry ?? DEFAULT_EXPIRY, options.now ?? Date.now());
+}
+
+function expiresAt(envelope: Envelope): number {
+  return Date.parse(envelope.signed['expires'] as string);
+}
+
+/**
+ * Re-signs timestamp (and snapshot) before they expire: the server calls this on a timer. Renews once less than
+ * half of a lifetime is left, so a gateway never sees an expired timestamp from a live server.
+ */
+export async function refreshExpiring(dir: string, options: { expiry?: ExpiryPolicy; now?: number } = {}): Promise<{ renewed: boolean; nextCheckAt: number }> {
+  const layout = layoutOf(dir);
+  const expiry = options.expiry ?? DEFAULT_EXPIRY;
+  return withRepositoryLock(layout.lockDir, async () => {
+    const now = options.now ?? Date.now();
+    const state = await loadState(layout);
+    const timestampDue = expiresAt(state.timestamp) - expiry.timestampMs / 2;
+    const snapshotDue = expiresAt(state.snapshot) - expiry.snapshotMs / 2;
+    if (now < timestampDue && now < snapshotDue) return { renewed: false, nextCheckAt: Math.min(timestampDue, snapshotDue) };
+    const next = await publishSnapshot(layout, state, new Map(), expiry, now);
+    return { renewed: true, nextCheckAt: Math.min(expiresAt(next.timestamp) - expiry.timestampMs / 2, expiresAt(next.snapshot) - expiry.snapshotMs / 2) };
+  });
+}
+
+/**
+ * Root rotation: new root keys (and a new timestamp key) replace the old ones. The new root is signed by the old
+ * root keys (so existing gateways accept it) and by the new ones (so it is self-consistent); old keys are moved
+ * to keys/retired. Gateways walk N.root.json → N+1.root.json on their next refresh.
+ */
+export async function rotateRoot(
+  dir: string,
+  options: { rootKeys?: number; rootThreshold?: number; expiry?: ExpiryPolicy; now?: number } = {},
+): Promise<{ version: number; rootFile: string }> {
+  const layout = layoutOf(dir);
+  const expiry = options.expiry ?? DEFAULT_EXPIRY;
+  const now = options.now ?? Date.now();
+  return withRepositoryLock(layout.lockDir, async () => {
+    const state = await loadState(layout);
+    const oldRootKeys = await loadRootKeys(layout);
+    const signed = state.root.signed as { version: number; keys: Record<string, TufPublicKey['json']>; roles: Record<string, { keyids: string[]; threshold: number }> };
+    const oldRole = signed.roles['root']!;
+    const usable = oldRootKeys.filter((key) => oldRole.keyids.includes(key.keyId));
+    if (usable.length < oldRole.threshold) {
+      throw new RepositoryError('KEY_MISSING', `rotating root needs ${oldRole.threshold} of the current root keys in ${layout.rootKeysDir}; found ${usable.length}`);
+    }
+    const count = options.rootKeys ?? oldRole.keyids.length;
+    const threshold = options.rootThreshold ?? Math.min(oldRole.threshold, count);
+    const newRootPems = Array.from({ length: count }, () => generateKeyPairPem());
+    const newRootKeys = newRootPems.map((pair) => signingKeyFromPem(pair.privatePem));
+    const timestampPair = generateKeyPairPem();
+    const timestampKey = signingKeyFromPem(timestampPair.privatePem);
+    const publicOf = (role: string): TufPublicKey[] =>
+      signed.roles[role]!.keyids.map((keyId) => ({ keyId, json: signed.keys[keyId]! }));
+    const version = signed.version + 1;
+    const root = signEnvelope(
+      rootSigned(version, expiryIn(expiry.rootMs, now), {
+        root: { keys: newRootKeys, threshold },
+        targets: { keys: publicOf('targets'), threshold: signed.roles['targets']!.threshold },
+        snapshot: { keys: publicOf('snapshot'), threshold: signed.roles['snapshot']!.threshold },
+        timestamp: { keys: [timestampKey], threshold: 1 },
+      }),
+      [...usable, ...newRootKeys],
+    );
+    // The new keys are on disk (keys/next) before the root that names them, so no crash can leave a published
+    // root whose keys are lost; keys/next is then moved into place, the old keys to keys/retired.
+    const nextDir = join(layout.keysDir, 'next');
+    await rm(nextDir, { recursive: true, force: true });
+    for (let i = 0; i < newRootKeys.length; i++) {
+      await writePrivateKey(join(nextDir, 'root', `${newRootKeys[i]!.keyId.slice(0, 16)}.pem`), newRootPems[i]!.privatePem);
+    }
+    await writePrivateKey(join(nextDir, 'timestamp.pem'), timestampPair.privatePem);
+    const rootBytes = toFileBytes(root);
+    await writeOnce(layout.versionedMetadata(version, 'root'), rootBytes);
+    await mkdir(layout.retiredKeysDir, { recursive: true, mode: 0o700 });
+    await rename(layout.rootKeysDir, join(layout.retiredKeysDir, `root-v${signed.version}`));
+    await rename(layout.keyFile('timestamp'), join(layout.retiredKeysDir, `timestamp-v${signed.version}.pem`));
+    await rename(join(nextDir, 'root'), layout.rootKeysDir);
+    await rename(join(nextDir, 'timestamp.pem'), layout.keyFile('timestamp'));
+    await rm(nextDir, { recursive: true, force: true });
+    await publishSnapshot(layout, { ...state, root }, new Map(), expiry, now);
+    const rootFile = join(dir, 'root.json');
+    await writeFileAtomic(rootFile, rootBytes);
+    return { version, rootFile };
+  });
+}

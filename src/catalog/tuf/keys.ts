@@ -1,0 +1,63 @@
+// Ed25519 keys for the catalog: generation, PEM files, the TUF key object and its keyid (TUF spec: sha256 of the
+// canonical JSON of the public key object). tuf-js never recomputes keyids, but other TUF clients do.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { canonicalize } from '@tufjs/canonical-json';
+
+export interface TufPublicKey {
+  readonly keyId: string;
+  /** The key as it appears in root/targets metadata (`keys` maps keyid → this). */
+  readonly json: { keytype: 'ed25519'; scheme: 'ed25519'; keyval: { public: string } };
+}
+
+export interface TufSigningKey extends TufPublicKey {
+  /** Hex signature over the canonical bytes of a `signed` object. */
+  sign(bytes: Uint8Array): string;
+}
+
+export class KeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyError';
+  }
+}
+
+export function generateKeyPairPem(): { privatePem: string; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+  };
+}
+
+function toTufPublicKey(publicKey: KeyObject): TufPublicKey {
+  if (publicKey.asymmetricKeyType !== 'ed25519') {
+    throw new KeyError(`expected an Ed25519 key, got ${publicKey.asymmetricKeyType ?? 'a symmetric key'}`);
+  }
+  // The raw 32-byte public key is the tail of its SPKI DER encoding.
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const json = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: raw.toString('hex') } } as const;
+  const keyId = createHash('sha256').update(canonicalize(json)).digest('hex');
+  return { keyId, json };
+}
+
+export function publicKeyFromPem(pem: string, what = 'public key'): TufPublicKey {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (error) {
+    throw new KeyError(`${what} is not a PEM public key (${(error as Error).message})`);
+  }
+  return toTufPublicKey(key);
+}
+
+export function signingKeyFromPem(pem: string, what = 'private key'): TufSigningKey {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (error) {
+    throw new KeyError(`${what} is not a PEM private key (${(error as Error).message})`);
+  }
+  const pub = toTufPublicKey(createPublicKey(privateKey));
+  return { ...pub, sign: (bytes) => sign(null, bytes, privateKey).toString('hex') };
+}

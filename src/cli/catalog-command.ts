@@ -1,0 +1,110 @@
+// `berth catalog init | serve | publisher add | rotate-root`: the catalog administrator's commands.
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { addPublisher, initRepository, refreshExpiring, rotateRoot } from '../catalog/repository/repository.ts';
+import { buildCatalogServer } from '../catalog/server/catalog-server.ts';
+import { createLogger } from '../log.ts';
+import { UsageError } from './usage.ts';
+
+const USAGE = `usage:
+  berth catalog init --dir <dir> [--root-keys N] [--root-threshold M]
+        new TUF repository with fresh keys; <dir>/root.json is what gateways ship as catalog.root
+  berth catalog serve --dir <dir> [--host 127.0.0.1] [--port 8700]
+        serve metadata, packages, the publish API and the app page; keeps timestamp/snapshot signed
+  berth catalog publisher add --dir <dir> --vendor <vendor> --key <publisher.pub.pem>
+        delegate <vendor>/*/* to a publisher's key (again with a new key: replaces and revokes the old one)
+  berth catalog rotate-root --dir <dir> [--root-keys N] [--root-threshold M]
+        new root keys and timestamp key; the new root is signed by the old and new root keys
+`;
+
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+function requireDir(dir: string | undefined, verb: string): string {
+  if (!dir) throw new UsageError(`berth catalog ${verb} needs --dir <dir>\n${USAGE}`);
+  return dir;
+}
+
+export async function runCatalogCommand(argv: readonly string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'init': {
+      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, 'root-keys': { type: 'string' }, 'root-threshold': { type: 'string' } }, strict: true });
+      const rootKeys = positiveInt(values['root-keys'], '--root-keys');
+      const rootThreshold = positiveInt(values['root-threshold'], '--root-threshold');
+      const { rootFile } = await initRepository(requireDir(values.dir, 'init'), {
+        ...(rootKeys ? { rootKeys } : {}),
+        ...(rootThreshold ? { rootThreshold } : {}),
+      });
+      process.stdout.write(`catalog created in ${values.dir!}\ntrust root   ${rootFile}   (ship it with gateways: config catalog.root)\nkeys         ${values.dir!}/keys/   (move keys/root offline; serve needs only snapshot.pem and timestamp.pem)\n`);
+      return 0;
+    }
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' } }, strict: true });
+      const dir = requireDir(values.dir, 'serve');
+      const port = values.port === undefined ? 8700 : Number(values.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port ?? ''}'`);
+      const logger = createLogger((values['log-level'] ?? 'info') as 'info');
+      const server = buildCatalogServer({ dir, logger });
+      // Keep timestamp and snapshot signed: a gateway refuses an expired timestamp (freeze protection).
+      let timer: NodeJS.Timeout | undefined;
+      const keepFresh = async (): Promise<void> => {
+        let next = Date.now() + 60_000;
+        try {
+          const result = await refreshExpiring(dir);
+          if (result.renewed) logger.info('timestamp and snapshot re-signed');
+          next = Math.max(Date.now() + 1000, Math.min(result.nextCheckAt, Date.now() + 3_600_000));
+        } catch (error) {
+          logger.error({ err: error }, 'could not re-sign timestamp');
+        }
+        timer = setTimeout(() => void keepFresh(), next - Date.now());
+      };
+      await keepFresh();
+      const address = await server.listen({ host: values.host ?? '127.0.0.1', port });
+      process.stdout.write(`catalog serving ${dir} at ${address}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          clearTimeout(timer);
+          void server.close().then(() => {
+            resolve();
+          });
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      return 0;
+    }
+    case 'publisher': {
+      const [sub, ...args] = rest;
+      if (sub !== 'add') throw new UsageError(`unknown catalog publisher verb '${sub ?? ''}'\n${USAGE}`);
+      const { values } = parseArgs({ args, options: { dir: { type: 'string' }, vendor: { type: 'string' }, key: { type: 'string' } }, strict: true });
+      if (!values.vendor || !values.key) throw new UsageError(`berth catalog publisher add needs --vendor and --key\n${USAGE}`);
+      const pem = await readFile(values.key, 'utf8');
+      const result = await addPublisher(requireDir(values.dir, 'publisher add'), values.vendor, pem);
+      process.stdout.write(`${result.replaced ? 'replaced the key of' : 'added'} publisher ${values.vendor} (keyid ${result.keyId.slice(0, 16)}), paths ${values.vendor}/*/*\n`);
+      return 0;
+    }
+    case 'rotate-root': {
+      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, 'root-keys': { type: 'string' }, 'root-threshold': { type: 'string' } }, strict: true });
+      const rootKeys = positiveInt(values['root-keys'], '--root-keys');
+      const rootThreshold = positiveInt(values['root-threshold'], '--root-threshold');
+      const result = await rotateRoot(requireDir(values.dir, 'rotate-root'), {
+        ...(rootKeys ? { rootKeys } : {}),
+        ...(rootThreshold ? { rootThreshold } : {}),
+      });
+      process.stdout.write(`root rotated to version ${result.version}; gateways pick it up on their next refresh (${result.rootFile} is the new root to ship)\n`);
+      return 0;
+    }
+    case '--help':
+    case '-h':
+    case undefined:
+      process.stdout.write(USAGE);
+      return verb === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown catalog verb '${verb}'\n${USAGE}`);
+  }
+}

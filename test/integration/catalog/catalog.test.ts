@@ -1,0 +1,287 @@
+// The catalog end to end over real HTTP: pack → publish (signed by the publisher's own key) → a gateway resolves
+// the URL through TUF and downloads, hashes and unpacks in one pass. Then the attacks a catalog exists to stop:
+// each is refused with the USP fault a gateway would report, and leaves nothing behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startCatalog, VENDOR } from '../../helpers/catalog-fixture.ts';
+import type { CatalogFixture } from '../../helpers/catalog-fixture.ts';
+import { publishPackage, PublishError } from '../../../src/catalog/publisher/publish-package.ts';
+import { CatalogError } from '../../../src/catalog/client/catalog-error.ts';
+import { addPublisher, loadState, rotateRoot } from '../../../src/catalog/repository/repository.ts';
+import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
+import { generateKeyPairPem, signingKeyFromPem } from '../../../src/catalog/tuf/keys.ts';
+import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../../../src/catalog/tuf/signed-metadata.ts';
+import type { Envelope, JsonObject } from '../../../src/catalog/tuf/signed-metadata.ts';
+import { encodePublishHead, publishPath, PUBLISH_CONTENT_TYPE } from '../../../src/catalog/publish-protocol.ts';
+
+async function withCatalog(work: (catalog: CatalogFixture) => Promise<void>): Promise<void> {
+  const catalog = await startCatalog();
+  try {
+    await work(catalog);
+  } finally {
+    await catalog.close();
+  }
+}
+
+async function publish(catalog: CatalogFixture, name: string, version: string, keyPem = catalog.publisherKeyPem) {
+  const file = await catalog.packApp(name, version);
+  return publishPackage({ catalogUrl: catalog.url, packageFile: file, privateKeyPem: keyPem });
+}
+
+async function expectFault(promise: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof CatalogError, `expected a CatalogError, got ${String(error)}`);
+    assert.equal(error.uspCode, code, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+async function emptyWorkDir(catalog: CatalogFixture, name: string): Promise<string> {
+  const dir = join(catalog.work, name);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+async function storedTarget(catalog: CatalogFixture, targetPath: string): Promise<string> {
+  const layout = layoutOf(catalog.dir);
+  const folder = join(layout.targetsDir, ...targetPath.split('/').slice(0, 2));
+  const name = (await readdir(folder)).find((entry) => entry.endsWith(targetPath.split('/')[2]!));
+  assert.ok(name, 'target stored');
+  return join(folder, name);
+}
+
+test('pack → publish → resolve → download: the gateway gets the same manifest and image, and the page lists the app', () =>
+  withCatalog(async (catalog) => {
+    const file = await catalog.packApp('hello', '1.0.0', { imageSize: 300_000 });
+    let lastProgress = 0;
+    const published = await publishPackage({
+      catalogUrl: catalog.url,
+      packageFile: file,
+      privateKeyPem: catalog.publisherKeyPem,
+      onProgress: (sent) => (lastProgress = sent),
+    });
+    assert.equal(published.url, `${catalog.url}/targets/${VENDOR}/hello/hello-1.0.0.berth`);
+    assert.equal(published.alreadyPublished, false);
+    assert.ok(lastProgress > 300_000, 'progress reported up to the package size');
+
+    const client = catalog.client();
+    const resolved = await client.resolve(published.url);
+    assert.equal(resolved.custom.name, 'hello');
+    assert.equal(resolved.custom.executionUnits[0]!.memoryKiB, 8192);
+    assert.equal(resolved.length, (await readFile(file)).length);
+    const workDir = await emptyWorkDir(catalog, 'unpack');
+    const verified = await client.download(resolved, { workDir });
+    assert.equal(verified.manifest.version, '1.0.0');
+    assert.deepEqual(await readFile(verified.imagePath), await readFile(join(catalog.work, 'hello-1.0.0.image.tar')));
+
+    const again = await publishPackage({ catalogUrl: catalog.url, packageFile: file, privateKeyPem: catalog.publisherKeyPem });
+    assert.equal(again.alreadyPublished, true, 'publishing the same package twice is a no-op');
+
+    await publish(catalog, 'hello', '1.1.0');
+    const page = await (await fetch(`${catalog.url}/`)).text();
+    assert.match(page, /<h2>acme\.example<\/h2>/);
+    assert.match(page, /hello.*1\.1\.0/s);
+    assert.match(page, /1\.0\.0/);
+    assert.match(page, /\/targets\/acme\.example\/hello\/hello-1\.0\.0\.berth/);
+    const second = catalog.client();
+    assert.equal((await second.resolve(`${catalog.url}/targets/${VENDOR}/hello/hello-1.1.0.berth`)).custom.version, '1.1.0');
+  }));
+
+test('tampered package bytes, a package longer than signed: 7035 and the work folder stays empty', () =>
+  withCatalog(async (catalog) => {
+    const { url, targetPath } = await publish(catalog, 'hello', '1.0.0');
+    const stored = await storedTarget(catalog, targetPath);
+    const original = await readFile(stored);
+    const client = catalog.client();
+
+    const tampered = Buffer.from(original);
+    tampered[tampered.length - 2000]! ^= 0xff;
+    await rm(stored);
+    await writeFile(stored, tampered);
+    const workDir = await emptyWorkDir(catalog, 'unpack');
+    await expectFault(client.download(await client.resolve(url), { workDir }), 7035, /sha256 .* (does not match the signed|differs from the manifest)/);
+    assert.deepEqual(await readdir(workDir), []);
+
+    await rm(stored);
+    await writeFile(stored, original);
+    await appendFile(stored, Buffer.alloc(4096, 1));
+    await expectFault(client.download(await client.resolve(url), { workDir }), 7035, /longer than the \d+ bytes/);
+    assert.deepEqual(await readdir(workDir), []);
+  }));
+
+test('rollback of metadata, expired timestamp, mix-and-match snapshot: 7036', () =>
+  withCatalog(async (catalog) => {
+    const first = await publish(catalog, 'hello', '1.0.0');
+    const layout = layoutOf(catalog.dir);
+    const oldTimestamp = await readFile(layout.timestampFile());
+    await publish(catalog, 'hello', '1.1.0');
+    const client = catalog.client();
+    await client.resolve(first.url); // the gateway now trusts the newer timestamp
+
+    const newTimestamp = await readFile(layout.timestampFile());
+    await writeFile(layout.timestampFile(), oldTimestamp);
+    await expectFault(client.resolve(first.url), 7036, /version .* is less than current version/i);
+    await writeFile(layout.timestampFile(), newTimestamp);
+
+    // Mix-and-match: the snapshot the timestamp pins replaced by an older, validly signed one.
+    const state = await loadState(layout);
+    const pinned = ((state.timestamp.signed['meta'] as JsonObject)['snapshot.json'] as { version: number }).version;
+    const pinnedFile = layout.versionedMetadata(pinned, 'snapshot');
+    const pinnedBytes = await readFile(pinnedFile);
+    await copyFile(layout.versionedMetadata(pinned - 1, 'snapshot'), pinnedFile);
+    await expectFault(catalog.client().resolve(first.url), 7036, /snapshot/i);
+    await writeFile(pinnedFile, pinnedBytes);
+
+    // An expired timestamp, validly signed by the timestamp key.
+    const timestampKey = signingKeyFromPem(await readFile(layout.keyFile('timestamp'), 'utf8'));
+    const expired = signEnvelope({ ...state.timestamp.signed, version: (state.timestamp.signed['version'] as number) + 1, expires: expiryIn(-DAY) }, [timestampKey]);
+    await writeFile(layout.timestampFile(), toFileBytes(expired));
+    await expectFault(catalog.client().resolve(first.url), 7036, /expired/i);
+  }));
+
+test('a publisher cannot reach beyond its delegation, and publishing without the delegated key is refused', () =>
+  withCatalog(async (catalog) => {
+    const other = generateKeyPairPem();
+    await addPublisher(catalog.dir, 'other.example', other.publicPem);
+    const outside = await catalog.packApp('sneaky', '1.0.0', { vendor: 'other.example' });
+    // acme's key signing other.example's path: the server refuses it as a bad signature for other.example's role.
+    await assert.rejects(
+      publishPackage({ catalogUrl: catalog.url, packageFile: outside, privateKeyPem: catalog.publisherKeyPem }),
+      (error: unknown) => error instanceof PublishError && error.code === 'BAD_SIGNATURE',
+    );
+
+    // acme's role listing a target under other.example's path, sent by hand: refused as outside the delegation.
+    const acme = signingKeyFromPem(catalog.publisherKeyPem);
+    const custom = { name: 'sneaky', vendor: 'other.example', version: '1.0.0', description: '', requiresBerth: '*', packageSize: 10, unpackedSize: 10, executionUnits: [{ name: 'x', memoryKiB: 1024, cpuPercent: 1, diskKiB: 0 }] };
+    const role = signEnvelope(
+      { _type: 'targets', spec_version: SPEC_VERSION, version: 1, expires: expiryIn(30 * DAY), targets: { 'other.example/sneaky/sneaky-1.0.0.berth': { length: 10, hashes: { sha256: 'a'.repeat(64) }, custom } } },
+      [acme],
+    );
+    const send = (vendor: string, head: Buffer) =>
+      fetch(`${catalog.url}${publishPath(vendor)}`, { method: 'POST', headers: { 'content-type': PUBLISH_CONTENT_TYPE }, body: head });
+    let response = await send(VENDOR, encodePublishHead(role));
+    assert.equal(response.status, 403);
+    assert.equal(((await response.json()) as { error: string }).error, 'OUTSIDE_DELEGATION');
+
+    // No credentials at all: an unsigned role, a role signed by a stranger, an unknown vendor, garbage.
+    const stranger = signingKeyFromPem(generateKeyPairPem().privatePem);
+    const own = { ...role.signed, targets: {} };
+    response = await send(VENDOR, encodePublishHead({ signed: own, signatures: [] }));
+    assert.equal(response.status, 401);
+    response = await send(VENDOR, encodePublishHead(signEnvelope(own, [stranger])));
+    assert.equal(response.status, 401);
+    response = await send('nobody.example', encodePublishHead(signEnvelope(own, [stranger])));
+    assert.equal(response.status, 404);
+    response = await send(VENDOR, Buffer.from('not a publish request'));
+    assert.equal(response.status, 400);
+
+    // Even if such metadata reached the repository, a gateway would not find the target under other.example:
+    // the lookup goes to other.example's own role (terminating delegation), never to acme's.
+    const legit = await catalog.packApp('legit', '1.0.0', { vendor: 'other.example' });
+    await publishPackage({ catalogUrl: catalog.url, packageFile: legit, privateKeyPem: other.privatePem });
+    const layout = layoutOf(catalog.dir);
+    const state = await loadState(layout);
+    const rogue = signEnvelope({ ...role.signed, version: 1 }, [acme]);
+    const snapshotKey = signingKeyFromPem(await readFile(layout.keyFile('snapshot'), 'utf8'));
+    const timestampKey = signingKeyFromPem(await readFile(layout.keyFile('timestamp'), 'utf8'));
+    const rogueBytes = toFileBytes(rogue);
+    await writeFile(layout.versionedMetadata(1, VENDOR), rogueBytes);
+    const snapshotVersion = (state.snapshot.signed['version'] as number) + 1;
+    const snapshot = signEnvelope({ ...state.snapshot.signed, version: snapshotVersion, meta: { ...(state.snapshot.signed['meta'] as JsonObject), [`${VENDOR}.json`]: { version: 1 } } }, [snapshotKey]);
+    await writeFile(layout.versionedMetadata(snapshotVersion, 'snapshot'), toFileBytes(snapshot));
+    await writeFile(layout.timestampFile(), toFileBytes(signEnvelope({ ...state.timestamp.signed, version: (state.timestamp.signed['version'] as number) + 1, meta: { 'snapshot.json': { version: snapshotVersion } } }, [timestampKey])));
+    await expectFault(catalog.client().resolve(`${catalog.url}/targets/other.example/sneaky/sneaky-1.0.0.berth`), 7036, /no signed target/);
+  }));
+
+test('a revoked publisher key: its publishes are refused and what it signed stops verifying; rotated-out root and timestamp keys too', () =>
+  withCatalog(async (catalog) => {
+    const { url } = await publish(catalog, 'hello', '1.0.0');
+    const gateway = join(catalog.work, 'gateway-kept');
+    await catalog.client(gateway).resolve(url);
+
+    const replacement = generateKeyPairPem();
+    const { replaced } = await addPublisher(catalog.dir, VENDOR, replacement.publicPem);
+    assert.equal(replaced, true);
+    await assert.rejects(publish(catalog, 'hello', '1.1.0'), (error: unknown) => error instanceof PublishError && error.code === 'BAD_SIGNATURE');
+    const oldKeyFile = await catalog.packApp('hello', '1.2.0');
+    await assert.rejects(
+      publishPackage({ catalogUrl: catalog.url, packageFile: oldKeyFile, privateKeyPem: catalog.publisherKeyPem, adoptExisting: true }),
+      (error: unknown) => error instanceof PublishError && error.code === 'BAD_SIGNATURE',
+    );
+    await expectFault(catalog.client(gateway).resolve(url), 7036, /signed by 0\/1 keys|metadata refused/);
+    await assert.rejects(
+      publishPackage({ catalogUrl: catalog.url, packageFile: oldKeyFile, privateKeyPem: replacement.privatePem }),
+      (error: unknown) => error instanceof PublishError && error.code === 'NOT_YOUR_ROLE',
+      'the new key does not silently adopt what the catalog claims the old key signed',
+    );
+    // The publisher re-signs with its new key: its apps come back.
+    const resigned = await publishPackage({ catalogUrl: catalog.url, packageFile: oldKeyFile, privateKeyPem: replacement.privatePem, adoptExisting: true });
+    assert.equal(resigned.alreadyPublished, false);
+    assert.equal((await catalog.client(gateway).resolve(url)).custom.version, '1.0.0');
+
+    // Root rotation: the gateway walks to the new root; a timestamp signed by the retired timestamp key is refused.
+    const layout = layoutOf(catalog.dir);
+    const oldTimestampKey = signingKeyFromPem(await readFile(layout.keyFile('timestamp'), 'utf8'));
+    const rotated = await rotateRoot(catalog.dir);
+    assert.equal(rotated.version, 2);
+    await catalog.client(gateway).resolve(url);
+    const trustedRoot = JSON.parse(await readFile(join(gateway, 'current', 'root.json'), 'utf8')) as Envelope;
+    assert.equal(trustedRoot.signed['version'], 2);
+    assert.equal((await catalog.client().resolve(url)).custom.name, 'hello', 'a gateway shipped with root v1 also walks to v2');
+    const state = await loadState(layout);
+    const forged = signEnvelope({ ...state.timestamp.signed, version: (state.timestamp.signed['version'] as number) + 1 }, [oldTimestampKey]);
+    await writeFile(layout.timestampFile(), toFileBytes(forged));
+    await expectFault(catalog.client(gateway).resolve(url), 7036, /timestamp was signed by 0\/1 keys/);
+  }));
+
+test('the server refuses a package that does not match what the publisher signed, and a hostile tar', () =>
+  withCatalog(async (catalog) => {
+    const file = await catalog.packApp('hello', '1.0.0');
+    const bytes = await readFile(file);
+    const acme = signingKeyFromPem(catalog.publisherKeyPem);
+    const custom = { name: 'hello', vendor: VENDOR, version: '1.0.0', description: 'hello for tests', requiresBerth: '>=0.1.0', packageSize: bytes.length, unpackedSize: 1, executionUnits: [{ name: 'main', memoryKiB: 8192, cpuPercent: 10, diskKiB: 1024 }] };
+    const { createHash } = await import('node:crypto');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const roleFor = (length: number, hash: string, summary: JsonObject) =>
+      signEnvelope({ _type: 'targets', spec_version: SPEC_VERSION, version: 1, expires: expiryIn(30 * DAY), targets: { [`${VENDOR}/hello/hello-1.0.0.berth`]: { length, hashes: { sha256: hash }, custom: { ...summary, packageSize: length } } } }, [acme]);
+    const send = async (role: Envelope, body: Buffer) => {
+      const response = await fetch(`${catalog.url}${publishPath(VENDOR)}`, { method: 'POST', headers: { 'content-type': PUBLISH_CONTENT_TYPE }, body: Buffer.concat([encodePublishHead(role), body]) });
+      return { status: response.status, body: (await response.json()) as { error: string; message: string } };
+    };
+    // The signed summary lies about the unpacked size.
+    let answer = await send(roleFor(bytes.length, sha256, custom), bytes);
+    assert.equal(answer.status, 422);
+    assert.match(answer.body.message, /unpackedSize/);
+    // The bytes are not the ones signed.
+    answer = await send(roleFor(bytes.length, 'b'.repeat(64), custom), bytes);
+    assert.equal(answer.status, 422);
+    assert.match(answer.body.message, /sha256/);
+    // A hostile tar, signed correctly: refused for what it holds.
+    const { pack } = await import('tar-stream');
+    const evil = pack();
+    evil.entry({ name: '../../escape', size: 4 }, 'evil');
+    evil.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of evil) chunks.push(chunk as Buffer);
+    const evilBytes = Buffer.concat(chunks);
+    answer = await send(roleFor(evilBytes.length, createHash('sha256').update(evilBytes).digest('hex'), custom), evilBytes);
+    assert.equal(answer.status, 422);
+    assert.match(answer.body.message, /escape|unsafe|unexpected/i);
+    const layout = layoutOf(catalog.dir);
+    assert.deepEqual(await readdir(layout.incomingDir), [], 'nothing left in incoming/');
+    assert.deepEqual(await readdir(layout.targetsDir), [], 'no target stored');
+  }));
+
+test('an unreachable catalog is 7033; a URL outside the catalog is 7036 before any download', () =>
+  withCatalog(async (catalog) => {
+    const { url } = await publish(catalog, 'hello', '1.0.0');
+    await expectFault(catalog.client().resolve(`${catalog.url}/elsewhere/x.berth`), 7036, /not a package of the configured catalog/);
+    await expectFault(catalog.client().resolve('https://user:pw@127.0.0.1/targets/a/b/b-1.berth'), 7036, /credentials|not a package/);
+    const gateway = catalog.client();
+    await gateway.resolve(url);
+    await catalog.server.close();
+    await expectFault(gateway.resolve(url), 7033, /unreachable/);
+  }));
