@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { decodePublishHead, PUBLISH_CONTENT_TYPE, PublishFramingError } from '../publish-protocol.ts';
@@ -60,7 +60,8 @@ export function buildCatalogServer(options: CatalogServerOptions): FastifyInstan
   const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    // Reads are plain file serving (a CDN's job at scale): not logged per request; publishes are.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxPackageBytes + 4 * 1024 * 1024,
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
