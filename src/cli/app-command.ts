@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCatalogClient } from '../catalog/client/catalog-client.ts';
-import { CatalogError } from '../catalog/client/catalog-error.ts';
+import { CatalogError, CatalogFault } from '../catalog/client/catalog-error.ts';
+import { PackageError } from '../catalog/package/package-error.ts';
 import { packApp } from '../catalog/package/package-writer.ts';
 import { readPackageFile } from '../catalog/package/package-reader.ts';
 import { publishPackage } from '../catalog/publisher/publish-package.ts';
@@ -138,6 +139,10 @@ export async function runAppCommand(argv: readonly string[]): Promise<number> {
       } catch (error) {
         if (error instanceof CatalogError) {
           process.stderr.write(`berth: REFUSED (USP fault ${error.uspCode}): ${error.message}\n`);
+          return 1;
+        }
+        if (error instanceof PackageError) {
+          process.stderr.write(`berth: REFUSED (USP fault ${CatalogFault.CorruptData}): ${subject}: ${error.message}\n`);
           return 1;
         }
         throw error;

@@ -52,17 +52,20 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// Every command returns when its work is done (the agent and the catalog server after SIGTERM), so the process
+// exits then: idle keep-alive sockets to a catalog server (fastify keeps them 72 s) must not hold a finished
+// `berth app publish` open. Writes to pipes and files are synchronous on Linux, so no output is lost.
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exit(code);
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
       process.stderr.write(`berth: ${error.message}\n`);
-      process.exitCode = 2;
+      process.exit(2);
     } else {
       process.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
+      process.exit(1);
     }
   },
 );
