@@ -56,3 +56,20 @@ export function ensureOpenssl() {
   if (canApt()) aptInstall(['openssl']);
   return which('openssl') !== undefined;
 }
+
+// The sample apps' images are built around Debian's static busybox (no registry, no Docker needed to build).
+export function ensureBusybox({ required }) {
+  const present = () => ['/bin/busybox', '/usr/bin/busybox'].some((path) => existsSync(path));
+  if (present()) return true;
+  if (canApt()) {
+    aptInstall(['busybox-static']);
+    if (present()) return true;
+  }
+  const message = 'busybox-static (the sample apps\' images are built around it) is not installed.\n  Install it with: sudo apt-get install -y busybox-static';
+  if (required) {
+    console.error(`✗ ${message}`);
+    process.exit(1);
+  }
+  console.warn(`! ${message}\n  Tests that build the sample apps are skipped.`);
+  return false;
+}
