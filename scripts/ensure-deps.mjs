@@ -1,4 +1,4 @@
-// Makes sure what berth's tests and demo need is on this machine: npm packages and Mosquitto.
+// Makes sure what berth's tests and demo need is on this machine: npm packages, Mosquitto, busybox-static, Docker.
 // Installs what is missing when it can (root with apt-get), otherwise says exactly what to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -71,5 +71,37 @@ export function ensureBusybox({ required }) {
     process.exit(1);
   }
   console.warn(`! ${message}\n  Tests that build the sample apps are skipped.`);
+  return false;
+}
+
+function dockerAnswers() {
+  return spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+}
+
+// Docker Engine: the runtime berth drives. Installed (Debian's docker.io) and started when run as root;
+// dockerd runs in the background and outlives this process, like a service would.
+export async function ensureDocker({ required }) {
+  if (dockerAnswers()) return true;
+  const root = process.getuid?.() === 0;
+  if (root && !which('dockerd') && canApt()) aptInstall(['docker.io']);
+  if (root && which('dockerd')) {
+    console.log('• starting dockerd in the background (log: /tmp/berth-dockerd.log)');
+    const { openSync } = await import('node:fs');
+    const { spawn } = await import('node:child_process');
+    const log = openSync('/tmp/berth-dockerd.log', 'a');
+    spawn(which('dockerd'), [], { detached: true, stdio: ['ignore', log, log] }).unref();
+    for (let waited = 0; waited < 60_000; waited += 500) {
+      if (existsSync('/var/run/docker.sock') && dockerAnswers()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  const message = root
+    ? 'Docker Engine did not start (see /tmp/berth-dockerd.log).'
+    : 'Docker Engine is not running or not reachable by this user.\n  Install and start it with: sudo apt-get install -y docker.io && sudo systemctl start docker\n  and add yourself to the docker group: sudo usermod -aG docker $USER (then log in again)';
+  if (required) {
+    console.error(`✗ ${message}`);
+    process.exit(1);
+  }
+  console.warn(`! ${message}\n  Tests that need Docker are skipped.`);
   return false;
 }

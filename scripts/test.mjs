@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ensureMosquitto, ensureNodeModules, ensureOpenssl, root } from './ensure-deps.mjs';
+import { ensureBusybox, ensureDocker, ensureMosquitto, ensureNodeModules, ensureOpenssl, root } from './ensure-deps.mjs';
 
 const suite = process.argv[2] ?? 'all';
 const ci = process.env.CI === 'true';
@@ -35,6 +35,8 @@ ensureNodeModules();
 if (suite === 'all' || suite === 'integration') {
   ensureMosquitto({ required: ci });
   ensureOpenssl();
+  ensureBusybox({ required: ci });
+  await ensureDocker({ required: ci });
 }
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 if (suite === 'all') {

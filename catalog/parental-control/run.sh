@@ -12,6 +12,9 @@ fi
 for domain in ${EXTRA_BLOCKED:-}; do
   grep -qx "$domain" /data/blocklist.txt || echo "$domain" >> /data/blocklist.txt
 done
-echo "parental-control $(cat /app/VERSION) filtering $(grep -c . /data/blocklist.txt) domains, API on port $PORT"
-# busybox httpd in the foreground; the CGI scripts log each decision to stderr, which is the container log.
-exec httpd -f -v -p "$PORT" -h /app/www
+echo "parental-control $(cat /app/VERSION) filtering $(grep -vc '^#' /data/blocklist.txt) domains, API on port $PORT"
+# busybox httpd does not pass a CGI script's output streams on, so the scripts append each decision to
+# /tmp/decisions.log and a tail in the background copies it to the container log.
+: > /tmp/decisions.log
+tail -f /tmp/decisions.log &
+exec httpd -f -p "$PORT" -h /app/www
