@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
-import type { Headers } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { startSampleCatalog } from '../../../src/catalog/samples/sample-catalog.ts';
 import { BUSYBOX_CANDIDATES } from '../../../src/catalog/samples/sample-apps.ts';
 import { createCatalogClient } from '../../../src/catalog/client/catalog-client.ts';
@@ -23,8 +23,8 @@ const hasBusybox = BUSYBOX_CANDIDATES.some((path) => existsSync(path));
 const dockerWorks = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
 const LABEL = 'io.berth.test=samples';
 
-async function tarMembers(bytes: Buffer): Promise<Map<string, { header: Headers; data: Buffer }>> {
-  const members = new Map<string, { header: Headers; data: Buffer }>();
+async function tarMembers(bytes: Buffer): Promise<Map<string, { header: Header; data: Buffer }>> {
+  const members = new Map<string, { header: Header; data: Buffer }>();
   const archive = extract();
   Readable.from([bytes]).pipe(archive);
   for await (const entry of archive) {
