@@ -57,10 +57,10 @@ test('sample apps: published, verified by a gateway, well-formed images, and reb
     assert.equal(config.config.User, '1000:1000');
     assert.deepEqual(config.config.Cmd, ['/bin/sh', '/app/run.sh']);
     const files = await tarMembers(layer);
-    assert.equal(files.get('bin/busybox')!.header.mode! & 0o111, 0o111, 'busybox is executable');
+    assert.equal(files.get('bin/busybox')!.header.mode & 0o111, 0o111, 'busybox is executable');
     assert.equal(files.get('bin/httpd')!.header.linkname, 'busybox');
     assert.equal(files.get('app/VERSION')!.data.toString(), '1.0.0\n');
-    assert.equal(files.get('app/www/cgi-bin/check')!.header.mode! & 0o111, 0o111);
+    assert.equal(files.get('app/www/cgi-bin/check')!.header.mode & 0o111, 0o111);
     assert.equal(files.get('data/')!.header.uid, 1000, '/data belongs to the app user');
 
     // A second run rebuilds everything: identical bytes, so nothing is published again.
