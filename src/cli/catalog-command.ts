@@ -9,8 +9,9 @@ import { UsageError } from './usage.ts';
 const USAGE = `usage:
   berth catalog init --dir <dir> [--root-keys N] [--root-threshold M]
         new TUF repository with fresh keys; <dir>/root.json is what gateways ship as catalog.root
-  berth catalog serve --dir <dir> [--host 127.0.0.1] [--port 8700]
-        serve metadata, packages, the publish API and the app page; keeps timestamp/snapshot signed
+  berth catalog serve --dir <dir> [--host 127.0.0.1] [--port 8700] [--tls-cert <cert.pem> --tls-key <key.pem>]
+        serve metadata, packages, the publish API and the app page (HTTPS with a certificate);
+        keeps timestamp and snapshot signed
   berth catalog publisher add --dir <dir> --vendor <vendor> --key <publisher.pub.pem>
         delegate <vendor>/*/* to a publisher's key (again with a new key: replaces and revokes the old one)
   berth catalog rotate-root --dir <dir> [--root-keys N] [--root-threshold M]
@@ -44,12 +45,18 @@ export async function runCatalogCommand(argv: readonly string[]): Promise<number
       return 0;
     }
     case 'serve': {
-      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' } }, strict: true });
+      const { values } = parseArgs({
+        args: rest,
+        options: { dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
+        strict: true,
+      });
+      if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
       const dir = requireDir(values.dir, 'serve');
       const port = values.port === undefined ? 8700 : Number(values.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port ?? ''}'`);
       const logger = createLogger((values['log-level'] ?? 'info') as 'info');
-      const server = buildCatalogServer({ dir, logger });
+      const tls = values['tls-cert'] && values['tls-key'] ? { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key'], 'utf8') } : undefined;
+      const server = buildCatalogServer({ dir, logger, ...(tls ? { tls } : {}) });
       // Keep timestamp and snapshot signed: a gateway refuses an expired timestamp (freeze protection).
       let timer: NodeJS.Timeout | undefined;
       const keepFresh = async (): Promise<void> => {

@@ -25,6 +25,8 @@ export interface CatalogServerOptions {
   maxPackageBytes?: number;
   expiry?: ExpiryPolicy;
   now?: () => number;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 const HTTP_STATUS_OF: Record<string, number> = {
@@ -59,6 +61,7 @@ export function buildCatalogServer(options: CatalogServerOptions): FastifyInstan
   const layout = layoutOf(options.dir);
   const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
   const app = Fastify({
+    ...(options.tls ? { https: options.tls } : {}),
     loggerInstance: options.logger,
     // Reads are plain file serving (a CDN's job at scale): not logged per request; publishes are.
     logController: new LogController({ disableRequestLogging: true }),

@@ -285,3 +285,27 @@ test('an unreachable catalog is 7033; a URL outside the catalog is 7036 before a
     await catalog.server.close();
     await expectFault(gateway.resolve(url), 7033, /unreachable/);
   }));
+
+test('a catalog over HTTPS whose certificate does not verify is 7034, and nothing is trusted from it', async () => {
+  const catalog = await startCatalog();
+  const { execFileSync } = await import('node:child_process');
+  const { buildCatalogServer } = await import('../../../src/catalog/server/catalog-server.ts');
+  const key = join(catalog.work, 'tls.key');
+  const cert = join(catalog.work, 'tls.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const secure = buildCatalogServer({ dir: catalog.dir, tls: { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') } });
+  try {
+    const { url } = await publish(catalog, 'hello', '1.0.0');
+    await secure.listen({ host: '127.0.0.1', port: 0 });
+    const address = secure.server.address();
+    assert.ok(address && typeof address !== 'string');
+    const { createCatalogClient } = await import('../../../src/catalog/client/catalog-client.ts');
+    const stateDir = join(catalog.work, 'tls-gateway');
+    const client = createCatalogClient({ url: `https://127.0.0.1:${address.port}`, rootFile: join(catalog.dir, 'root.json'), stateDir, berthVersion: '0.1.0' });
+    await expectFault(client.resolve(url.replace(catalog.url, `https://127.0.0.1:${address.port}`)), 7034, /TLS check/);
+    assert.deepEqual((await readdir(stateDir)).filter((name) => name !== 'current'), [], 'no refresh was kept');
+  } finally {
+    await secure.close();
+    await catalog.close();
+  }
+});
