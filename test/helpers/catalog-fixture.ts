@@ -60,10 +60,14 @@ export interface CatalogFixture {
   close(): Promise<void>;
 }
 
-export async function startCatalog(options: { expiry?: ExpiryPolicy; now?: () => number } = {}): Promise<CatalogFixture> {
+export async function startCatalog(options: { expiry?: ExpiryPolicy; now?: () => number; rootKeys?: number; rootThreshold?: number } = {}): Promise<CatalogFixture> {
   const work = await mkdtemp(join(tmpdir(), 'berth-catalog-test-'));
   const dir = join(work, 'catalog');
-  const { rootFile } = await initRepository(dir, options.expiry ? { expiry: options.expiry } : {});
+  const { rootFile } = await initRepository(dir, {
+    ...(options.expiry ? { expiry: options.expiry } : {}),
+    ...(options.rootKeys ? { rootKeys: options.rootKeys } : {}),
+    ...(options.rootThreshold ? { rootThreshold: options.rootThreshold } : {}),
+  });
   const publisher = generateKeyPairPem();
   await addPublisher(dir, VENDOR, publisher.publicPem, options.expiry ? { expiry: options.expiry } : {});
   const server = buildCatalogServer({ dir, ...(options.expiry ? { expiry: options.expiry } : {}), ...(options.now ? { now: options.now } : {}) });

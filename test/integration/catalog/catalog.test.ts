@@ -140,7 +140,38 @@ test('rollback of metadata, expired timestamp, mix-and-match snapshot: 7036', ()
     const expired = signEnvelope({ ...state.timestamp.signed, version: (state.timestamp.signed['version'] as number) + 1, expires: expiryIn(-DAY) }, [timestampKey]);
     await writeFile(layout.timestampFile(), toFileBytes(expired));
     await expectFault(catalog.client().resolve(first.url), 7036, /expired/i);
+    // None of the refused refreshes changed what the first gateway trusts.
+    assert.deepEqual((await readdir(join(catalog.work, 'gateway-1'))).length, 2, 'current + one generation, no leftovers');
+    const trusted = JSON.parse(await readFile(join(catalog.work, 'gateway-1', 'current', 'timestamp.json'), 'utf8')) as Envelope;
+    assert.equal(trusted.signed['version'], JSON.parse(newTimestamp.toString('utf8')).signed.version);
   }));
+
+test('an M-of-N root: rotation needs the threshold of current root keys, and gateways follow the rotation', async () => {
+  const catalog = await startCatalog({ rootKeys: 3, rootThreshold: 2 });
+  try {
+    const { url } = await publish(catalog, 'hello', '1.0.0');
+    const layout = layoutOf(catalog.dir);
+    const root = JSON.parse(await readFile(layout.versionedMetadata(1, 'root'), 'utf8')) as Envelope;
+    assert.equal((root.signed['roles'] as Record<string, { threshold: number }>)['root']!.threshold, 2);
+    assert.equal(root.signatures.length, 3);
+    // With one root key gone (kept offline elsewhere), 2 of 3 still sign the rotation.
+    const keys = (await readdir(layout.rootKeysDir)).sort();
+    const offline = join(catalog.work, 'offline');
+    await mkdir(offline);
+    await copyFile(join(layout.rootKeysDir, keys[0]!), join(offline, keys[0]!));
+    await rm(join(layout.rootKeysDir, keys[0]!));
+    const rotated = await rotateRoot(catalog.dir);
+    assert.equal(rotated.version, 2);
+    assert.equal((await catalog.client().resolve(url)).custom.name, 'hello', 'a gateway shipped with root v1 walks to v2');
+    // Below the threshold, rotation is refused and nothing is published.
+    const current = (await readdir(layout.rootKeysDir)).sort();
+    for (const name of current.slice(0, 2)) await rm(join(layout.rootKeysDir, name));
+    await assert.rejects(rotateRoot(catalog.dir), /needs 2 of the current root keys/);
+    await assert.rejects(readFile(layout.versionedMetadata(3, 'root')), /ENOENT/);
+  } finally {
+    await catalog.close();
+  }
+});
 
 test('a publisher cannot reach beyond its delegation, and publishing without the delegated key is refused', () =>
   withCatalog(async (catalog) => {
