@@ -1,9 +1,10 @@
-// `npm run demo`: installs what the demo needs (npm packages, Mosquitto) when it can, then runs `berth demo`.
+// `npm run demo`: installs what the demo needs (npm packages, Mosquitto, busybox-static) when it can, then runs `berth demo`.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureMosquitto, ensureNodeModules, root } from './ensure-deps.mjs';
+import { ensureBusybox, ensureMosquitto, ensureNodeModules, root } from './ensure-deps.mjs';
 
 ensureNodeModules();
 ensureMosquitto({ required: true });
+ensureBusybox({ required: true });
 const result = spawnSync(process.execPath, [join(root, 'bin', 'berth.js'), 'demo', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit', env: { ...process.env, BERTH_FROM_SOURCE: '1' } });
 process.exit(result.status ?? 1);

@@ -1,8 +1,11 @@
 // `berth demo`: the whole story on this machine, printed step by step. Today: a private Mosquitto, a berth
-// agent, and a USP Controller that reads, writes, subscribes and runs commands through the standard data model.
+// agent, and a USP Controller that reads, writes, subscribes and runs commands through the standard data model;
+// then the signed catalog with the sample apps, and a gateway verifying one of them.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../config/config.ts';
 import { createAgent } from '../app.ts';
@@ -10,12 +13,34 @@ import { createLogger } from '../log.ts';
 import { startLocalBroker } from './local-broker.ts';
 import { connectController } from '../controller/controller-client.ts';
 import { formatGetResp, formatNotify, formatOperateResp, formatSetResp } from './format.ts';
+import { startSampleCatalog } from '../catalog/samples/sample-catalog.ts';
+import { createCatalogClient } from '../catalog/client/catalog-client.ts';
+import { CatalogError } from '../catalog/client/catalog-error.ts';
+import { BERTH_VERSION } from '../version.ts';
 
 const AGENT = 'os::012345-DEMO0001';
 const CONTROLLER = 'proto::berth-ctl';
 
 function step(title: string): void {
   process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n`);
+}
+
+/** catalog/ (the sample apps' sources) from the sources or from dist/. */
+function sampleSourcesDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const found = [join(here, '..', '..', 'catalog'), join(here, '..', '..', '..', 'catalog')].find((dir) => existsSync(join(dir, 'parental-control', 'app.json')));
+  if (!found) throw new Error('the sample apps (catalog/) are not next to this berth');
+  return found;
+}
+
+async function expectRefused(attempt: Promise<unknown>, what: string): Promise<void> {
+  try {
+    await attempt;
+    show(`! ${what} was accepted`);
+  } catch (error) {
+    if (!(error instanceof CatalogError)) throw error;
+    show(`${what} is refused: USP fault ${error.uspCode}, ${error.message}`);
+  }
 }
 
 function show(text: string): void {
@@ -89,15 +114,32 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     show(formatOperateResp(operate.operateResp!));
     show(formatNotify(await complete));
 
+    step('The signed app catalog: the sample apps, built offline and published by their publisher (berth-samples.example)');
+    const catalog = await startSampleCatalog({ dir: join(dataDir, 'sample-catalog'), catalogSourceDir: sampleSourcesDir() });
+    cleanup.unshift(() => catalog.close());
+    show(`catalog ${catalog.url} — open it in a browser for the list of apps`);
+    for (const [release, url] of catalog.packages) show(`${release.padEnd(24)} ${url}`);
+
+    step('The gateway verifies parental-control 1.0.0 through TUF before it would install it');
+    const gateway = createCatalogClient({ url: catalog.url, rootFile: catalog.rootFile, stateDir: join(dataDir, 'catalog-trust'), berthVersion: BERTH_VERSION });
+    const started = Date.now();
+    const resolved = await gateway.resolve(catalog.packages.get('parental-control@1.0.0')!);
+    const eu = resolved.custom.executionUnits[0]!;
+    show(`signed by ${resolved.custom.vendor}: ${resolved.custom.name} ${resolved.custom.version}, ${resolved.length} bytes, needs ${eu.memoryKiB} KiB memory, ${eu.cpuPercent}% CPU, ${eu.diskKiB} KiB disk (known before downloading)`);
+    const verified = await gateway.download(resolved, { workDir: join(dataDir, 'unpacked') });
+    show(`downloaded, length and sha256 checked, unpacked in one pass (${Date.now() - started} ms): image ${verified.imagePath}`);
+    await expectRefused(gateway.resolve(`${catalog.url}/targets/berth-samples.example/parental-control/parental-control-9.9.9.berth`), 'a version nobody signed');
+
     step('Try it yourself while the demo runs (--keep), for example:');
     show(`node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} get Device.LocalAgent.Controller.
 node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} supported Device.LocalAgent.Subscription.{i}.
-node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} operate 'Device.ScheduleTimer()' DelaySeconds=2 --wait`);
+node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} operate 'Device.ScheduleTimer()' DelaySeconds=2 --wait
+node bin/berth.js app verify ${catalog.packages.get('energy-monitor@1.0.0')!} --catalog ${catalog.url} --root ${catalog.rootFile}`);
     if (values.keep) {
       process.stdout.write('\n(running until Ctrl-C)\n');
       await new Promise<void>((resolve) => process.once('SIGINT', () => { resolve(); }));
     }
-    step('Done: agent stopped, broker stopped, nothing left behind');
+    step('Done: agent, catalog and broker stopped, nothing left behind');
     return 0;
   } finally {
     for (const task of cleanup) await task().catch(() => undefined);
