@@ -1,0 +1,249 @@
+// ContainerRuntime on the Docker Engine API. Containers are created hardened by default (DESIGN.md §3): not
+// privileged, every capability dropped and only the asked-for ones given back, no-new-privileges, read-only
+// root with a tmpfs /tmp, memory without extra swap, CPU and pids limits, capped json-file logs, restart policy
+// `no` (berth owns restarts). Docker's errors become RuntimeError with a stable code.
+import type { Readable } from 'node:stream';
+import { createDockerEngine, demuxLogs, DockerError, jsonLines } from './docker-engine.ts';
+import type { DockerEngine } from './docker-engine.ts';
+import { RuntimeError } from './container-runtime.ts';
+import type { ContainerRuntime, ContainerSpec, ContainerState, ContainerStatus, ContainerUsage, RuntimeEvent } from './container-runtime.ts';
+
+function translate(error: unknown, what: string): RuntimeError {
+  if (error instanceof RuntimeError) return error;
+  if (error instanceof DockerError) {
+    const code = error.status === 0 ? 'UNAVAILABLE' : error.status === 404 ? 'NOT_FOUND' : error.status === 409 ? 'CONFLICT' : 'FAILED';
+    return new RuntimeError(code, `${what}: ${error.message}`, { cause: error });
+  }
+  return new RuntimeError('FAILED', `${what}: ${(error as Error).message}`, { cause: error });
+}
+
+async function guard<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw translate(error, what);
+  }
+}
+
+/** The Docker create body for a spec: pure, so the hardening is unit-testable. */
+export function toCreateBody(spec: ContainerSpec): Record<string, unknown> {
+  const ports = spec.network.mode === 'network' ? (spec.network.ports ?? []) : [];
+  return {
+    Image: spec.image,
+    Cmd: [...spec.command],
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...spec.labels },
+    ExposedPorts: Object.fromEntries(ports.map((p) => [`${p.container}/${p.protocol}`, {}])),
+    NetworkDisabled: spec.network.mode === 'none',
+    HostConfig: {
+      Memory: spec.memoryKiB * 1024,
+      MemorySwap: spec.memoryKiB * 1024,
+      NanoCpus: spec.nanoCpus,
+      PidsLimit: spec.pidsLimit,
+      Privileged: false,
+      CapDrop: ['ALL'],
+      CapAdd: [...spec.capabilities],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': `rw,noexec,nosuid,size=${spec.tmpfsKiB}k` },
+      Mounts: spec.volumes.map((v) => ({ Type: 'volume', Source: v.name, Target: v.path })),
+      NetworkMode: spec.network.mode === 'none' ? 'none' : spec.network.name,
+      PortBindings: Object.fromEntries(ports.map((p) => [`${p.container}/${p.protocol}`, [{ HostIp: '0.0.0.0', HostPort: String(p.host) }]])),
+      RestartPolicy: { Name: 'no' },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': String(spec.logMaxBytes), 'max-file': '1' } },
+    },
+  };
+}
+
+interface InspectJson {
+  Id: string;
+  Name: string;
+  Image: string;
+  SizeRw?: number;
+  Config: { Labels: Record<string, string> | null };
+  State: { Status: ContainerStatus; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string };
+}
+
+function toState(json: InspectJson): ContainerState {
+  return {
+    id: json.Id,
+    name: json.Name.replace(/^\//, ''),
+    imageId: json.Image,
+    labels: json.Config.Labels ?? {},
+    status: json.State.Status,
+    exitCode: json.State.ExitCode,
+    oomKilled: json.State.OOMKilled,
+    startedAt: json.State.StartedAt,
+    finishedAt: json.State.FinishedAt,
+    ...(json.SizeRw === undefined ? {} : { writableBytes: json.SizeRw }),
+  };
+}
+
+interface StatsJson {
+  memory_stats: { usage?: number; stats?: { cache?: number; inactive_file?: number; total_inactive_file?: number } };
+  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
+  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
+}
+
+/** Memory as `docker stats` shows it (page cache that can be reclaimed is not counted); CPU in % of one CPU. */
+export function toUsage(stats: StatsJson): ContainerUsage {
+  const raw = stats.memory_stats.usage ?? 0;
+  const reclaimable = stats.memory_stats.stats?.inactive_file ?? stats.memory_stats.stats?.total_inactive_file ?? stats.memory_stats.stats?.cache ?? 0;
+  const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
+  const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
+  const cpus = stats.cpu_stats.online_cpus ?? 1;
+  const cpuPercent = systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
+  return { memoryBytes: Math.max(0, raw - reclaimable), cpuPercent };
+}
+
+export function createDockerRuntime(socketPath?: string, engine: DockerEngine = createDockerEngine(socketPath)): ContainerRuntime {
+  const labelFilter = (label: string): string => JSON.stringify({ label: [label] });
+
+  return {
+    ping: () =>
+      guard('ping', async () => {
+        await engine.apiVersion();
+      }),
+
+    loadImage: (archive: Readable) =>
+      guard('load image', async () => {
+        const response = await engine.stream('POST', '/images/load', { query: { quiet: 1 }, body: archive, contentType: 'application/x-tar' });
+        let imageId = '';
+        const tags: string[] = [];
+        for await (const line of jsonLines<{ stream?: string; error?: string }>(response)) {
+          if (line.error) throw new RuntimeError('BAD_IMAGE', `docker load refused the image: ${line.error}`);
+          const id = /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(line.stream ?? '');
+          if (id) imageId = id[1]!;
+          const tag = /Loaded image: (\S+)/.exec(line.stream ?? '');
+          if (tag) tags.push(tag[1]!);
+        }
+        if (!imageId && tags.length > 0) {
+          imageId = (await engine.json<{ Id: string }>('GET', `/images/${encodeURIComponent(tags[0]!)}/json`)).Id;
+        }
+        if (!imageId) throw new RuntimeError('BAD_IMAGE', 'docker load reported no image');
+        return { imageId, tags };
+      }),
+
+    removeImage: (imageId) =>
+      guard(`remove image ${imageId}`, async () => {
+        await engine.json('DELETE', `/images/${encodeURIComponent(imageId)}`, { query: { force: 1 } });
+      }),
+
+    createContainer: (spec) =>
+      guard(`create container ${spec.name}`, async () => {
+        const created = await engine.json<{ Id: string }>('POST', '/containers/create', { query: { name: spec.name }, json: toCreateBody(spec) });
+        return created.Id;
+      }),
+
+    startContainer: (id) =>
+      guard(`start container ${id}`, async () => {
+        await engine.json('POST', `/containers/${id}/start`);
+      }),
+
+    stopContainer: (id, timeoutSeconds) =>
+      guard(`stop container ${id}`, async () => {
+        await engine.json('POST', `/containers/${id}/stop`, { query: { t: timeoutSeconds } });
+      }),
+
+    removeContainer: (id) =>
+      guard(`remove container ${id}`, async () => {
+        await engine.json('DELETE', `/containers/${id}`, { query: { force: 1 } });
+      }),
+
+    inspectContainer: (id, withSize = false) =>
+      guard(`inspect container ${id}`, async () => {
+        try {
+          return toState(await engine.json<InspectJson>('GET', `/containers/${id}/json`, { query: { size: withSize || undefined } }));
+        } catch (error) {
+          if (error instanceof DockerError && error.status === 404) return undefined;
+          throw error;
+        }
+      }),
+
+    listContainers: (label) =>
+      guard('list containers', async () => {
+        const list = await engine.json<{ Id: string }[]>('GET', '/containers/json', { query: { all: 1, filters: labelFilter(label) } });
+        const states = await Promise.all(list.map(async (c) => engine.json<InspectJson>('GET', `/containers/${c.Id}/json`).then(toState, () => undefined)));
+        return states.filter((s): s is ContainerState => s !== undefined);
+      }),
+
+    createVolume: (name, labels) =>
+      guard(`create volume ${name}`, async () => {
+        await engine.json('POST', '/volumes/create', { json: { Name: name, Labels: labels } });
+      }),
+
+    removeVolume: (name) =>
+      guard(`remove volume ${name}`, async () => {
+        try {
+          await engine.json('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: 1 } });
+        } catch (error) {
+          if (!(error instanceof DockerError && error.status === 404)) throw error;
+        }
+      }),
+
+    listVolumes: (label) =>
+      guard('list volumes', async () => {
+        const result = await engine.json<{ Volumes: { Name: string; Labels: Record<string, string> | null }[] | null }>('GET', '/volumes', { query: { filters: labelFilter(label) } });
+        return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+      }),
+
+    createNetwork: (name, labels) =>
+      guard(`create network ${name}`, async () => {
+        const created = await engine.json<{ Id: string }>('POST', '/networks/create', { json: { Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true } });
+        return created.Id;
+      }),
+
+    removeNetwork: (idOrName) =>
+      guard(`remove network ${idOrName}`, async () => {
+        try {
+          await engine.json('DELETE', `/networks/${encodeURIComponent(idOrName)}`);
+        } catch (error) {
+          if (!(error instanceof DockerError && error.status === 404)) throw error;
+        }
+      }),
+
+    listNetworks: (label) =>
+      guard('list networks', async () => {
+        const list = await engine.json<{ Id: string; Name: string; Labels: Record<string, string> | null }[]>('GET', '/networks', { query: { filters: labelFilter(label) } });
+        return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
+      }),
+
+    usage: (id) =>
+      guard(`stats of ${id}`, async () => toUsage(await engine.json<StatsJson>('GET', `/containers/${id}/stats`, { query: { stream: 0 } }))),
+
+    logs: (id, tail) =>
+      guard(`logs of ${id}`, async () => {
+        const response = await engine.stream('GET', `/containers/${id}/logs`, { query: { stdout: 1, stderr: 1, tail } });
+        const chunks: Buffer[] = [];
+        for await (const chunk of response) chunks.push(chunk as Buffer);
+        return demuxLogs(Buffer.concat(chunks))
+          .map((frame) => frame.text)
+          .join('')
+          .split('\n')
+          .filter((line) => line !== '');
+      }),
+
+    async events(label, signal) {
+      const response = await guard('events', () => engine.stream('GET', '/events', { query: { filters: labelFilter(label) }, signal }));
+      type EventJson = { Type: RuntimeEvent['type']; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; time: number };
+      return (async function* (): AsyncGenerator<RuntimeEvent> {
+        try {
+          for await (const event of jsonLines<EventJson>(response)) {
+            const exitCode = event.Actor.Attributes['exitCode'];
+            yield {
+              type: event.Type,
+              action: event.Action,
+              id: event.Actor.ID,
+              labels: event.Actor.Attributes,
+              time: event.time,
+              ...(exitCode === undefined ? {} : { exitCode: Number(exitCode) }),
+            };
+          }
+        } catch (error) {
+          if (signal.aborted) return;
+          throw translate(error, 'events');
+        }
+      })();
+    },
+  };
+}

@@ -1,0 +1,6 @@
+// berth finds its own containers, volumes and networks by these labels, never by name patterns (DESIGN.md §3).
+export const LABEL_MANAGED = 'io.berth.managed';
+export const LABEL_DU = 'io.berth.du';
+export const LABEL_EU = 'io.berth.eu';
+export const LABEL_EXECENV = 'io.berth.execenv';
+export const LABEL_VERSION = 'io.berth.version';

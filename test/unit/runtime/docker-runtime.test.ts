@@ -1,0 +1,73 @@
+// Pure parts of the Docker adapter: the hardened create body, usage from a stats sample, log frames, JSON lines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { toCreateBody, toUsage } from '../../../src/runtime/docker-runtime.ts';
+import { demuxLogs, jsonLines } from '../../../src/runtime/docker-engine.ts';
+
+test('toCreateBody: hardened by default, limits and ports as given', () => {
+  const body = toCreateBody({
+    name: 'x',
+    image: 'sha256:abc',
+    command: ['/bin/sh', '/app/run.sh'],
+    env: { A: '1' },
+    labels: { 'io.berth.eu': 'x' },
+    memoryKiB: 2048,
+    nanoCpus: 100_000_000,
+    pidsLimit: 32,
+    network: { mode: 'network', name: 'net', ports: [{ container: 8080, host: 18080, protocol: 'tcp' }] },
+    volumes: [{ name: 'vol', path: '/data' }],
+    capabilities: ['NET_BIND_SERVICE'],
+    tmpfsKiB: 512,
+    logMaxBytes: 1000,
+  }) as { Env: string[]; NetworkDisabled: boolean; HostConfig: Record<string, unknown> };
+  assert.deepEqual(body.Env, ['A=1']);
+  assert.equal(body.NetworkDisabled, false);
+  const host = body.HostConfig;
+  assert.equal(host['Memory'], 2048 * 1024);
+  assert.equal(host['MemorySwap'], 2048 * 1024);
+  assert.equal(host['NanoCpus'], 100_000_000);
+  assert.equal(host['PidsLimit'], 32);
+  assert.deepEqual(host['CapDrop'], ['ALL']);
+  assert.deepEqual(host['CapAdd'], ['NET_BIND_SERVICE']);
+  assert.deepEqual(host['SecurityOpt'], ['no-new-privileges']);
+  assert.equal(host['ReadonlyRootfs'], true);
+  assert.equal(host['Privileged'], false);
+  assert.deepEqual(host['Tmpfs'], { '/tmp': 'rw,noexec,nosuid,size=512k' });
+  assert.deepEqual(host['Mounts'], [{ Type: 'volume', Source: 'vol', Target: '/data' }]);
+  assert.deepEqual(host['PortBindings'], { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }] });
+  assert.deepEqual(host['RestartPolicy'], { Name: 'no' });
+  assert.deepEqual(host['LogConfig'], { Type: 'json-file', Config: { 'max-size': '1000', 'max-file': '1' } });
+  const isolated = toCreateBody({ name: 'y', image: 'i', command: ['x'], env: {}, labels: {}, memoryKiB: 1024, nanoCpus: 1, pidsLimit: 1, network: { mode: 'none' }, volumes: [], capabilities: [], tmpfsKiB: 1, logMaxBytes: 1 }) as { NetworkDisabled: boolean; HostConfig: Record<string, unknown> };
+  assert.equal(isolated.NetworkDisabled, true);
+  assert.equal(isolated.HostConfig['NetworkMode'], 'none');
+});
+
+test('toUsage: memory without reclaimable cache (cgroup v1 and v2), CPU as percent of one CPU', () => {
+  const v2 = toUsage({
+    memory_stats: { usage: 10_000_000, stats: { inactive_file: 2_000_000 } },
+    cpu_stats: { cpu_usage: { total_usage: 2_000_000_000 }, system_cpu_usage: 20_000_000_000, online_cpus: 2 },
+    precpu_stats: { cpu_usage: { total_usage: 1_000_000_000 }, system_cpu_usage: 10_000_000_000 },
+  });
+  assert.equal(v2.memoryBytes, 8_000_000);
+  assert.equal(v2.cpuPercent, 20);
+  const v1 = toUsage({ memory_stats: { usage: 5000, stats: { total_inactive_file: 1000 } }, cpu_stats: { cpu_usage: { total_usage: 1 } }, precpu_stats: { cpu_usage: { total_usage: 1 } } });
+  assert.equal(v1.memoryBytes, 4000);
+  assert.equal(v1.cpuPercent, 0, 'no interval yet: 0, not NaN');
+});
+
+test('demuxLogs splits stdout and stderr frames; jsonLines splits across chunk boundaries', async () => {
+  const frame = (kind: number, text: string) => {
+    const header = Buffer.alloc(8);
+    header[0] = kind;
+    header.writeUInt32BE(Buffer.byteLength(text), 4);
+    return Buffer.concat([header, Buffer.from(text)]);
+  };
+  assert.deepEqual(demuxLogs(Buffer.concat([frame(1, 'out\n'), frame(2, 'err\n')])), [
+    { stream: 'stdout', text: 'out\n' },
+    { stream: 'stderr', text: 'err\n' },
+  ]);
+  const values: unknown[] = [];
+  for await (const value of jsonLines(Readable.from(['{"a":', '1}\n{"b"', ':2}\n\n{"c":3}']))) values.push(value);
+  assert.deepEqual(values, [{ a: 1 }, { b: 2 }, { c: 3 }]);
+});
