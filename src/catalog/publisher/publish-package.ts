@@ -86,7 +86,8 @@ async function sha256File(path: string): Promise<string> {
 function post(url: URL, head: Buffer, packageFile: string | undefined, packageSize: number, onProgress?: (sent: number, total: number) => void): Promise<{ status: number; body: string }> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: 'POST', headers: { 'content-type': PUBLISH_CONTENT_TYPE, 'content-length': head.length + packageSize } }, (res) => {
+    // agent: false — one upload, one connection, closed when the answer is in.
+    const req = send(url, { method: 'POST', agent: false, headers: { 'content-type': PUBLISH_CONTENT_TYPE, 'content-length': head.length + packageSize } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));

@@ -66,6 +66,9 @@ export function buildCatalogServer(options: CatalogServerOptions): FastifyInstan
     // Reads are plain file serving (a CDN's job at scale): not logged per request; publishes are.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxPackageBytes + 4 * 1024 * 1024,
+    // close() must not wait for clients' keep-alive sockets (fastify keeps them 72 s): on shutdown every
+    // connection is closed; an interrupted publish changes nothing and can simply be sent again.
+    forceCloseConnections: true,
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   // The publish body is streamed, never buffered: the parser hands the raw request stream to the handler.
