@@ -63,6 +63,7 @@ export interface CatalogClient {
 }
 
 const SUPPORTED_HASHES = new Set(['sha256', 'sha512']);
+const LOCAL_FAILURES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EEXIST', 'EMFILE']);
 
 /** Serializes refreshes: one tuf-js Updater at a time over the trusted metadata. */
 function createMutex(): <T>(work: () => Promise<T>) => Promise<T> {
@@ -112,7 +113,12 @@ export function createCatalogClient(options: CatalogClientOptions): CatalogClien
     if (!plain.startsWith(prefix) || parsed.search || parsed.hash) {
       throw new CatalogError(CatalogFault.BadSignature, `${url} is not a package of the configured catalog ${baseText} (nothing signed vouches for it)`);
     }
-    const path = decodeURIComponent(plain.slice(prefix.length));
+    let path: string;
+    try {
+      path = decodeURIComponent(plain.slice(prefix.length));
+    } catch {
+      throw new CatalogError(CatalogFault.BadSignature, `${url} is not a catalog package path (bad %-escape)`);
+    }
     if (!isSafeTargetPath(path)) throw new CatalogError(CatalogFault.BadSignature, `${path} is not a catalog package path (<vendor>/<app>/<app>-<version>.berth)`);
     return path;
   }
@@ -206,6 +212,8 @@ export function createCatalogClient(options: CatalogClientOptions): CatalogClien
         if (error instanceof PackageError) {
           throw new CatalogError(CatalogFault.CorruptData, `${resolved.targetPath}: ${error.message}`, { cause: error });
         }
+        // A full or read-only disk here is the gateway's problem, not the server's: passed on as it is.
+        if (LOCAL_FAILURES.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
         throw toTransportError(error, resolved.downloadUrl);
       }
       try {

@@ -3,7 +3,7 @@
 // runs in a fresh copy, and the copy becomes the trusted one by an atomic symlink swap. After a kill -9 at any
 // moment `current` names either the old or the new complete generation, and rollback protection holds.
 import { copyFile, mkdir, open, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 const CURRENT = 'current';
@@ -54,6 +54,9 @@ export function createTrustedMetadataStore(stateDir: string, shippedRoot: () => 
     async begin() {
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
       const current = await currentGeneration();
+      // A crash can leave a work folder, or a finished generation `current` never came to name: neither is
+      // trusted, and the next generation number must be free. One process owns this folder (the agent).
+      await removeLeftovers(current ? basename(current.dir) : undefined);
       const work = join(stateDir, `work-${randomBytes(6).toString('hex')}`);
       await mkdir(work);
       if (current) {

@@ -75,6 +75,13 @@ class ByteSource {
     return out;
   }
 
+  /** Exactly n bytes; the stream ending first is a truncated package. */
+  async readExact(n: number, what: string): Promise<Buffer> {
+    const bytes = await this.read(n, what);
+    if (!bytes) throw new PackageError('TRUNCATED', `package ends before ${what}`);
+    return bytes;
+  }
+
   /** Hands n bytes to `sink` as they arrive, without gathering them. */
   async stream(n: number, what: string, sink: (chunk: Buffer) => Promise<void> | void): Promise<void> {
     let left = n;
@@ -204,7 +211,7 @@ async function nextHeader(source: ByteSource, previous: string | undefined): Pro
     const padded = Math.ceil(size / BLOCK) * BLOCK;
     if (type === 'x' || type === 'L') {
       if (size > MAX_EXTENSION_BYTES) throw new PackageError('TOO_LARGE', 'extension header too large', headerName);
-      const data = (await source.read(padded, 'an extension header'))!;
+      const data = await source.readExact(padded, 'an extension header');
       if (type === 'x') pax = parsePax(data.subarray(0, size), headerName);
       else longName = readString(data, 0, size);
       continue;
@@ -289,7 +296,7 @@ export async function readPackage(source: AsyncIterable<Uint8Array>, options: Re
       throw new PackageError(first.name === IMAGE ? 'UNEXPECTED_MEMBER' : 'UNEXPECTED_MEMBER', `manifest.json must be the first member; found ${JSON.stringify(first.name)}`, first.name);
     }
     if (first.size > maxManifestBytes) throw new PackageError('TOO_LARGE', `larger than ${maxManifestBytes} bytes`, MANIFEST);
-    const manifestBytes = (await bytes.read(Math.ceil(first.size / BLOCK) * BLOCK, MANIFEST))!;
+    const manifestBytes = await bytes.readExact(Math.ceil(first.size / BLOCK) * BLOCK, MANIFEST);
     let manifestJson: unknown;
     try {
       manifestJson = JSON.parse(manifestBytes.subarray(0, first.size).toString('utf8'));
@@ -323,7 +330,7 @@ export async function readPackage(source: AsyncIterable<Uint8Array>, options: Re
     const sha256 = hash.digest('hex');
     if (sha256 !== manifest.image.sha256) throw new PackageError('HASH_MISMATCH', `sha256 ${sha256} differs from the manifest's ${manifest.image.sha256}`, IMAGE);
     const padding = Math.ceil(second.size / BLOCK) * BLOCK - second.size;
-    if (padding > 0 && !(await bytes.read(padding, 'padding'))) throw new PackageError('TRUNCATED', 'package ends in the middle of padding', IMAGE);
+    if (padding > 0) await bytes.readExact(padding, 'the padding after image.tar');
 
     const third = await nextHeader(bytes, IMAGE);
     if (third) {

@@ -16,7 +16,7 @@ import { PackageError } from '../package/package-error.ts';
 import { isSafeTargetPath, targetCustomOf, targetCustomSchema, targetPathOf } from '../target-custom.ts';
 import type { TargetCustom } from '../target-custom.ts';
 import type { Envelope } from '../tuf/signed-metadata.ts';
-import { DEFAULT_EXPIRY, RepositoryError, commitRole, loadRole, loadState } from './repository.ts';
+import { DEFAULT_EXPIRY, RepositoryError, commitRole, isValidVendor, loadRole, loadState } from './repository.ts';
 import type { ExpiryPolicy, RepositoryState } from './repository.ts';
 import { layoutOf } from './repository-layout.ts';
 import { withRepositoryLock } from './repository-lock.ts';
@@ -55,7 +55,9 @@ function parseRole(roleJson: unknown): Metadata<Targets> {
 export async function checkRole(dir: string, state: RepositoryState, vendor: string, roleJson: unknown, now: number): Promise<CheckedRole> {
   const layout = layoutOf(dir);
   const targetsMd = Metadata.fromJSON(MetadataKind.Targets, state.targets as unknown as Parameters<typeof Metadata.fromJSON>[1]);
-  const delegated = targetsMd.signed.delegations?.roles?.[vendor];
+  const roles = targetsMd.signed.delegations?.roles ?? {};
+  // The vendor comes from the request path: only a valid name that is the map's own key is looked up.
+  const delegated = isValidVendor(vendor) && Object.hasOwn(roles, vendor) ? roles[vendor] : undefined;
   if (!delegated) fail('UNKNOWN_PUBLISHER', `no publisher "${vendor}" in this catalog (add it with \`berth catalog publisher add\`)`);
   const roleMd = parseRole(roleJson);
   try {

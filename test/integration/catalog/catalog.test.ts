@@ -206,6 +206,10 @@ test('a publisher cannot reach beyond its delegation, and publishing without the
     assert.equal(response.status, 401);
     response = await send('nobody.example', encodePublishHead(signEnvelope(own, [stranger])));
     assert.equal(response.status, 404);
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      response = await send(name, encodePublishHead(signEnvelope(own, [stranger])));
+      assert.equal(response.status, 404, `vendor ${name} is no publisher`);
+    }
     response = await send(VENDOR, Buffer.from('not a publish request'));
     assert.equal(response.status, 400);
 

@@ -156,6 +156,8 @@ test('hostile packages are refused with the member named, and nothing is left be
       ['manifest not JSON', ok(member('manifest.json', '{nope'), img), 'MANIFEST_INVALID', /manifest\.json: not valid JSON/],
       ['manifest invalid', ok(member('manifest.json', JSON.stringify({ ...f.manifest, version: 'one' })), img), 'MANIFEST_INVALID', /manifest\.version: must be a semantic version/],
       ['truncated', Buffer.concat([m, img]).subarray(0, 2000), 'TRUNCATED'],
+      ['truncated inside the manifest', m.subarray(0, BLOCK + 10), 'TRUNCATED', /manifest\.json/],
+      ['truncated inside a pax header', Buffer.concat([m, pax({ path: 'image.tar' })]).subarray(0, m.length + BLOCK + 5), 'TRUNCATED'],
       ['no end marker', Buffer.concat([m, img]), 'TRUNCATED'],
       ['trailing garbage', Buffer.concat([m, img, END, Buffer.from('#!/bin/sh\n')]), 'TRAILING_DATA'],
       ['random bytes', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)), 'NOT_A_PACKAGE'],
