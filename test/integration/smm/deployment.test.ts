@@ -1,0 +1,99 @@
+// Creating and removing deployments of the sample apps on the real Docker Engine: everything labelled, shared
+// images kept while used, retained data kept, and a failure half-way leaves nothing behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDockerRuntime } from '../../../src/runtime/docker-runtime.ts';
+import type { ContainerRuntime } from '../../../src/runtime/container-runtime.ts';
+import { buildSampleRelease, findStaticBusybox } from '../../../src/catalog/samples/sample-apps.ts';
+import { readPackageFile } from '../../../src/catalog/package/package-reader.ts';
+import { createDeployment, DeploymentError, removeDeployment } from '../../../src/smm/deployment.ts';
+import { duUuid } from '../../../src/smm/du-uuid.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ci = process.env['CI'] === 'true';
+const dockerWorks = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
+const MANAGED = 'io.berth.managed=true';
+
+async function berthObjects(runtime: ContainerRuntime): Promise<{ containers: number; volumes: number; networks: number }> {
+  return {
+    containers: (await runtime.listContainers(MANAGED)).length,
+    volumes: (await runtime.listVolumes(MANAGED)).length,
+    networks: (await runtime.listNetworks(MANAGED)).length,
+  };
+}
+
+async function cleanupAll(runtime: ContainerRuntime, imageIds: string[]): Promise<void> {
+  for (const c of await runtime.listContainers(MANAGED)) await runtime.removeContainer(c.id).catch(() => undefined);
+  for (const v of await runtime.listVolumes(MANAGED)) await runtime.removeVolume(v.name).catch(() => undefined);
+  for (const n of await runtime.listNetworks(MANAGED)) await runtime.removeNetwork(n.id).catch(() => undefined);
+  for (const id of imageIds) await runtime.removeImage(id).catch(() => undefined);
+}
+
+test('deployments: create, start, share an image, retain data, remove; a failure half-way leaves nothing', { skip: !dockerWorks && !ci ? 'Docker Engine not running' : false }, async () => {
+  assert.ok(dockerWorks, 'CI needs a running Docker Engine (.ci/run starts dockerd)');
+  const runtime = createDockerRuntime();
+  assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 0, networks: 0 }, 'no berth objects before the test (another run did not clean up?)');
+  const work = await mkdtemp(join(tmpdir(), 'berth-deploy-'));
+  const images: string[] = [];
+  try {
+    const busybox = findStaticBusybox();
+    const built = await buildSampleRelease({ catalogSourceDir: join(root, 'catalog'), app: 'parental-control', manifestFile: 'app.json', outDir: work, busybox });
+    images.push(built.imageId);
+    const { manifest } = await readPackageFile(built.packagePath, { workDir: join(work, 'unpacked'), maxUnpackedBytes: 1e9 });
+    const uuid = duUuid(manifest.name, manifest.vendor);
+    const openImage = () => createReadStream(built.imagePath);
+
+    const home = await createDeployment(runtime, { uuid, manifest, openImage, policy: { name: 'home', allowedCapabilities: [] } });
+    assert.equal(home.imageId, built.imageId);
+    assert.equal(home.network, 'berth-home-parental-control');
+    assert.deepEqual(home.volumes, [{ name: 'berth-home-parental-control-data', retain: true }]);
+    assert.equal(home.units[0]!.containerName, 'berth-home-parental-control-filter-1.0.0');
+    const state = await runtime.inspectContainer(home.units[0]!.containerId);
+    assert.equal(state!.status, 'created', 'created, not started');
+    assert.equal(state!.labels['io.berth.du'], uuid);
+    assert.equal(state!.labels['io.berth.execenv'], 'home');
+    await runtime.startContainer(home.units[0]!.containerId);
+    assert.equal((await runtime.inspectContainer(home.units[0]!.containerId))!.status, 'running');
+
+    // The same app in a second ExecEnv (different port, or the bind would clash): the image is shared.
+    const lab = await createDeployment(runtime, {
+      uuid,
+      manifest: { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, network: { mode: 'published' as const, ports: [{ container: 8080, host: 18081, protocol: 'tcp' as const }] } })) },
+      openImage,
+      policy: { name: 'lab', allowedCapabilities: [] },
+    });
+    await removeDeployment(runtime, home, { retainData: true });
+    assert.ok((await runtime.listVolumes(MANAGED)).some((v) => v.name === 'berth-home-parental-control-data'), 'retained data stays');
+    assert.equal((await runtime.listContainers(MANAGED)).length, 1, 'only the lab deployment runs');
+    await removeDeployment(runtime, lab, { retainData: false });
+    assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 1, networks: 0 });
+    await runtime.removeVolume('berth-home-parental-control-data');
+
+    // Capabilities the ExecEnv does not allow: refused before anything is created.
+    const greedy = { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, capabilities: ['NET_ADMIN' as const] })) };
+    await assert.rejects(createDeployment(runtime, { uuid, manifest: greedy, openImage, policy: { name: 'home', allowedCapabilities: [] } }), (error: unknown) => error instanceof DeploymentError && error.kind === 'POLICY' && /NET_ADMIN/.test(error.message));
+
+    // A runtime failure half-way (the second container cannot be created): everything created is removed.
+    const twoUnits = { ...manifest, executionUnits: [manifest.executionUnits[0]!, { ...manifest.executionUnits[0]!, name: 'second', network: { mode: 'none' as const } }] };
+    let creates = 0;
+    const failing: ContainerRuntime = {
+      ...runtime,
+      createContainer: async (spec) => {
+        if (++creates === 2) throw new Error('injected: no more containers');
+        return runtime.createContainer(spec);
+      },
+    };
+    await assert.rejects(createDeployment(failing, { uuid, manifest: twoUnits, openImage, policy: { name: 'home', allowedCapabilities: [] } }), /injected: no more containers/);
+    assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 0, networks: 0 }, 'nothing left behind');
+    assert.equal(spawnSync('docker', ['image', 'inspect', built.imageId], { stdio: 'ignore' }).status, 1, 'the image it loaded is gone too');
+  } finally {
+    await cleanupAll(runtime, images);
+    await rm(work, { recursive: true, force: true });
+  }
+});
