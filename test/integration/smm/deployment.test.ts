@@ -18,28 +18,36 @@ import { duUuid } from '../../../src/smm/du-uuid.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ci = process.env['CI'] === 'true';
 const dockerWorks = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
-const MANAGED = 'io.berth.managed=true';
+// ExecEnv names of this run only: the test counts and removes objects by their labels, never touching what a
+// real berth on this machine has installed.
+const RUN = Math.random().toString(36).slice(2, 8);
+const HOME = `test-home-${RUN}`;
+const LAB = `test-lab-${RUN}`;
+const ENVS = [HOME, LAB];
 
 async function berthObjects(runtime: ContainerRuntime): Promise<{ containers: number; volumes: number; networks: number }> {
+  const count = async (list: (label: string) => Promise<unknown[]>): Promise<number> => (await Promise.all(ENVS.map((env) => list(`io.berth.execenv=${env}`)))).flat().length;
   return {
-    containers: (await runtime.listContainers(MANAGED)).length,
-    volumes: (await runtime.listVolumes(MANAGED)).length,
-    networks: (await runtime.listNetworks(MANAGED)).length,
+    containers: await count((label) => runtime.listContainers(label)),
+    volumes: await count((label) => runtime.listVolumes(label)),
+    networks: await count((label) => runtime.listNetworks(label)),
   };
 }
 
 async function cleanupAll(runtime: ContainerRuntime, imageIds: string[]): Promise<void> {
-  for (const c of await runtime.listContainers(MANAGED)) await runtime.removeContainer(c.id).catch(() => undefined);
-  for (const v of await runtime.listVolumes(MANAGED)) await runtime.removeVolume(v.name).catch(() => undefined);
-  for (const n of await runtime.listNetworks(MANAGED)) await runtime.removeNetwork(n.id).catch(() => undefined);
+  for (const env of ENVS) {
+    const label = `io.berth.execenv=${env}`;
+    for (const c of await runtime.listContainers(label)) await runtime.removeContainer(c.id).catch(() => undefined);
+    for (const v of await runtime.listVolumes(label)) await runtime.removeVolume(v.name).catch(() => undefined);
+    for (const n of await runtime.listNetworks(label)) await runtime.removeNetwork(n.id).catch(() => undefined);
+  }
   for (const id of imageIds) await runtime.removeImage(id).catch(() => undefined);
 }
 
 test('deployments: create, start, share an image, retain data, remove; a failure half-way leaves nothing', { skip: !dockerWorks && !ci ? 'Docker Engine not running' : false }, async () => {
   assert.ok(dockerWorks, 'CI needs a running Docker Engine (.ci/run starts dockerd)');
   const runtime = createDockerRuntime();
-  assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 0, networks: 0 }, 'no berth objects before the test (another run did not clean up?)');
-  const work = await mkdtemp(join(tmpdir(), 'berth-deploy-'));
+    const work = await mkdtemp(join(tmpdir(), 'berth-deploy-'));
   const images: string[] = [];
   try {
     const busybox = findStaticBusybox();
@@ -49,15 +57,15 @@ test('deployments: create, start, share an image, retain data, remove; a failure
     const uuid = duUuid(manifest.name, manifest.vendor);
     const openImage = () => createReadStream(built.imagePath);
 
-    const home = await createDeployment(runtime, { uuid, manifest, openImage, policy: { name: 'home', allowedCapabilities: [] } });
+    const home = await createDeployment(runtime, { uuid, manifest, openImage, policy: { name: HOME, allowedCapabilities: [] } });
     assert.equal(home.imageId, built.imageId);
-    assert.equal(home.network, 'berth-home-parental-control');
-    assert.deepEqual(home.volumes, [{ name: 'berth-home-parental-control-data', retain: true }]);
-    assert.equal(home.units[0]!.containerName, 'berth-home-parental-control-filter-1.0.0');
+    assert.equal(home.network, `berth-${HOME}-parental-control`);
+    assert.deepEqual(home.volumes, [{ name: `berth-${HOME}-parental-control-data`, retain: true }]);
+    assert.equal(home.units[0]!.containerName, `berth-${HOME}-parental-control-filter-1.0.0`);
     const state = await runtime.inspectContainer(home.units[0]!.containerId);
     assert.equal(state!.status, 'created', 'created, not started');
     assert.equal(state!.labels['io.berth.du'], uuid);
-    assert.equal(state!.labels['io.berth.execenv'], 'home');
+    assert.equal(state!.labels['io.berth.execenv'], HOME);
     await runtime.startContainer(home.units[0]!.containerId);
     assert.equal((await runtime.inspectContainer(home.units[0]!.containerId))!.status, 'running');
 
@@ -66,18 +74,18 @@ test('deployments: create, start, share an image, retain data, remove; a failure
       uuid,
       manifest: { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, network: { mode: 'published' as const, ports: [{ container: 8080, host: 18081, protocol: 'tcp' as const }] } })) },
       openImage,
-      policy: { name: 'lab', allowedCapabilities: [] },
+      policy: { name: LAB, allowedCapabilities: [] },
     });
     await removeDeployment(runtime, home, { retainData: true });
-    assert.ok((await runtime.listVolumes(MANAGED)).some((v) => v.name === 'berth-home-parental-control-data'), 'retained data stays');
-    assert.equal((await runtime.listContainers(MANAGED)).length, 1, 'only the lab deployment runs');
+    assert.ok((await runtime.listVolumes(`io.berth.execenv=${HOME}`)).some((v) => v.name === `berth-${HOME}-parental-control-data`), 'retained data stays');
+    assert.equal((await berthObjects(runtime)).containers, 1, 'only the lab deployment is left');
     await removeDeployment(runtime, lab, { retainData: false });
     assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 1, networks: 0 });
-    await runtime.removeVolume('berth-home-parental-control-data');
+    await runtime.removeVolume(`berth-${HOME}-parental-control-data`);
 
     // Capabilities the ExecEnv does not allow: refused before anything is created.
     const greedy = { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, capabilities: ['NET_ADMIN' as const] })) };
-    await assert.rejects(createDeployment(runtime, { uuid, manifest: greedy, openImage, policy: { name: 'home', allowedCapabilities: [] } }), (error: unknown) => error instanceof DeploymentError && error.kind === 'POLICY' && /NET_ADMIN/.test(error.message));
+    await assert.rejects(createDeployment(runtime, { uuid, manifest: greedy, openImage, policy: { name: HOME, allowedCapabilities: [] } }), (error: unknown) => error instanceof DeploymentError && error.kind === 'POLICY' && /NET_ADMIN/.test(error.message));
 
     // A runtime failure half-way (the second container cannot be created): everything created is removed.
     const twoUnits = { ...manifest, executionUnits: [manifest.executionUnits[0]!, { ...manifest.executionUnits[0]!, name: 'second', network: { mode: 'none' as const } }] };
@@ -89,7 +97,7 @@ test('deployments: create, start, share an image, retain data, remove; a failure
         return runtime.createContainer(spec);
       },
     };
-    await assert.rejects(createDeployment(failing, { uuid, manifest: twoUnits, openImage, policy: { name: 'home', allowedCapabilities: [] } }), /injected: no more containers/);
+    await assert.rejects(createDeployment(failing, { uuid, manifest: twoUnits, openImage, policy: { name: HOME, allowedCapabilities: [] } }), /injected: no more containers/);
     assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 0, networks: 0 }, 'nothing left behind');
     assert.equal(spawnSync('docker', ['image', 'inspect', built.imageId], { stdio: 'ignore' }).status, 1, 'the image it loaded is gone too');
   } finally {
