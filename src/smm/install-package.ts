@@ -1,0 +1,105 @@
+// The work of InstallDU() after its synchronous checks, in the order DESIGN.md §2 gives: resolve the URL through
+// the catalog (TUF), refuse a duplicate (7226) or what will not fit (7227) using the signed summary *before* any
+// byte is downloaded, download and verify in one pass, then create the deployment. Every failure is a fault with
+// its USP code, and leaves nothing behind: the work folder goes in all cases, the runtime objects on failure.
+import type { Readable } from 'node:stream';
+import type { CatalogClient, ResolvedPackage } from '../catalog/client/catalog-client.ts';
+import { CatalogError } from '../catalog/client/catalog-error.ts';
+import type { ContainerRuntime } from '../runtime/container-runtime.ts';
+import { admit } from './admission.ts';
+import type { ExecEnvBudget } from './admission.ts';
+import { createDeployment, DeploymentError } from './deployment.ts';
+import type { DeploymentRecord, ExecEnvPolicy } from './deployment.ts';
+import { duUuid } from './du-uuid.ts';
+
+/** A failed Software Module Management operation, with the fault code DUStateChange! reports. */
+export class SmmFault extends Error {
+  readonly faultCode: number;
+  constructor(faultCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SmmFault';
+    this.faultCode = faultCode;
+  }
+}
+
+export const SmmFaultCode = {
+  InternalError: 7003,
+  DuToExecEnvMismatch: 7225,
+  DuplicateDeploymentUnit: 7226,
+  SystemResourcesExceeded: 7227,
+} as const;
+
+/** Private folders for downloads (the adapter side owns the file system). */
+export interface WorkArea {
+  create(): Promise<string>;
+  remove(dir: string): Promise<void>;
+  openRead(path: string): Readable;
+}
+
+export interface InstallRequest {
+  url: string;
+  /** Given by the Controller, or generated from the app's name and vendor (TR-181 Annex C). */
+  uuid?: string | undefined;
+  execEnv: ExecEnvBudget & ExecEnvPolicy;
+  /** Deployments already in this ExecEnv (for the duplicate check). */
+  installed: readonly DeploymentRecord[];
+  signal?: AbortSignal;
+  onProgress?: (phase: 'resolved' | 'downloading' | 'creating', detail?: { received: number; total: number }) => void;
+}
+
+export interface InstallDeps {
+  catalog: CatalogClient;
+  runtime: ContainerRuntime;
+  work: WorkArea;
+}
+
+export async function installPackage(deps: InstallDeps, request: InstallRequest): Promise<{ record: DeploymentRecord; resolved: ResolvedPackage }> {
+  let resolved: ResolvedPackage;
+  try {
+    resolved = await deps.catalog.resolve(request.url, request.signal);
+  } catch (error) {
+    throw asFault(error);
+  }
+  const custom = resolved.custom;
+  const uuid = request.uuid ?? duUuid(custom.name, custom.vendor);
+  if (request.installed.some((du) => du.uuid === uuid && du.version === custom.version)) {
+    throw new SmmFault(SmmFaultCode.DuplicateDeploymentUnit, `${custom.name} ${custom.version} is already installed in ExecEnv ${request.execEnv.name}`);
+  }
+  const admission = admit(request.execEnv, { executionUnits: custom.executionUnits, unpackedBytes: custom.unpackedSize });
+  if (!admission.admitted) throw new SmmFault(SmmFaultCode.SystemResourcesExceeded, admission.message);
+  request.onProgress?.('resolved');
+
+  const dir = await deps.work.create();
+  try {
+    let verified;
+    try {
+      verified = await deps.catalog.download(resolved, {
+        workDir: dir,
+        ...(request.signal ? { signal: request.signal } : {}),
+        onProgress: (received, total) => request.onProgress?.('downloading', { received, total }),
+      });
+    } catch (error) {
+      throw asFault(error);
+    }
+    request.onProgress?.('creating');
+    try {
+      const record = await createDeployment(deps.runtime, { uuid, manifest: verified.manifest, openImage: () => deps.work.openRead(verified.imagePath), policy: request.execEnv });
+      return { record, resolved };
+    } catch (error) {
+      if (error instanceof DeploymentError) {
+        throw new SmmFault(error.kind === 'POLICY' ? SmmFaultCode.DuToExecEnvMismatch : SmmFaultCode.InternalError, error.message, { cause: error });
+      }
+      throw error;
+    }
+  } finally {
+    await deps.work.remove(dir);
+  }
+}
+
+function asFault(error: unknown): unknown {
+  if (error instanceof CatalogError) return new SmmFault(error.uspCode, error.message, { cause: error });
+  if (error instanceof SmmFault) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new SmmFault(SmmFaultCode.SystemResourcesExceeded, `no disk space for the download (${code})`, { cause: error });
+  return error;
+}
