@@ -4,3 +4,5 @@ export const LABEL_DU = 'io.berth.du';
 export const LABEL_EU = 'io.berth.eu';
 export const LABEL_EXECENV = 'io.berth.execenv';
 export const LABEL_VERSION = 'io.berth.version';
+/** The agent (its Endpoint ID) that owns the object: reconciliation only ever touches its own agent's objects. */
+export const LABEL_OWNER = 'io.berth.owner';

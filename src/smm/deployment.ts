@@ -4,11 +4,13 @@
 // created is removed again, so no half-installed app is left behind.
 import type { Readable } from 'node:stream';
 import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.ts';
-import { LABEL_DU, LABEL_EU, LABEL_EXECENV, LABEL_MANAGED, LABEL_VERSION } from '../runtime/labels.ts';
+import { LABEL_DU, LABEL_EU, LABEL_EXECENV, LABEL_MANAGED, LABEL_OWNER, LABEL_VERSION } from '../runtime/labels.ts';
 import type { PackageManifest } from '../catalog/package/manifest.ts';
 
 export interface ExecEnvPolicy {
   name: string;
+  /** The agent's Endpoint ID, labelled on everything it creates. */
+  owner: string;
   /** Capabilities apps in this ExecEnv may be given back (none by default). */
   allowedCapabilities: readonly string[];
 }
@@ -96,7 +98,7 @@ export async function createDeployment(
       throw new DeploymentError('POLICY', `execution unit ${unit.name} asks for capabilities ExecEnv ${policy.name} does not allow: ${refused.join(', ')}`);
     }
   }
-  const labels = { [LABEL_MANAGED]: 'true', [LABEL_DU]: uuid, [LABEL_VERSION]: manifest.version, [LABEL_EXECENV]: policy.name };
+  const labels = { [LABEL_MANAGED]: 'true', [LABEL_OWNER]: policy.owner, [LABEL_DU]: uuid, [LABEL_VERSION]: manifest.version, [LABEL_EXECENV]: policy.name };
   const created = { image: undefined as string | undefined, network: undefined as string | undefined, volumes: [] as string[], containers: [] as string[] };
   try {
     const { imageId } = await runtime.loadImage(options.openImage());

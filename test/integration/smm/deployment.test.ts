@@ -24,6 +24,7 @@ const RUN = Math.random().toString(36).slice(2, 8);
 const HOME = `test-home-${RUN}`;
 const LAB = `test-lab-${RUN}`;
 const ENVS = [HOME, LAB];
+const OWNER = `os::test-${RUN}`;
 
 async function berthObjects(runtime: ContainerRuntime): Promise<{ containers: number; volumes: number; networks: number }> {
   const count = async (list: (label: string) => Promise<unknown[]>): Promise<number> => (await Promise.all(ENVS.map((env) => list(`io.berth.execenv=${env}`)))).flat().length;
@@ -57,7 +58,7 @@ test('deployments: create, start, share an image, retain data, remove; a failure
     const uuid = duUuid(manifest.name, manifest.vendor);
     const openImage = () => createReadStream(built.imagePath);
 
-    const home = await createDeployment(runtime, { uuid, manifest, openImage, policy: { name: HOME, allowedCapabilities: [] } });
+    const home = await createDeployment(runtime, { uuid, manifest, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER } });
     assert.equal(home.imageId, built.imageId);
     assert.equal(home.network, `berth-${HOME}-parental-control`);
     assert.deepEqual(home.volumes, [{ name: `berth-${HOME}-parental-control-data`, retain: true }]);
@@ -74,7 +75,7 @@ test('deployments: create, start, share an image, retain data, remove; a failure
       uuid,
       manifest: { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, network: { mode: 'published' as const, ports: [{ container: 8080, host: 18081, protocol: 'tcp' as const }] } })) },
       openImage,
-      policy: { name: LAB, allowedCapabilities: [] },
+      policy: { name: LAB, allowedCapabilities: [], owner: OWNER },
     });
     await removeDeployment(runtime, home, { retainData: true });
     assert.ok((await runtime.listVolumes(`io.berth.execenv=${HOME}`)).some((v) => v.name === `berth-${HOME}-parental-control-data`), 'retained data stays');
@@ -85,7 +86,7 @@ test('deployments: create, start, share an image, retain data, remove; a failure
 
     // Capabilities the ExecEnv does not allow: refused before anything is created.
     const greedy = { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, capabilities: ['NET_ADMIN' as const] })) };
-    await assert.rejects(createDeployment(runtime, { uuid, manifest: greedy, openImage, policy: { name: HOME, allowedCapabilities: [] } }), (error: unknown) => error instanceof DeploymentError && error.kind === 'POLICY' && /NET_ADMIN/.test(error.message));
+    await assert.rejects(createDeployment(runtime, { uuid, manifest: greedy, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER } }), (error: unknown) => error instanceof DeploymentError && error.kind === 'POLICY' && /NET_ADMIN/.test(error.message));
 
     // A runtime failure half-way (the second container cannot be created): everything created is removed.
     const twoUnits = { ...manifest, executionUnits: [manifest.executionUnits[0]!, { ...manifest.executionUnits[0]!, name: 'second', network: { mode: 'none' as const } }] };
@@ -97,7 +98,7 @@ test('deployments: create, start, share an image, retain data, remove; a failure
         return runtime.createContainer(spec);
       },
     };
-    await assert.rejects(createDeployment(failing, { uuid, manifest: twoUnits, openImage, policy: { name: HOME, allowedCapabilities: [] } }), /injected: no more containers/);
+    await assert.rejects(createDeployment(failing, { uuid, manifest: twoUnits, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER } }), /injected: no more containers/);
     assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 0, networks: 0 }, 'nothing left behind');
     assert.equal(spawnSync('docker', ['image', 'inspect', built.imageId], { stdio: 'ignore' }).status, 1, 'the image it loaded is gone too');
   } finally {

@@ -23,7 +23,7 @@ const dockerWorks = spawnSync('docker', ['info'], { stdio: 'ignore' }).status ==
 const ENV = `test-install-${Math.random().toString(36).slice(2, 8)}`;
 
 function execEnv(memoryKiB: number) {
-  return { name: ENV, allowedCapabilities: [], allocatedMemoryKiB: memoryKiB, allocatedCpuPercent: 100, allocatedDiskKiB: 1_048_576, usedMemoryKiB: 0, usedCpuPercent: 0, usedDiskKiB: 0 };
+  return { name: ENV, owner: `os::${ENV}`, allowedCapabilities: [], allocatedMemoryKiB: memoryKiB, allocatedCpuPercent: 100, allocatedDiskKiB: 1_048_576, usedMemoryKiB: 0, usedCpuPercent: 0, usedDiskKiB: 0 };
 }
 
 async function expectFault(promise: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
