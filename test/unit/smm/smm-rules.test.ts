@@ -50,3 +50,16 @@ test('admission: memory, CPU and disk (EU allocations + the unpacked image) agai
   // An update releases what the old version holds.
   assert.deepEqual(admit({ ...budget, usedMemoryKiB: 60000 }, { ...app, releasing: { memoryKiB: 16384, cpuPercent: 10, diskKiB: 4096 } }), { admitted: true });
 });
+
+test('unit faults: exit code, OOM kill and signals in the message; early exits are failures to start', async () => {
+  const { faultOfExit } = await import('../../../src/smm/unit-fault.ts');
+  const at = (ms: number) => new Date(Date.UTC(2026, 10, 25, 12, 0, 0) + ms).toISOString();
+  assert.deepEqual(faultOfExit({ exitCode: 3, oomKilled: false, startedAt: at(0), finishedAt: at(1000) }, false), { code: 'FailureOnStart', message: 'exited with code 3' });
+  assert.deepEqual(faultOfExit({ exitCode: 3, oomKilled: false, startedAt: at(0), finishedAt: at(1000) }, true), { code: 'FailureOnAutoStart', message: 'exited with code 3' });
+  assert.deepEqual(faultOfExit({ exitCode: 137, oomKilled: true, startedAt: at(0), finishedAt: at(60_000) }, false), {
+    code: 'FailureWhileActive',
+    message: 'killed: out of memory (exceeded its memory allocation), exit code 137',
+  });
+  assert.equal(faultOfExit({ exitCode: 143, oomKilled: false, startedAt: at(0), finishedAt: at(60_000) }, false).message, 'killed by signal 15 (exit code 143)');
+  assert.match(faultOfExit({ exitCode: 0, oomKilled: false, startedAt: at(0), finishedAt: at(60_000) }, false).message, /code 0/);
+});
