@@ -1,0 +1,176 @@
+// berth owns the liveness of Execution Units (containers run with restart policy `no`): this supervisor follows
+// the runtime's event stream, turns it into TR-181 EU Status (Idle, Starting, Active, Stopping) with
+// ExecutionFaultCode/Message, and restarts a crashed unit per its AutoRestart policy with the spec's back-off,
+// giving up after MaximumRetryCount. A unit berth itself stops is not a crash.
+import type { ContainerRuntime, RuntimeEvent } from '../runtime/container-runtime.ts';
+import { LABEL_OWNER } from '../runtime/labels.ts';
+import { nextRestartDelay, retryCountAfterRun } from './restart-backoff.ts';
+import type { AutoRestartPolicy } from './restart-backoff.ts';
+import { faultOfExit, NO_FAULT } from './unit-fault.ts';
+import type { UnitFault } from './unit-fault.ts';
+
+export type UnitStatus = 'Idle' | 'Starting' | 'Active' | 'Stopping' | 'Restarting';
+
+export interface UnitView {
+  status: UnitStatus;
+  fault: UnitFault;
+  retryCount: number;
+  lastRestarted: Date | undefined;
+  nextRestart: Date | undefined;
+}
+
+interface Unit extends UnitView {
+  containerId: string;
+  policy: AutoRestartPolicy;
+  autoStarted: boolean;
+  /** What was last asked for: a `die` after berth was asked for Idle is a stop, not a crash. */
+  requested: 'Active' | 'Idle';
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): ReturnType<typeof setTimeout>;
+  clearTimeout(timer: ReturnType<typeof setTimeout>): void;
+  now(): number;
+}
+
+const realTimers: Timers = { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (t) => { clearTimeout(t); }, now: () => Date.now() };
+
+export interface UnitSupervisor {
+  /** Subscribes to the runtime's events for this agent's containers; resolves once subscribed. */
+  start(): Promise<void>;
+  close(): void;
+  add(containerId: string, policy: AutoRestartPolicy): void;
+  remove(containerId: string): void;
+  /** SetRequestedState(Active) / AutoStart: Idle → Starting → Active. */
+  activate(containerId: string, options?: { autoStarted?: boolean }): Promise<void>;
+  /** SetRequestedState(Idle): Starting/Active → Stopping → Idle, giving the app `shutdownDelaySeconds` to exit. */
+  deactivate(containerId: string, shutdownDelaySeconds: number): Promise<void>;
+  view(containerId: string): UnitView | undefined;
+  onChange(listener: (containerId: string, view: UnitView) => void): () => void;
+}
+
+export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, timers: Timers = realTimers): UnitSupervisor {
+  const units = new Map<string, Unit>();
+  const listeners = new Set<(containerId: string, view: UnitView) => void>();
+  const abort = new AbortController();
+
+  const snapshot = (unit: Unit): UnitView => ({ status: unit.status, fault: unit.fault, retryCount: unit.retryCount, lastRestarted: unit.lastRestarted, nextRestart: unit.nextRestart });
+  const changed = (unit: Unit): void => {
+    for (const listener of listeners) listener(unit.containerId, snapshot(unit));
+  };
+
+  async function startContainer(unit: Unit): Promise<void> {
+    unit.status = 'Starting';
+    changed(unit);
+    try {
+      await runtime.startContainer(unit.containerId);
+    } catch (error) {
+      unit.status = 'Idle';
+      unit.fault = { code: unit.autoStarted ? 'FailureOnAutoStart' : 'FailureOnStart', message: (error as Error).message };
+      changed(unit);
+      throw error;
+    }
+  }
+
+  async function onDie(unit: Unit): Promise<void> {
+    if (unit.requested === 'Idle') return; // a stop berth made; deactivate() settles the state
+    const state = await runtime.inspectContainer(unit.containerId);
+    if (!state || !units.has(unit.containerId)) return;
+    const upSeconds = (Date.parse(state.finishedAt) - Date.parse(state.startedAt)) / 1000;
+    unit.retryCount = retryCountAfterRun(unit.policy, unit.retryCount, Number.isFinite(upSeconds) ? upSeconds : 0);
+    unit.fault = faultOfExit(state, unit.autoStarted);
+    unit.status = 'Idle';
+    const delay = nextRestartDelay(unit.policy, unit.retryCount);
+    unit.nextRestart = delay === undefined ? undefined : new Date(timers.now() + delay * 1000);
+    if (delay !== undefined) {
+      unit.timer = timers.setTimeout(() => {
+        unit.timer = undefined;
+        unit.retryCount++;
+        unit.lastRestarted = new Date(timers.now());
+        unit.nextRestart = undefined;
+        startContainer(unit).catch(() => undefined);
+      }, delay * 1000);
+    } else if (unit.policy.enable) {
+      unit.fault = { ...unit.fault, message: `${unit.fault.message}; gave up after ${unit.retryCount} restarts (MaximumRetryCount)` };
+    }
+    changed(unit);
+  }
+
+  function onEvent(event: RuntimeEvent): void {
+    const unit = units.get(event.id);
+    if (!unit || event.type !== 'container') return;
+    if (event.action === 'start') {
+      unit.status = 'Active';
+      changed(unit);
+    } else if (event.action === 'die') {
+      onDie(unit).catch(() => undefined);
+    }
+  }
+
+  return {
+    async start() {
+      const events = await runtime.events(`${LABEL_OWNER}=${owner}`, abort.signal);
+      void (async () => {
+        try {
+          for await (const event of events) onEvent(event);
+        } catch {
+          // The stream ends when Docker stops; the owner restarts the supervisor after reconciling.
+        }
+      })();
+    },
+    close() {
+      abort.abort();
+      for (const unit of units.values()) if (unit.timer) timers.clearTimeout(unit.timer);
+    },
+    add(containerId, policy) {
+      units.set(containerId, { containerId, policy, autoStarted: false, requested: 'Idle', timer: undefined, status: 'Idle', fault: NO_FAULT, retryCount: 0, lastRestarted: undefined, nextRestart: undefined });
+    },
+    remove(containerId) {
+      const unit = units.get(containerId);
+      if (unit?.timer) timers.clearTimeout(unit.timer);
+      units.delete(containerId);
+    },
+    async activate(containerId, options = {}) {
+      const unit = units.get(containerId);
+      if (!unit) throw new Error(`unknown unit ${containerId}`);
+      if (unit.status === 'Active' || unit.status === 'Starting') return;
+      if (unit.timer) timers.clearTimeout(unit.timer);
+      unit.timer = undefined;
+      unit.autoStarted = options.autoStarted ?? false;
+      unit.requested = 'Active';
+      unit.fault = NO_FAULT;
+      unit.retryCount = 0;
+      unit.nextRestart = undefined;
+      await startContainer(unit);
+    },
+    async deactivate(containerId, shutdownDelaySeconds) {
+      const unit = units.get(containerId);
+      if (!unit) throw new Error(`unknown unit ${containerId}`);
+      if (unit.timer) timers.clearTimeout(unit.timer);
+      unit.timer = undefined;
+      unit.nextRestart = undefined;
+      unit.requested = 'Idle';
+      if (unit.status === 'Idle') return;
+      unit.status = 'Stopping';
+      changed(unit);
+      try {
+        await runtime.stopContainer(containerId, shutdownDelaySeconds);
+      } catch (error) {
+        unit.fault = { code: 'FailureOnStop', message: (error as Error).message };
+        throw error;
+      } finally {
+        unit.status = 'Idle';
+        changed(unit);
+      }
+    },
+    view(containerId) {
+      const unit = units.get(containerId);
+      return unit ? snapshot(unit) : undefined;
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
