@@ -156,16 +156,19 @@ export async function createDeployment(
 
 /**
  * Removes a deployment: its containers, its network, its volumes (those marked retain stay when `retainData`),
- * and its image unless another deployment still uses it.
+ * and its image unless another deployment still uses it. `containersOnly` is for the version an Update
+ * replaces: the new version shares the app's network and data volumes, which must stay.
  */
-export async function removeDeployment(runtime: ContainerRuntime, record: DeploymentRecord, options: { retainData: boolean }): Promise<void> {
+export async function removeDeployment(runtime: ContainerRuntime, record: DeploymentRecord, options: { retainData: boolean; containersOnly?: boolean }): Promise<void> {
   for (const unit of record.units) await runtime.removeContainer(unit.containerId).catch((error: unknown) => {
     if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
   });
-  if (record.network) await runtime.removeNetwork(record.network);
-  for (const volume of record.volumes) {
-    if (options.retainData && volume.retain) continue;
-    await runtime.removeVolume(volume.name);
+  if (!options.containersOnly) {
+    if (record.network) await runtime.removeNetwork(record.network);
+    for (const volume of record.volumes) {
+      if (options.retainData && volume.retain) continue;
+      await runtime.removeVolume(volume.name);
+    }
   }
   if (!(await imageInUse(runtime, record.imageId))) await runtime.removeImage(record.imageId).catch((error: unknown) => {
     if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;

@@ -77,7 +77,14 @@ test('deployments: create, start, share an image, retain data, remove; a failure
       openImage,
       policy: { name: LAB, allowedCapabilities: [], owner: OWNER },
     });
-    await removeDeployment(runtime, home, { retainData: true });
+    // An update's new version shares the app's network and volumes: replacing the old one removes only its containers.
+    const v2 = await createDeployment(runtime, { uuid, manifest: { ...manifest, version: '1.1.0' }, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER } });
+    assert.equal(v2.network, home.network);
+    assert.deepEqual(v2.volumes, home.volumes, 'the data volume is reused, not recreated');
+    await removeDeployment(runtime, home, { retainData: false, containersOnly: true });
+    assert.equal((await runtime.listNetworks(`io.berth.execenv=${HOME}`)).length, 1, 'the shared network stays');
+    assert.equal((await runtime.listVolumes(`io.berth.execenv=${HOME}`)).length, 1, 'the shared data stays');
+    await removeDeployment(runtime, v2, { retainData: true });
     assert.ok((await runtime.listVolumes(`io.berth.execenv=${HOME}`)).some((v) => v.name === `berth-${HOME}-parental-control-data`), 'retained data stays');
     assert.equal((await berthObjects(runtime)).containers, 1, 'only the lab deployment is left');
     await removeDeployment(runtime, lab, { retainData: false });
