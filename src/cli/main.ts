@@ -9,8 +9,8 @@ usage:
   berth agent --config <file.json>          run the agent in the foreground
   berth ctl [options] <verb> ...            a small USP Controller over MQTT (berth ctl --help)
   berth keys generate --out <prefix>        Ed25519 key pair for a publisher
-  berth catalog init|serve|publisher add|rotate-root ...   run a signed app catalog (berth catalog --help)
-  berth app pack|publish|verify ...          package, sign and publish apps (berth app --help)
+  berth catalog <verb> ...                  a signed app catalog: init, serve, publisher add, rotate-root
+  berth app <verb> ...                      package, sign, publish and verify apps: pack, publish, verify
   berth demo                                the whole story on this machine (npm run demo)
 `;
 
