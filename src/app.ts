@@ -7,6 +7,10 @@ import type { DmObject } from './datamodel/instances.ts';
 import { bindDevice } from './datamodel/bindings/device.ts';
 import { bindLocalAgent } from './datamodel/bindings/local-agent.ts';
 import { bindMqtt } from './datamodel/bindings/mqtt.ts';
+import { bindSoftwareModules } from './datamodel/bindings/software-modules.ts';
+import { withDefaultExecEnvs } from './config/machine-defaults.ts';
+import { createDockerRuntime } from './runtime/docker-runtime.ts';
+import { createRuntimeMonitor } from './smm/runtime-monitor.ts';
 import { berthModel, DATA_MODEL_URI } from '../datamodel/index.ts';
 import { createEngine } from './engine/engine.ts';
 import type { Engine } from './engine/engine.ts';
@@ -41,7 +45,8 @@ export interface Agent {
   readonly mtpStatus: MtpStatus;
 }
 
-export async function createAgent(config: BerthConfig, logger: Logger): Promise<Agent> {
+export async function createAgent(givenConfig: BerthConfig, logger: Logger): Promise<Agent> {
+  const config = withDefaultExecEnvs(givenConfig);
   const startedAt = Date.now();
   const upTimeSeconds = (): number => Math.floor((Date.now() - startedAt) / 1000);
   const store = createJsonStateStore<PersistedState>(config.dataDir);
@@ -140,6 +145,21 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
     configChanged: scheduleReconnect,
     forceReconnect: scheduleReconnect,
   });
+  const execEnvRows = (): DmObject[] => [...model().table('Device.SoftwareModules.ExecEnv.').rows.values()];
+  const runtimeMonitor = createRuntimeMonitor(createDockerRuntime(config.docker?.socketPath ?? '/var/run/docker.sock'), 10_000, (up) => {
+    logger.info({ up }, up ? 'container runtime answers' : 'container runtime does not answer');
+    for (const row of execEnvRows()) model().notifyValueChange(row, 'Status');
+  });
+  bindSoftwareModules(
+    registry,
+    {
+      runtimeUp: () => runtimeMonitor.up,
+      runtimeVersion: () => runtimeMonitor.version,
+      // No apps yet: Software Module Management (InstallDU) is the next step.
+      used: () => ({ memoryKiB: 0, cpuPercent: 0, diskKiB: 0 }),
+    },
+    model,
+  );
   dm = registry.freeze();
 
   // Persisted state first, then the config where it is new or changed.
@@ -262,6 +282,7 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
     },
     start() {
       running = true;
+      runtimeMonitor.start();
       // Boot! is raised now; it waits in the outbox until the MTP connects.
       subscriptions.start({ cause: 'LocalReboot' });
       mtp = buildMtp();
@@ -270,6 +291,7 @@ export async function createAgent(config: BerthConfig, logger: Logger): Promise<
     },
     async stop() {
       running = false;
+      runtimeMonitor.stop();
       if (reconnectTimer) clearTimeout(reconnectTimer);
       subscriptions.stop();
       await engine.idle();

@@ -48,7 +48,8 @@ const execEnvSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"'),
     memoryKiB: z.number().int().min(1024),
-    cpuPercent: z.number().int().min(1).max(100 * 1024),
+    // Percent of the device's CPU (TR-181 AllocatedCPUPercent: a share of the parent's allocation).
+    cpuPercent: z.number().int().min(1).max(100),
     diskKiB: z.number().int().min(1024),
   })
   .strict();

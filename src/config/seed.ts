@@ -12,10 +12,11 @@ export const MQTT_CLIENT = 'Device.MQTT.Client.1.';
 export const AGENT_MTP = 'Device.LocalAgent.MTP.1.';
 const ROLE_TABLE = 'Device.LocalAgent.ControllerTrust.Role.';
 const CONTROLLER_TABLE = 'Device.LocalAgent.Controller.';
+const EXEC_ENV_TABLE = 'Device.SoftwareModules.ExecEnv.';
 
 /** The part of the config that seeds the data model, hashed to tell whether it changed since the last start. */
 export function seedHash(config: BerthConfig): string {
-  const seed = { endpointId: config.endpointId, mqtt: config.mqtt, controllers: config.controllers };
+  const seed = { endpointId: config.endpointId, mqtt: config.mqtt, controllers: config.controllers, execEnvs: config.execEnvs };
   return createHash('sha256').update(JSON.stringify(seed)).digest('hex');
 }
 
@@ -56,6 +57,19 @@ export function applyConfig(dm: DataModel, config: BerthConfig): void {
     write(tx, untrusted, { Name: 'Untrusted', Enable: 'true' });
     permission(tx, untrusted, { Alias: 'device-info', Enable: 'true', Order: '1', Targets: 'Device.DeviceInfo.', Param: 'r---', Obj: 'r---', InstantiatedObj: 'r---', CommandEvent: '----' });
     tx.setParam(dm.object('Device.LocalAgent.ControllerTrust.'), 'UntrustedRole', untrusted.path.slice(0, -1), 'set');
+
+    // Execution Environments: one row per configured ExecEnv (by Alias = name); rows of ExecEnvs no longer in
+    // the config go. Enable is left as a Controller set it.
+    const execEnvs = dm.table(EXEC_ENV_TABLE);
+    const names = new Set((config.execEnvs ?? []).map((env) => env.name));
+    for (const row of [...execEnvs.rows.values()]) if (!names.has(row.values.get('Alias') ?? '')) tx.deleteRow(row);
+    for (const env of config.execEnvs ?? []) {
+      const row = rowByAlias(tx, execEnvs, env.name);
+      tx.setInternal(row, 'Name', env.name);
+      tx.setInternal(row, 'AllocatedMemory', String(env.memoryKiB));
+      tx.setInternal(row, 'AllocatedDiskSpace', String(env.diskKiB));
+      tx.setInternal(row, 'AllocatedCPUPercent', String(Math.min(100, env.cpuPercent)));
+    }
 
     for (const controller of config.controllers) {
       const table = dm.table(CONTROLLER_TABLE);

@@ -64,6 +64,8 @@ export class RuntimeError extends Error {
 
 export interface ContainerRuntime {
   ping(): Promise<void>;
+  /** The engine's own version (reported as ExecEnv.{i}.Version). */
+  engineVersion(): Promise<string>;
   loadImage(archive: Readable): Promise<{ imageId: string; tags: string[] }>;
   removeImage(imageId: string): Promise<void>;
   createContainer(spec: ContainerSpec): Promise<string>;

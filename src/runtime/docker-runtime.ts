@@ -105,6 +105,8 @@ export function createDockerRuntime(socketPath?: string, engine: DockerEngine = 
         await engine.apiVersion();
       }),
 
+    engineVersion: () => guard('version', async () => (await engine.json<{ Version: string }>('GET', '/version')).Version),
+
     loadImage: (archive: Readable) =>
       guard('load image', async () => {
         const response = await engine.stream('POST', '/images/load', { query: { quiet: 1 }, body: archive, contentType: 'application/x-tar' });

@@ -4,6 +4,7 @@ import type { DataModel } from '../../src/datamodel/data-model.ts';
 import { bindDevice } from '../../src/datamodel/bindings/device.ts';
 import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
 import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
+import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { berthModel, DATA_MODEL_URI } from '../../datamodel/index.ts';
 import { createRequestManager } from '../../src/engine/requests.ts';
 import type { RequestManager } from '../../src/engine/requests.ts';
@@ -68,6 +69,7 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
     configChanged: () => undefined,
     forceReconnect: () => undefined,
   });
+  bindSoftwareModules(registry, { runtimeUp: () => true, runtimeVersion: () => '20.10.24', used: () => ({ memoryKiB: 1024, cpuPercent: 5, diskKiB: 2048 }) }, () => dm!);
   dm = registry.freeze();
   applyConfig(dm, config);
   requests = createRequestManager(dm, logger);
