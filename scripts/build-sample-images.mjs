@@ -66,15 +66,13 @@ export async function listSampleReleases(catalogDir = join(ROOT, 'catalog')) {
     for (const manifestFile of manifests) {
       const manifestPath = join(catalogDir, app, manifestFile);
       const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
-      if (typeof manifest.name !== 'string' || semver.valid(manifest.version) !== manifest.version || !Array.isArray(manifest.executionUnits) || manifest.executionUnits.length === 0) {
-        throw new BuildError(`${relative(process.cwd(), manifestPath)}: not an app manifest (needs a name, a semantic version and executionUnits)`);
+      if (typeof manifest.name !== 'string' || typeof manifest.version !== 'string' || !Array.isArray(manifest.executionUnits) || manifest.executionUnits.length === 0) {
+        throw new BuildError(`${relative(process.cwd(), manifestPath)}: not an app manifest (needs name, version and executionUnits)`);
       }
       releases.push({ appDir: join(catalogDir, app), manifestFile, manifest });
     }
   }
-  // Code-point order for names: the same on every machine, whatever its locale.
-  const byName = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-  return releases.sort((a, b) => byName(a.manifest.name, b.manifest.name) || semver.compare(a.manifest.version, b.manifest.version));
+  return releases.sort((a, b) => a.manifest.name.localeCompare(b.manifest.name) || semver.compare(a.manifest.version, b.manifest.version));
 }
 
 function isManifestFile(name) {
@@ -218,8 +216,7 @@ function layerSize(entries) {
 
 /**
  * Deterministic incompressible bytes: AES-256-CTR's key stream, keyed by a hash of the seed. A counter-mode
- * stream like sha256(seed‖counter), but that takes ~13 s for 100 MiB in Node (a hash object per 32 bytes) and
- * this ~0.1 s.
+ * stream like sha256(seed‖counter) but about ten times faster, which matters for a 100 MiB image.
  */
 async function* paddingStream(seed, bytes) {
   const cipher = createCipheriv('aes-256-ctr', createHash('sha256').update(`berth sample padding\0${seed}`).digest(), Buffer.alloc(16));
