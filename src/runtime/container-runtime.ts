@@ -81,6 +81,13 @@ export interface ContainerRuntime {
   removeNetwork(idOrName: string): Promise<void>;
   listNetworks(label: string): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
   usage(id: string): Promise<ContainerUsage>;
+  /** Disk in use, in bytes: each container's writable layer (by id) and each volume (by name). */
+  diskUsage(): Promise<{ containers: Map<string, number>; volumes: Map<string, number> }>;
+  /**
+   * Copies the contents of directory `fromPath` in container `fromId` into `toPath` in container `toId`. Both may be
+   * stopped (created, not started); used to carry an app's data volumes over to the volumes of a new version.
+   */
+  copyPath(fromId: string, fromPath: string, toId: string, toPath: string): Promise<void>;
   logs(id: string, tail: number): Promise<string[]>;
   /** Resolves once the subscription is live, so nothing that happens after it is missed. */
   events(label: string, signal: AbortSignal): Promise<AsyncIterable<RuntimeEvent>>;

@@ -213,6 +213,24 @@ export function createDockerRuntime(socketPath?: string, engine: DockerEngine = 
     usage: (id) =>
       guard(`stats of ${id}`, async () => toUsage(await engine.json<StatsJson>('GET', `/containers/${id}/stats`, { query: { stream: 0 } }))),
 
+    diskUsage: () =>
+      guard('disk usage', async () => {
+        type DfJson = { Containers: { Id: string; SizeRw?: number }[] | null; Volumes: { Name: string; UsageData?: { Size: number } | null }[] | null };
+        const df = await engine.json<DfJson>('GET', '/system/df');
+        return {
+          containers: new Map((df.Containers ?? []).map((c) => [c.Id, Math.max(0, c.SizeRw ?? 0)])),
+          // Docker reports -1 for a volume it could not measure.
+          volumes: new Map((df.Volumes ?? []).map((v) => [v.Name, Math.max(0, v.UsageData?.Size ?? 0)])),
+        };
+      }),
+
+    copyPath: (fromId, fromPath, toId, toPath) =>
+      guard(`copy ${fromPath} of ${fromId} to ${toPath} of ${toId}`, async () => {
+        // `<dir>/.` makes Docker archive the directory's contents, so they land directly in toPath.
+        const archive = await engine.stream('GET', `/containers/${fromId}/archive`, { query: { path: `${fromPath}/.` } });
+        await engine.json('PUT', `/containers/${toId}/archive`, { query: { path: toPath }, body: archive, contentType: 'application/x-tar' });
+      }),
+
     logs: (id, tail) =>
       guard(`logs of ${id}`, async () => {
         const response = await engine.stream('GET', `/containers/${id}/logs`, { query: { stdout: 1, stderr: 1, tail } });

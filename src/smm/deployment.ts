@@ -4,7 +4,7 @@
 // created is removed again, so no half-installed app is left behind.
 import type { Readable } from 'node:stream';
 import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.ts';
-import { LABEL_DU, LABEL_EU, LABEL_EXECENV, LABEL_MANAGED, LABEL_OWNER, LABEL_VERSION } from '../runtime/labels.ts';
+import { LABEL_DU, LABEL_EU, LABEL_EXECENV, LABEL_MANAGED, LABEL_OWNER, LABEL_VERSION, LABEL_VOLUME } from '../runtime/labels.ts';
 import type { PackageManifest } from '../catalog/package/manifest.ts';
 
 export interface ExecEnvPolicy {
@@ -34,7 +34,8 @@ export interface DeploymentRecord {
   execEnv: string;
   imageId: string;
   network: string | undefined;
-  volumes: { name: string; retain: boolean }[];
+  /** `logical` is the manifest's volume name; `unit`/`path` where (first) mounted, to copy data on Update. */
+  volumes: { name: string; logical: string; retain: boolean; unit: string; path: string }[];
   units: UnitRecord[];
 }
 
@@ -47,11 +48,12 @@ export class DeploymentError extends Error {
   }
 }
 
-// Docker object names: [a-zA-Z0-9][a-zA-Z0-9_.-]*. The version is part of container names so that an update's
-// new containers can exist next to the old ones; volumes are per app and ExecEnv so data outlives versions.
+// Docker object names: [a-zA-Z0-9][a-zA-Z0-9_.-]*. The version is part of container and volume names so that an
+// update's new containers and volumes exist next to the old ones: the old version's data stays untouched until
+// the new version has proven itself, so a rollback brings back the data as it was.
 const safe = (text: string): string => text.replace(/[^a-zA-Z0-9_.-]/g, '_');
 export const containerNameOf = (env: string, app: string, unit: string, version: string): string => `berth-${safe(env)}-${safe(app)}-${safe(unit)}-${safe(version)}`;
-export const volumeNameOf = (env: string, app: string, volume: string): string => `berth-${safe(env)}-${safe(app)}-${safe(volume)}`;
+export const volumeNameOf = (env: string, app: string, volume: string, version: string): string => `berth-${safe(env)}-${safe(app)}-${safe(volume)}-${safe(version)}`;
 export const networkNameOf = (env: string, app: string): string => `berth-${safe(env)}-${safe(app)}`;
 
 const TMPFS_KIB = 8 * 1024;
@@ -59,7 +61,15 @@ const PIDS_LIMIT = 256;
 const LOG_MAX_BYTES = 1024 * 1024;
 
 /** The container of one execution unit: hardened, limited to what the publisher signed. */
-export function toContainerSpec(manifest: PackageManifest, unit: PackageManifest['executionUnits'][number], env: string, imageId: string, network: string | undefined, labels: Record<string, string>): ContainerSpec {
+export function toContainerSpec(
+  manifest: PackageManifest,
+  unit: PackageManifest['executionUnits'][number],
+  env: string,
+  imageId: string,
+  network: string | undefined,
+  labels: Record<string, string>,
+  volumeNames: ReadonlyMap<string, string>,
+): ContainerSpec {
   const ports = unit.network.mode === 'published' ? (unit.network.ports ?? []) : [];
   return {
     name: containerNameOf(env, manifest.name, unit.name, manifest.version),
@@ -72,7 +82,7 @@ export function toContainerSpec(manifest: PackageManifest, unit: PackageManifest
     nanoCpus: unit.resources.cpuPercent * 10_000_000,
     pidsLimit: PIDS_LIMIT,
     network: unit.network.mode === 'none' || network === undefined ? { mode: 'none' } : { mode: 'network', name: network, ports },
-    volumes: unit.volumes.map((v) => ({ name: volumeNameOf(env, manifest.name, v.name), path: v.path })),
+    volumes: unit.volumes.map((v) => ({ name: volumeNames.get(v.name) ?? volumeNameOf(env, manifest.name, v.name, manifest.version), path: v.path })),
     capabilities: unit.capabilities,
     tmpfsKiB: TMPFS_KIB,
     logMaxBytes: LOG_MAX_BYTES,
@@ -83,13 +93,21 @@ async function imageInUse(runtime: ContainerRuntime, imageId: string): Promise<b
   return (await runtime.listContainers(`${LABEL_MANAGED}=true`)).some((container) => container.imageId === imageId);
 }
 
+/** Where an Update takes the app's data from: the running version's record. */
+export interface CarryData {
+  from: DeploymentRecord;
+  /** Also carry volumes the manifest does not mark `retain` (Update's RetainData=true). */
+  includeUnretained: boolean;
+}
+
 /**
  * Creates the deployment of `manifest` (image from `openImage`) in ExecEnv `policy.name`. Containers are created,
- * not started. Volumes that already exist (data kept from an earlier version) are reused, never recreated.
+ * not started. On a fresh install, data volumes kept by an earlier Uninstall(RetainData=true) of the same DU are
+ * adopted; on an Update (`carry`), new volumes are made and filled with a copy of the running version's data.
  */
 export async function createDeployment(
   runtime: ContainerRuntime,
-  options: { uuid: string; manifest: PackageManifest; openImage: () => Readable; policy: ExecEnvPolicy },
+  options: { uuid: string; manifest: PackageManifest; openImage: () => Readable; policy: ExecEnvPolicy; carry?: CarryData },
 ): Promise<DeploymentRecord> {
   const { manifest, policy, uuid } = options;
   for (const unit of manifest.executionUnits) {
@@ -114,21 +132,30 @@ export async function createDeployment(
         created.network = network;
       }
     }
-    const existingVolumes = new Set((await runtime.listVolumes(`${LABEL_DU}=${uuid}`)).map((v) => v.name));
+    // Data kept by an earlier Uninstall(RetainData=true): found by label, whatever version created it.
+    const retained = new Map<string, string>();
+    if (!options.carry) {
+      for (const volume of await runtime.listVolumes(`${LABEL_DU}=${uuid}`)) {
+        const logical = volume.labels[LABEL_VOLUME];
+        if (logical !== undefined && volume.labels[LABEL_EXECENV] === policy.name) retained.set(logical, volume.name);
+      }
+    }
+    const volumeNames = new Map<string, string>();
     const volumes: DeploymentRecord['volumes'] = [];
     for (const unit of manifest.executionUnits) {
       for (const volume of unit.volumes) {
-        const name = volumeNameOf(policy.name, manifest.name, volume.name);
-        volumes.push({ name, retain: volume.retain });
-        if (existingVolumes.has(name)) continue;
-        await runtime.createVolume(name, labels);
-        existingVolumes.add(name);
+        if (volumeNames.has(volume.name)) continue;
+        const name = retained.get(volume.name) ?? volumeNameOf(policy.name, manifest.name, volume.name, manifest.version);
+        volumeNames.set(volume.name, name);
+        volumes.push({ name, logical: volume.name, retain: volume.retain, unit: unit.name, path: volume.path });
+        if (retained.has(volume.name)) continue;
+        await runtime.createVolume(name, { ...labels, [LABEL_VOLUME]: volume.name });
         created.volumes.push(name);
       }
     }
     const units: UnitRecord[] = [];
     for (const unit of manifest.executionUnits) {
-      const spec = toContainerSpec(manifest, unit, policy.name, imageId, network, labels);
+      const spec = toContainerSpec(manifest, unit, policy.name, imageId, network, labels, volumeNames);
       const containerId = await runtime.createContainer(spec);
       created.containers.push(containerId);
       units.push({
@@ -142,7 +169,9 @@ export async function createDeployment(
         diskKiB: unit.resources.diskKiB,
       });
     }
-    return { uuid, name: manifest.name, vendor: manifest.vendor, version: manifest.version, execEnv: policy.name, imageId, network, volumes, units };
+    const record: DeploymentRecord = { uuid, name: manifest.name, vendor: manifest.vendor, version: manifest.version, execEnv: policy.name, imageId, network, volumes, units };
+    if (options.carry) await carryData(runtime, options.carry, record);
+    return record;
   } catch (error) {
     // Undo in reverse order; each step is best effort so one failure does not keep the rest behind.
     for (const id of created.containers.reverse()) await runtime.removeContainer(id).catch(() => undefined);
@@ -154,23 +183,32 @@ export async function createDeployment(
   }
 }
 
-/**
- * Removes a deployment: its containers, its network, its volumes (those marked retain stay when `retainData`),
- * and its image unless another deployment still uses it. `containersOnly` is for the version an Update
- * replaces: the new version shares the app's network and data volumes, which must stay.
- */
-export async function removeDeployment(runtime: ContainerRuntime, record: DeploymentRecord, options: { retainData: boolean; containersOnly?: boolean }): Promise<void> {
-  for (const unit of record.units) await runtime.removeContainer(unit.containerId).catch((error: unknown) => {
-    if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
-  });
-  if (!options.containersOnly) {
-    if (record.network) await runtime.removeNetwork(record.network);
-    for (const volume of record.volumes) {
-      if (options.retainData && volume.retain) continue;
-      await runtime.removeVolume(volume.name);
-    }
+/** Copies each volume of the old version the new one also has (by manifest name) into the new volume. */
+async function carryData(runtime: ContainerRuntime, carry: CarryData, to: DeploymentRecord): Promise<void> {
+  const containerOf = (record: DeploymentRecord, unit: string): string | undefined => record.units.find((u) => u.name === unit)?.containerId;
+  for (const target of to.volumes) {
+    const source = carry.from.volumes.find((v) => v.logical === target.logical);
+    if (!source || !(source.retain || carry.includeUnretained)) continue;
+    const fromId = containerOf(carry.from, source.unit);
+    const toId = containerOf(to, target.unit);
+    if (fromId && toId) await runtime.copyPath(fromId, source.path, toId, target.path);
   }
-  if (!(await imageInUse(runtime, record.imageId))) await runtime.removeImage(record.imageId).catch((error: unknown) => {
+}
+
+/**
+ * Removes a deployment: its containers, its volumes (those marked retain stay when `retainData`), its network
+ * unless `keepNetwork` (the version an Update replaces: the new one uses the same network), and its image unless
+ * another deployment still uses it.
+ */
+export async function removeDeployment(runtime: ContainerRuntime, record: DeploymentRecord, options: { retainData: boolean; keepNetwork?: boolean }): Promise<void> {
+  const ignoreMissing = (error: unknown): void => {
     if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
-  });
+  };
+  for (const unit of record.units) await runtime.removeContainer(unit.containerId).catch(ignoreMissing);
+  if (record.network && !options.keepNetwork) await runtime.removeNetwork(record.network);
+  for (const volume of record.volumes) {
+    if (options.retainData && volume.retain) continue;
+    await runtime.removeVolume(volume.name);
+  }
+  if (!(await imageInUse(runtime, record.imageId))) await runtime.removeImage(record.imageId).catch(ignoreMissing);
 }

@@ -61,7 +61,7 @@ test('deployments: create, start, share an image, retain data, remove; a failure
     const home = await createDeployment(runtime, { uuid, manifest, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER } });
     assert.equal(home.imageId, built.imageId);
     assert.equal(home.network, `berth-${HOME}-parental-control`);
-    assert.deepEqual(home.volumes, [{ name: `berth-${HOME}-parental-control-data`, retain: true }]);
+    assert.deepEqual(home.volumes, [{ name: `berth-${HOME}-parental-control-data-1.0.0`, logical: 'data', retain: true, unit: 'filter', path: '/data' }]);
     assert.equal(home.units[0]!.containerName, `berth-${HOME}-parental-control-filter-1.0.0`);
     const state = await runtime.inspectContainer(home.units[0]!.containerId);
     assert.equal(state!.status, 'created', 'created, not started');
@@ -69,6 +69,8 @@ test('deployments: create, start, share an image, retain data, remove; a failure
     assert.equal(state!.labels['io.berth.execenv'], HOME);
     await runtime.startContainer(home.units[0]!.containerId);
     assert.equal((await runtime.inspectContainer(home.units[0]!.containerId))!.status, 'running');
+    // Data the running version wrote (as uid 1000, like the app), to be carried over by an update.
+    assert.equal(spawnSync('docker', ['exec', home.units[0]!.containerId, '/bin/sh', '-c', 'echo kept > /data/marker']).status, 0);
 
     // The same app in a second ExecEnv (different port, or the bind would clash): the image is shared.
     const lab = await createDeployment(runtime, {
@@ -77,19 +79,26 @@ test('deployments: create, start, share an image, retain data, remove; a failure
       openImage,
       policy: { name: LAB, allowedCapabilities: [], owner: OWNER },
     });
-    // An update's new version shares the app's network and volumes: replacing the old one removes only its containers.
-    const v2 = await createDeployment(runtime, { uuid, manifest: { ...manifest, version: '1.1.0' }, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER } });
+    // An update's new version shares the app's network; its data volume is new, filled with a copy of the old one's
+    // (so the old version's data is untouched until the update is committed).
+    const v2 = await createDeployment(runtime, { uuid, manifest: { ...manifest, version: '1.1.0' }, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER }, carry: { from: home, includeUnretained: false } });
     assert.equal(v2.network, home.network);
-    assert.deepEqual(v2.volumes, home.volumes, 'the data volume is reused, not recreated');
-    await removeDeployment(runtime, home, { retainData: false, containersOnly: true });
+    assert.equal(v2.volumes[0]!.name, `berth-${HOME}-parental-control-data-1.1.0`);
+    const copied = spawnSync('docker', ['run', '--rm', '-v', `${v2.volumes[0]!.name}:/d`, built.imageId, '/bin/sh', '-c', 'cat /d/marker; ls -ln /d/marker'], { encoding: 'utf8' });
+    assert.match(copied.stdout, /^kept\n/, `the data was carried over: ${copied.stderr}`);
+    assert.match(copied.stdout, /1000\s+1000/, 'ownership kept');
+    await removeDeployment(runtime, home, { retainData: false, keepNetwork: true });
     assert.equal((await runtime.listNetworks(`io.berth.execenv=${HOME}`)).length, 1, 'the shared network stays');
-    assert.equal((await runtime.listVolumes(`io.berth.execenv=${HOME}`)).length, 1, 'the shared data stays');
+    assert.deepEqual((await runtime.listVolumes(`io.berth.execenv=${HOME}`)).map((v) => v.name), [`berth-${HOME}-parental-control-data-1.1.0`], 'the old version\'s data volume goes, the new one stays');
     await removeDeployment(runtime, v2, { retainData: true });
-    assert.ok((await runtime.listVolumes(`io.berth.execenv=${HOME}`)).some((v) => v.name === `berth-${HOME}-parental-control-data`), 'retained data stays');
+    assert.ok((await runtime.listVolumes(`io.berth.execenv=${HOME}`)).some((v) => v.name === `berth-${HOME}-parental-control-data-1.1.0`), 'retained data stays');
     assert.equal((await berthObjects(runtime)).containers, 1, 'only the lab deployment is left');
+    // A later install of the same DU adopts the retained data, whatever version made it.
+    const again = await createDeployment(runtime, { uuid, manifest, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER } });
+    assert.equal(again.volumes[0]!.name, `berth-${HOME}-parental-control-data-1.1.0`);
+    await removeDeployment(runtime, again, { retainData: false });
     await removeDeployment(runtime, lab, { retainData: false });
-    assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 1, networks: 0 });
-    await runtime.removeVolume(`berth-${HOME}-parental-control-data`);
+    assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 0, networks: 0 });
 
     // Capabilities the ExecEnv does not allow: refused before anything is created.
     const greedy = { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, capabilities: ['NET_ADMIN' as const] })) };
