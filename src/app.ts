@@ -1,13 +1,21 @@
 // The composition root: builds the data model, the engine, the MTP and the store from a validated config.
 // The only place adapters are constructed (DESIGN.md §1). Nothing here listens until start().
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
+import { join } from 'node:path';
 import { createRegistry } from './datamodel/registry.ts';
 import type { DataModel, DataModelSnapshot } from './datamodel/data-model.ts';
 import type { DmObject } from './datamodel/instances.ts';
 import { bindDevice } from './datamodel/bindings/device.ts';
 import { bindLocalAgent } from './datamodel/bindings/local-agent.ts';
 import { bindMqtt } from './datamodel/bindings/mqtt.ts';
-import { bindSoftwareModules } from './datamodel/bindings/software-modules.ts';
+import { bindSoftwareModules, execEnvInfo, EXEC_ENV_TABLE } from './datamodel/bindings/software-modules.ts';
+import { bindDeploymentUnits, raiseDuStateChange } from './datamodel/bindings/deployment-units.ts';
+import { createCatalogClient } from './catalog/client/catalog-client.ts';
+import { createSmmService } from './smm/smm-service.ts';
+import type { SmmService } from './smm/smm-service.ts';
+import { emptySmmState } from './smm/smm-state.ts';
+import type { SmmState } from './smm/smm-state.ts';
+import { createWorkArea } from './store/work-area.ts';
 import { withDefaultExecEnvs } from './config/machine-defaults.ts';
 import { createDockerRuntime } from './runtime/docker-runtime.ts';
 import { createRuntimeMonitor } from './smm/runtime-monitor.ts';
@@ -31,6 +39,8 @@ import type { Logger } from './log.ts';
 interface PersistedState {
   readonly configSeed: string;
   readonly dataModel: DataModelSnapshot;
+  /** Installed apps and operations in flight; saved in the same atomic write as the rows that show them. */
+  readonly smm?: SmmState;
 }
 
 export interface Agent {
@@ -43,6 +53,7 @@ export interface Agent {
   stop(): Promise<void>;
   /** The MQTT MTP's status (tests, ctl). */
   readonly mtpStatus: MtpStatus;
+  readonly smm: SmmService;
 }
 
 export async function createAgent(givenConfig: BerthConfig, logger: Logger): Promise<Agent> {
@@ -145,21 +156,20 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     configChanged: scheduleReconnect,
     forceReconnect: scheduleReconnect,
   });
-  const execEnvRows = (): DmObject[] => [...model().table('Device.SoftwareModules.ExecEnv.').rows.values()];
-  const runtimeMonitor = createRuntimeMonitor(createDockerRuntime(config.docker?.socketPath ?? '/var/run/docker.sock'), 10_000, (up) => {
+  const execEnvRows = (): DmObject[] => [...model().table(EXEC_ENV_TABLE).rows.values()];
+  const runtime = createDockerRuntime(config.docker?.socketPath ?? '/var/run/docker.sock');
+  let smm: SmmService | undefined;
+  const runtimeMonitor = createRuntimeMonitor(runtime, 10_000, (up) => {
     logger.info({ up }, up ? 'container runtime answers' : 'container runtime does not answer');
     for (const row of execEnvRows()) model().notifyValueChange(row, 'Status');
+    if (up) void smm?.recover();
   });
   bindSoftwareModules(
     registry,
-    {
-      runtimeUp: () => runtimeMonitor.up,
-      runtimeVersion: () => runtimeMonitor.version,
-      // No apps yet: Software Module Management (InstallDU) is the next step.
-      used: () => ({ memoryKiB: 0, cpuPercent: 0, diskKiB: 0 }),
-    },
+    { runtimeUp: () => runtimeMonitor.up, runtimeVersion: () => runtimeMonitor.version, smm: () => smm!, now: () => new Date() },
     model,
   );
+  const deploymentRows = bindDeploymentUnits(registry, { smm: () => smm!, catalogConfigured: config.catalog !== undefined, now: () => new Date() }, model);
   dm = registry.freeze();
 
   // Persisted state first, then the config where it is new or changed.
@@ -170,6 +180,15 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     if (skipped.length > 0) logger.warn({ skipped }, 'persisted values the data model no longer declares were dropped');
   }
   if (saved?.configSeed !== configSeed) applyConfig(dm, config);
+  // Run levels start where the ExecEnv's InitialRunLevel says, at every start (TR-181).
+  dm.update((tx) => {
+    for (const row of execEnvRows()) tx.setInternal(row, 'CurrentRunLevel', model().read(row, 'InitialRunLevel'));
+  });
+
+  const smmState = saved?.smm ?? emptySmmState();
+  const work = createWorkArea(join(config.dataDir, 'work'));
+  // Downloads a crash cut short are of no use: the operation is reported failed and never resumed.
+  await work.clear();
 
   let dirty = saved?.configSeed !== configSeed;
   dm.addListener({
@@ -177,12 +196,54 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       dirty = true;
     },
   });
-  const flushPersistence = async (): Promise<void> => {
-    if (!dirty) return;
-    dirty = false;
-    await store.save({ configSeed, dataModel: model().snapshot() });
+  // Resolves once the newest state is on disk, also when another caller started that write.
+  let lastSave: Promise<void> = Promise.resolve();
+  const flushPersistence = (): Promise<void> => {
+    if (dirty) {
+      dirty = false;
+      lastSave = store.save({ configSeed, dataModel: model().snapshot(), smm: smmState });
+    }
+    return lastSave;
   };
   await flushPersistence();
+
+  smm = createSmmService(
+    {
+      runtime,
+      catalog: config.catalog
+        ? createCatalogClient({ url: config.catalog.url, rootFile: config.catalog.root, stateDir: join(config.dataDir, 'trust'), berthVersion: BERTH_VERSION, logger: logger.child({ component: 'catalog' }) })
+        : undefined,
+      work,
+      owner: config.endpointId,
+      cpuCount: availableParallelism(),
+      execEnv: (name) => execEnvInfo(model(), name),
+      persist: () => {
+        dirty = true;
+        return flushPersistence();
+      },
+      options: {
+        allowDowngrade: config.smm.allowDowngrade,
+        probationMs: config.smm.updateProbationSeconds * 1000,
+        installProbationMs: config.smm.installProbationSeconds * 1000,
+        startTimeoutMs: config.smm.startTimeoutSeconds * 1000,
+        allowedCapabilities: config.smm.allowedCapabilities,
+        sampleIntervalMs: config.smm.sampleIntervalSeconds * 1000,
+      },
+      logger: logger.child({ component: 'smm' }),
+    },
+    smmState,
+  );
+  // Rows follow the service; syncing is coalesced (a burst of unit changes costs one pass).
+  let syncQueued = false;
+  smm.onChange(() => {
+    if (syncQueued) return;
+    syncQueued = true;
+    queueMicrotask(() => {
+      syncQueued = false;
+      deploymentRows.syncRows();
+    });
+  });
+  deploymentRows.syncRows();
 
   requests = createRequestManager(dm, logger.child({ component: 'requests' }));
   const engine = createEngine({
@@ -196,6 +257,11 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   subscriptions = createSubscriptionService({ dm, send: (controller, msgId, notify) => engine.sendNotify(controller, msgId, notify), logger: logger.child({ component: 'subscriptions' }) });
   engine.attachSubscriptions(subscriptions);
   requests.onOperationComplete((obj, name, key, result) => { subscriptions.operationComplete(obj, name, key, result); });
+  // DUStateChange! follows the operation's OperationComplete (TR-181 §InstallDU: complete, then the event).
+  smm.onReport((report) => {
+    deploymentRows.syncRows();
+    setImmediate(() => { raiseDuStateChange(model(), report); });
+  });
   // Async commands and agent-side changes persist too (e.g. a subscription expiring): flush soon after.
   dm.addListener({ persistentChange: () => setImmediate(() => void flushPersistence().catch((error: unknown) => { logger.error({ err: error }, 'saving state failed'); })) });
 
@@ -280,9 +346,13 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     get mtpStatus() {
       return mtpStatus;
     },
+    smm,
     start() {
       running = true;
       runtimeMonitor.start();
+      void smm.boot().catch((error: unknown) => {
+        logger.error({ err: error }, 'software module management could not start');
+      });
       // Boot! is raised now; it waits in the outbox until the MTP connects.
       subscriptions.start({ cause: 'LocalReboot' });
       mtp = buildMtp();
@@ -292,6 +362,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     async stop() {
       running = false;
       runtimeMonitor.stop();
+      smm.close();
       if (reconnectTimer) clearTimeout(reconnectTimer);
       subscriptions.stop();
       await engine.idle();

@@ -63,6 +63,23 @@ export const configSchema = z
     catalog: z.object({ url: z.url({ protocol: /^https?$/ }), root: z.string().min(1) }).strict().optional(),
     docker: z.object({ socketPath: z.string().min(1).default('/var/run/docker.sock') }).strict().optional(),
     execEnvs: z.array(execEnvSchema).optional(),
+    smm: z
+      .object({
+        // Update() to a lower version is refused (7229) unless this is true.
+        allowDowngrade: z.boolean().default(false),
+        // A new version's units must be Active and stay up this long before an Update is committed.
+        updateProbationSeconds: z.number().int().min(0).max(3600).default(10),
+        // A new app's AutoStart units must be Active and stay up this long, or the install fails and is undone.
+        installProbationSeconds: z.number().int().min(0).max(3600).default(3),
+        // ...and may take this long to become Active.
+        startTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+        // Memory, CPU and disk use are sampled from Docker this often.
+        sampleIntervalSeconds: z.number().int().min(1).max(3600).default(10),
+        // Linux capabilities apps may be given back (each must also be asked for in the app's signed manifest).
+        allowedCapabilities: z.array(z.string().regex(/^[A-Z_]+$/, 'must be a capability name without CAP_, e.g. NET_BIND_SERVICE')).default([]),
+      })
+      .strict()
+      .default({ allowDowngrade: false, updateProbationSeconds: 10, installProbationSeconds: 3, startTimeoutSeconds: 30, sampleIntervalSeconds: 10, allowedCapabilities: [] }),
     deviceInfo: z
       .object({
         manufacturer: z.string().max(64).default('berth'),

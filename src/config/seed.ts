@@ -7,6 +7,7 @@ import type { DmObject, DmTable } from '../datamodel/instances.ts';
 import type { Transaction } from '../datamodel/transaction.ts';
 import type { BerthConfig } from './config.ts';
 import { agentTopicOf } from './config.ts';
+import { toDateTime } from '../usp/values.ts';
 
 export const MQTT_CLIENT = 'Device.MQTT.Client.1.';
 export const AGENT_MTP = 'Device.LocalAgent.MTP.1.';
@@ -69,6 +70,7 @@ export function applyConfig(dm: DataModel, config: BerthConfig): void {
       tx.setInternal(row, 'AllocatedMemory', String(env.memoryKiB));
       tx.setInternal(row, 'AllocatedDiskSpace', String(env.diskKiB));
       tx.setInternal(row, 'AllocatedCPUPercent', String(Math.min(100, env.cpuPercent)));
+      if (row.values.get('CreatedAt') === '0001-01-01T00:00:00Z' || !row.values.get('CreatedAt')) tx.setInternal(row, 'CreatedAt', toDateTime(new Date()));
     }
 
     for (const controller of config.controllers) {

@@ -46,3 +46,6 @@ export interface CommandContext {
 
 /** Runs a command. Returns output arguments; throws a UspError for a cmd_failure. */
 export type CommandHandler = (ctx: CommandContext) => Promise<Record<string, string>> | Record<string, string>;
+
+/** Synchronous checks of an async command (arguments, state): throw a UspError to refuse it in the OperateResp. */
+export type CommandValidator = (ctx: CommandContext) => void;

@@ -3,7 +3,7 @@
 import { DmObject, DmTable } from './instances.ts';
 import type { DmNode } from './instances.ts';
 import type { SchemaCommand, SchemaObject, SchemaParam } from './schema-tree.ts';
-import type { ChangeContext, CommandHandler, ObjectBinding } from './bindings-types.ts';
+import type { ChangeContext, CommandHandler, CommandValidator, ObjectBinding } from './bindings-types.ts';
 import { Transaction } from './transaction.ts';
 import { UNKNOWN_TIME } from '../usp/values.ts';
 import type { ParamType } from '../usp/values.ts';
@@ -53,6 +53,7 @@ export class DataModel {
   readonly dataModelUri: string;
   private readonly objectBindings: ReadonlyMap<SchemaObject, ObjectBinding>;
   private readonly commandHandlers: ReadonlyMap<SchemaCommand, CommandHandler>;
+  private readonly commandValidators: ReadonlyMap<SchemaCommand, CommandValidator>;
   /** Every instantiated object by instance path, for O(1) reference following and lookups. */
   private readonly index = new Map<string, DmObject>();
   private readonly listeners: DataModelListener[] = [];
@@ -63,12 +64,14 @@ export class DataModel {
     schemaByPath: ReadonlyMap<string, SchemaObject>;
     objectBindings: ReadonlyMap<SchemaObject, ObjectBinding>;
     commandHandlers: ReadonlyMap<SchemaCommand, CommandHandler>;
+    commandValidators?: ReadonlyMap<SchemaCommand, CommandValidator>;
     dataModelUri: string;
   }) {
     this.schemaRoot = options.schemaRoot;
     this.schemaByPath = options.schemaByPath;
     this.objectBindings = options.objectBindings;
     this.commandHandlers = options.commandHandlers;
+    this.commandValidators = options.commandValidators ?? new Map();
     this.dataModelUri = options.dataModelUri;
     this.root = this.instantiate(options.schemaRoot, 'Device.', undefined);
   }
@@ -138,6 +141,11 @@ export class DataModel {
 
   commandHandler(command: SchemaCommand): CommandHandler | undefined {
     return this.commandHandlers.get(command);
+  }
+
+  /** The synchronous checks of an async command, run before its Request row is made (OperateResp cmd_failure). */
+  commandValidator(command: SchemaCommand): CommandValidator | undefined {
+    return this.commandValidators.get(command);
   }
 
   isStored(param: SchemaParam, binding = this.objectBindings.get(param.object)): boolean {

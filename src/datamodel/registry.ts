@@ -4,14 +4,17 @@
 import { buildSchemaTree } from './schema-tree.ts';
 import type { SchemaCommand, SchemaObject } from './schema-tree.ts';
 import { DataModel, isNumberOfEntries } from './data-model.ts';
-import type { CommandHandler, ObjectBinding } from './bindings-types.ts';
+import type { CommandHandler, CommandValidator, ObjectBinding } from './bindings-types.ts';
 import type { ModelDecl } from './schema.ts';
 
 export interface Registry {
   /** Attaches behaviour to a declared object ('Device.LocalAgent.Controller.{i}.'). Several calls merge. */
   bindObject(path: string, binding: ObjectBinding): void;
-  /** Attaches the handler of a declared command ('Device.LocalAgent.Request.{i}.Cancel()'). */
-  bindCommand(path: string, handler: CommandHandler): void;
+  /**
+   * Attaches the handler of a declared command ('Device.LocalAgent.Request.{i}.Cancel()'). `validate` (async commands)
+   * runs before the Request row is made, so a bad call is refused in the OperateResp itself.
+   */
+  bindCommand(path: string, handler: CommandHandler, validate?: CommandValidator): void;
   /** Checks completeness and returns the live data model. No binding can be added afterwards. */
   freeze(): DataModel;
 }
@@ -20,6 +23,7 @@ export function createRegistry(model: ModelDecl, dataModelUri: string): Registry
   const { root, byPath } = buildSchemaTree(model);
   const objectBindings = new Map<SchemaObject, ObjectBinding>();
   const commandHandlers = new Map<SchemaCommand, CommandHandler>();
+  const commandValidators = new Map<SchemaCommand, CommandValidator>();
   let frozen = false;
 
   const schemaAt = (path: string): SchemaObject => {
@@ -38,7 +42,7 @@ export function createRegistry(model: ModelDecl, dataModelUri: string): Registry
       const previous = objectBindings.get(schema);
       objectBindings.set(schema, previous ? mergeBindings(previous, binding) : binding);
     },
-    bindCommand(path, handler) {
+    bindCommand(path, handler, validate) {
       if (frozen) throw new Error(`binding for '${path}' after the data model was frozen`);
       const cut = path.lastIndexOf('.');
       const schema = schemaAt(path.slice(0, cut + 1));
@@ -46,6 +50,7 @@ export function createRegistry(model: ModelDecl, dataModelUri: string): Registry
       if (!command) throw new Error(`binding for '${path}': no such command is declared`);
       if (commandHandlers.has(command)) throw new Error(`command '${path}' is bound twice`);
       commandHandlers.set(command, handler);
+      if (validate) commandValidators.set(command, validate);
     },
     freeze() {
       frozen = true;
@@ -61,7 +66,7 @@ export function createRegistry(model: ModelDecl, dataModelUri: string): Registry
         }
       }
       if (problems.length > 0) throw new Error(`data model is incomplete:\n  ${problems.join('\n  ')}`);
-      return new DataModel({ schemaRoot: root, schemaByPath: byPath, objectBindings, commandHandlers, dataModelUri });
+      return new DataModel({ schemaRoot: root, schemaByPath: byPath, objectBindings, commandHandlers, commandValidators, dataModelUri });
     },
   };
 }

@@ -26,6 +26,7 @@ export async function handleOperate(ctx: RequestContext, request: usp.Operate.$P
     try {
       const args = checkCommandArgs(command, request.inputArgs ?? {});
       if (command.decl.async) {
+        ctx.dm.commandValidator(command)?.({ dm: ctx.dm, obj, command, args, originator: ctx.originator, commandKey: request.commandKey ?? '', signal: new AbortController().signal });
         const reqObjPath = ctx.requests.start({ obj, command, args, originator: ctx.originator, commandKey: request.commandKey ?? '' });
         results.push({ executedCommand, reqObjPath });
       } else {

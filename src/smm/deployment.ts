@@ -103,11 +103,11 @@ export interface CarryData {
 /**
  * Creates the deployment of `manifest` (image from `openImage`) in ExecEnv `policy.name`. Containers are created,
  * not started. On a fresh install, data volumes kept by an earlier Uninstall(RetainData=true) of the same DU are
- * adopted; on an Update (`carry`), new volumes are made and filled with a copy of the running version's data.
+ * adopted; for an Update (`forUpdate`) every volume is new, to be filled by carryData() once the old version stopped.
  */
 export async function createDeployment(
   runtime: ContainerRuntime,
-  options: { uuid: string; manifest: PackageManifest; openImage: () => Readable; policy: ExecEnvPolicy; carry?: CarryData },
+  options: { uuid: string; manifest: PackageManifest; openImage: () => Readable; policy: ExecEnvPolicy; forUpdate?: boolean; onImageLoaded?: (imageId: string) => Promise<void> },
 ): Promise<DeploymentRecord> {
   const { manifest, policy, uuid } = options;
   for (const unit of manifest.executionUnits) {
@@ -122,6 +122,7 @@ export async function createDeployment(
     const { imageId } = await runtime.loadImage(options.openImage());
     // An image another deployment already uses is shared, never removed on our account.
     if (!(await imageInUse(runtime, imageId))) created.image = imageId;
+    await options.onImageLoaded?.(imageId);
     const wantsNetwork = manifest.executionUnits.some((unit) => unit.network.mode !== 'none');
     let network: string | undefined;
     if (wantsNetwork) {
@@ -134,7 +135,7 @@ export async function createDeployment(
     }
     // Data kept by an earlier Uninstall(RetainData=true): found by label, whatever version created it.
     const retained = new Map<string, string>();
-    if (!options.carry) {
+    if (!options.forUpdate) {
       for (const volume of await runtime.listVolumes(`${LABEL_DU}=${uuid}`)) {
         const logical = volume.labels[LABEL_VOLUME];
         if (logical !== undefined && volume.labels[LABEL_EXECENV] === policy.name) retained.set(logical, volume.name);
@@ -169,9 +170,7 @@ export async function createDeployment(
         diskKiB: unit.resources.diskKiB,
       });
     }
-    const record: DeploymentRecord = { uuid, name: manifest.name, vendor: manifest.vendor, version: manifest.version, execEnv: policy.name, imageId, network, volumes, units };
-    if (options.carry) await carryData(runtime, options.carry, record);
-    return record;
+    return { uuid, name: manifest.name, vendor: manifest.vendor, version: manifest.version, execEnv: policy.name, imageId, network, volumes, units };
   } catch (error) {
     // Undo in reverse order; each step is best effort so one failure does not keep the rest behind.
     for (const id of created.containers.reverse()) await runtime.removeContainer(id).catch(() => undefined);
@@ -183,8 +182,11 @@ export async function createDeployment(
   }
 }
 
-/** Copies each volume of the old version the new one also has (by manifest name) into the new volume. */
-async function carryData(runtime: ContainerRuntime, carry: CarryData, to: DeploymentRecord): Promise<void> {
+/**
+ * Copies each data volume of the old version the new one also has (by manifest name) into the new volume. Run with
+ * the old version stopped, so the copy is consistent; the old volumes stay as they were, for a rollback.
+ */
+export async function carryData(runtime: ContainerRuntime, carry: CarryData, to: DeploymentRecord): Promise<void> {
   const containerOf = (record: DeploymentRecord, unit: string): string | undefined => record.units.find((u) => u.name === unit)?.containerId;
   for (const target of to.volumes) {
     const source = carry.from.volumes.find((v) => v.logical === target.logical);

@@ -11,6 +11,7 @@ import type { ExecEnvBudget } from './admission.ts';
 import { createDeployment, DeploymentError } from './deployment.ts';
 import type { DeploymentRecord, ExecEnvPolicy } from './deployment.ts';
 import { duUuid } from './du-uuid.ts';
+import type { PackageManifest } from '../catalog/package/manifest.ts';
 
 /** A failed Software Module Management operation, with the fault code DUStateChange! reports. */
 export class SmmFault extends Error {
@@ -23,7 +24,14 @@ export class SmmFault extends Error {
 }
 
 export const SmmFaultCode = {
+  RequestDenied: 7002,
   InternalError: 7003,
+  InvalidArguments: 7004,
+  InvalidValue: 7012,
+  CommandFailure: 7022,
+  UnknownExecEnv: 7223,
+  InvalidDuState: 7229,
+  InvalidEuState: 7230,
   DuToExecEnvMismatch: 7225,
   DuplicateDeploymentUnit: 7226,
   SystemResourcesExceeded: 7227,
@@ -41,9 +49,17 @@ export interface InstallRequest {
   /** Given by the Controller, or generated from the app's name and vendor (TR-181 Annex C). */
   uuid?: string | undefined;
   execEnv: ExecEnvBudget & ExecEnvPolicy;
+  /** A unit's CPU share (percent of one CPU, as manifests give it) in the ExecEnv's unit (percent of the device). */
+  toExecEnvCpu: (percentOfOneCpu: number) => number;
   /** Deployments already in this ExecEnv (for the duplicate check). */
   installed: readonly DeploymentRecord[];
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
+  /** Update: what the running version holds (released when the new one takes over) and fresh data volumes. */
+  update?: { releasing: { memoryKiB: number; cpuPercent: number; diskKiB: number } };
+  /** Called once the image is in the runtime, before containers are made (crash bookkeeping). */
+  onImageLoaded?: (imageId: string) => Promise<void>;
+  /** Checks the resolved package before admission (an Update refuses another app or a downgrade). */
+  accept?: (custom: ResolvedPackage['custom']) => void;
   onProgress?: (phase: 'resolved' | 'downloading' | 'creating', detail?: { received: number; total: number }) => void;
 }
 
@@ -53,7 +69,7 @@ export interface InstallDeps {
   work: WorkArea;
 }
 
-export async function installPackage(deps: InstallDeps, request: InstallRequest): Promise<{ record: DeploymentRecord; resolved: ResolvedPackage }> {
+export async function installPackage(deps: InstallDeps, request: InstallRequest): Promise<{ record: DeploymentRecord; resolved: ResolvedPackage; manifest: PackageManifest }> {
   let resolved: ResolvedPackage;
   try {
     resolved = await deps.catalog.resolve(request.url, request.signal);
@@ -61,11 +77,16 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     throw asFault(error);
   }
   const custom = resolved.custom;
+  request.accept?.(custom);
   const uuid = request.uuid ?? duUuid(custom.name, custom.vendor);
   if (request.installed.some((du) => du.uuid === uuid && du.version === custom.version)) {
     throw new SmmFault(SmmFaultCode.DuplicateDeploymentUnit, `${custom.name} ${custom.version} is already installed in ExecEnv ${request.execEnv.name}`);
   }
-  const admission = admit(request.execEnv, { executionUnits: custom.executionUnits, unpackedBytes: custom.unpackedSize });
+  const admission = admit(request.execEnv, {
+    executionUnits: custom.executionUnits.map((eu) => ({ ...eu, cpuPercent: request.toExecEnvCpu(eu.cpuPercent) })),
+    unpackedBytes: custom.unpackedSize,
+    ...(request.update ? { releasing: request.update.releasing } : {}),
+  });
   if (!admission.admitted) throw new SmmFault(SmmFaultCode.SystemResourcesExceeded, admission.message);
   request.onProgress?.('resolved');
 
@@ -83,8 +104,15 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
     }
     request.onProgress?.('creating');
     try {
-      const record = await createDeployment(deps.runtime, { uuid, manifest: verified.manifest, openImage: () => deps.work.openRead(verified.imagePath), policy: request.execEnv });
-      return { record, resolved };
+      const record = await createDeployment(deps.runtime, {
+        uuid,
+        manifest: verified.manifest,
+        openImage: () => deps.work.openRead(verified.imagePath),
+        policy: request.execEnv,
+        forUpdate: request.update !== undefined,
+        ...(request.onImageLoaded ? { onImageLoaded: request.onImageLoaded } : {}),
+      });
+      return { record, resolved, manifest: verified.manifest };
     } catch (error) {
       if (error instanceof DeploymentError) {
         throw new SmmFault(error.kind === 'POLICY' ? SmmFaultCode.DuToExecEnvMismatch : SmmFaultCode.InternalError, error.message, { cause: error });

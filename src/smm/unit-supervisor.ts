@@ -17,6 +17,8 @@ export interface UnitView {
   retryCount: number;
   lastRestarted: Date | undefined;
   nextRestart: Date | undefined;
+  /** When the container last became Active (ms since the epoch), while it is Active. */
+  activeSince: number | undefined;
 }
 
 interface Unit extends UnitView {
@@ -37,10 +39,19 @@ export interface Timers {
 const realTimers: Timers = { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (t) => { clearTimeout(t); }, now: () => Date.now() };
 
 export interface UnitSupervisor {
-  /** Subscribes to the runtime's events for this agent's containers; resolves once subscribed. */
-  start(): Promise<void>;
+  /**
+   * Subscribes to the runtime's events for this agent's containers; resolves once subscribed. `onLost` is called if
+   * the stream ends without close() (Docker stopped or restarted): the owner reconciles and starts a new supervisor.
+   */
+  start(onLost?: (error: unknown) => void): Promise<void>;
   close(): void;
-  add(containerId: string, policy: AutoRestartPolicy): void;
+  /** Follows a unit; `running` when its container is already up (adopted after a restart). */
+  add(containerId: string, policy: AutoRestartPolicy, options?: { running?: boolean; startedAt?: number; requested?: 'Active' | 'Idle'; fault?: UnitFault }): void;
+  setPolicy(containerId: string, policy: AutoRestartPolicy): void;
+  /** Restart(): Active/Starting → Restarting → Active (an Idle unit is simply started). */
+  restart(containerId: string, shutdownDelaySeconds: number): Promise<void>;
+  /** Records a fault berth decided (disk quota, disabled ExecEnv) on an Idle unit. */
+  setFault(containerId: string, fault: UnitFault): void;
   remove(containerId: string): void;
   /** SetRequestedState(Active) / AutoStart: Idle → Starting → Active. */
   activate(containerId: string, options?: { autoStarted?: boolean }): Promise<void>;
@@ -55,7 +66,14 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
   const listeners = new Set<(containerId: string, view: UnitView) => void>();
   const abort = new AbortController();
 
-  const snapshot = (unit: Unit): UnitView => ({ status: unit.status, fault: unit.fault, retryCount: unit.retryCount, lastRestarted: unit.lastRestarted, nextRestart: unit.nextRestart });
+  const snapshot = (unit: Unit): UnitView => ({
+    status: unit.status,
+    fault: unit.fault,
+    retryCount: unit.retryCount,
+    lastRestarted: unit.lastRestarted,
+    nextRestart: unit.nextRestart,
+    activeSince: unit.status === 'Active' ? unit.activeSince : undefined,
+  });
   const changed = (unit: Unit): void => {
     for (const listener of listeners) listener(unit.containerId, snapshot(unit));
   };
@@ -102,6 +120,7 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
     if (!unit || event.type !== 'container') return;
     if (event.action === 'start') {
       unit.status = 'Active';
+      unit.activeSince = timers.now();
       changed(unit);
     } else if (event.action === 'die') {
       onDie(unit).catch(() => undefined);
@@ -109,22 +128,66 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
   }
 
   return {
-    async start() {
+    async start(onLost) {
       const events = await runtime.events(`${LABEL_OWNER}=${owner}`, abort.signal);
       void (async () => {
+        let failure: unknown = new Error('the runtime closed its event stream');
         try {
           for await (const event of events) onEvent(event);
-        } catch {
-          // The stream ends when Docker stops; the owner restarts the supervisor after reconciling.
+        } catch (error) {
+          failure = error;
         }
+        // The stream ends when Docker stops; the owner reconciles and starts a new supervisor.
+        if (!abort.signal.aborted) onLost?.(failure);
       })();
     },
     close() {
       abort.abort();
       for (const unit of units.values()) if (unit.timer) timers.clearTimeout(unit.timer);
     },
-    add(containerId, policy) {
-      units.set(containerId, { containerId, policy, autoStarted: false, requested: 'Idle', timer: undefined, status: 'Idle', fault: NO_FAULT, retryCount: 0, lastRestarted: undefined, nextRestart: undefined });
+    add(containerId, policy, options = {}) {
+      units.set(containerId, {
+        containerId,
+        policy,
+        autoStarted: false,
+        requested: options.requested ?? (options.running ? 'Active' : 'Idle'),
+        timer: undefined,
+        status: options.running ? 'Active' : 'Idle',
+        fault: options.fault ?? NO_FAULT,
+        retryCount: 0,
+        lastRestarted: undefined,
+        nextRestart: undefined,
+        activeSince: options.running ? (options.startedAt ?? timers.now()) : undefined,
+      });
+    },
+    setPolicy(containerId, policy) {
+      const unit = units.get(containerId);
+      if (unit) unit.policy = policy;
+    },
+    async restart(containerId, shutdownDelaySeconds) {
+      const unit = units.get(containerId);
+      if (!unit) throw new Error(`unknown unit ${containerId}`);
+      if (unit.status === 'Active' || unit.status === 'Starting') {
+        unit.requested = 'Idle';
+        unit.status = 'Restarting';
+        changed(unit);
+        try {
+          await runtime.stopContainer(containerId, shutdownDelaySeconds);
+        } catch (error) {
+          unit.status = 'Idle';
+          unit.fault = { code: 'FailureOnStop', message: (error as Error).message };
+          changed(unit);
+          throw error;
+        }
+        unit.status = 'Idle';
+      }
+      await this.activate(containerId);
+    },
+    setFault(containerId, fault) {
+      const unit = units.get(containerId);
+      if (!unit) return;
+      unit.fault = fault;
+      changed(unit);
     },
     remove(containerId) {
       const unit = units.get(containerId);

@@ -5,6 +5,8 @@ import { bindDevice } from '../../src/datamodel/bindings/device.ts';
 import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
 import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
+import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
+import type { SmmService } from '../../src/smm/smm-service.ts';
 import { berthModel, DATA_MODEL_URI } from '../../datamodel/index.ts';
 import { createRequestManager } from '../../src/engine/requests.ts';
 import type { RequestManager } from '../../src/engine/requests.ts';
@@ -69,7 +71,15 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
     configChanged: () => undefined,
     forceReconnect: () => undefined,
   });
-  bindSoftwareModules(registry, { runtimeUp: () => true, runtimeVersion: () => '20.10.24', used: () => ({ memoryKiB: 1024, cpuPercent: 5, diskKiB: 2048 }) }, () => dm!);
+  // No apps installed here: a stand-in for the SMM service that reports fixed holdings (tests of Available*).
+  const smm = {
+    allocatedIn: () => ({ memoryKiB: 1024, cpuPercent: 5, diskKiB: 2048 }),
+    deployments: () => [],
+    execEnvChanged: () => Promise.resolve(),
+    restartExecEnv: () => Promise.resolve(),
+  } as unknown as SmmService;
+  bindSoftwareModules(registry, { runtimeUp: () => true, runtimeVersion: () => '20.10.24', smm: () => smm, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
+  bindDeploymentUnits(registry, { smm: () => smm, catalogConfigured: false, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
   dm = registry.freeze();
   applyConfig(dm, config);
   requests = createRequestManager(dm, logger);

@@ -12,7 +12,7 @@ import { createDockerRuntime } from '../../../src/runtime/docker-runtime.ts';
 import type { ContainerRuntime } from '../../../src/runtime/container-runtime.ts';
 import { buildSampleRelease, findStaticBusybox } from '../../../src/catalog/samples/sample-apps.ts';
 import { readPackageFile } from '../../../src/catalog/package/package-reader.ts';
-import { createDeployment, DeploymentError, removeDeployment } from '../../../src/smm/deployment.ts';
+import { carryData, createDeployment, DeploymentError, removeDeployment } from '../../../src/smm/deployment.ts';
 import { duUuid } from '../../../src/smm/du-uuid.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -81,7 +81,8 @@ test('deployments: create, start, share an image, retain data, remove; a failure
     });
     // An update's new version shares the app's network; its data volume is new, filled with a copy of the old one's
     // (so the old version's data is untouched until the update is committed).
-    const v2 = await createDeployment(runtime, { uuid, manifest: { ...manifest, version: '1.1.0' }, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER }, carry: { from: home, includeUnretained: false } });
+    const v2 = await createDeployment(runtime, { uuid, manifest: { ...manifest, version: '1.1.0' }, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER }, forUpdate: true });
+    await carryData(runtime, { from: home, includeUnretained: false }, v2);
     assert.equal(v2.network, home.network);
     assert.equal(v2.volumes[0]!.name, `berth-${HOME}-parental-control-data-1.1.0`);
     const copied = spawnSync('docker', ['run', '--rm', '-v', `${v2.volumes[0]!.name}:/d`, built.imageId, '/bin/sh', '-c', 'cat /d/marker; ls -ln /d/marker'], { encoding: 'utf8' });

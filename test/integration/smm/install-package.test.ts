@@ -57,6 +57,7 @@ test('installPackage: install from the catalog; duplicate 7226, too big 7227 bef
     const { record } = await installPackage(deps, {
       url: catalog.packages.get('parental-control@1.0.0')!,
       execEnv: execEnv(65536),
+      toExecEnvCpu: (pct: number) => pct,
       installed: [],
       onProgress: (phase) => phases.push(phase),
     });
@@ -66,13 +67,13 @@ test('installPackage: install from the catalog; duplicate 7226, too big 7227 bef
     assert.deepEqual([...new Set(phases)], ['resolved', 'downloading', 'creating']);
     assert.deepEqual(await readdir(join(work, 'agent-work')), [], 'the download folder is gone after install');
 
-    await expectFault(installPackage(deps, { url: catalog.packages.get('parental-control@1.0.0')!, execEnv: execEnv(65536), installed: records }), 7226, /already installed/);
+    await expectFault(installPackage(deps, { url: catalog.packages.get('parental-control@1.0.0')!, execEnv: execEnv(65536), toExecEnvCpu: (pct: number) => pct, installed: records }), 7226, /already installed/);
     await removeDeployment(runtime, records.pop()!, { retainData: false });
 
     created = 0;
-    await expectFault(installPackage(deps, { url: catalog.packages.get('parental-control@1.0.0')!, execEnv: execEnv(8192), installed: [] }), 7227, /not enough memory .* needs 16384 KiB, 8192 KiB/);
+    await expectFault(installPackage(deps, { url: catalog.packages.get('parental-control@1.0.0')!, execEnv: execEnv(8192), toExecEnvCpu: (pct: number) => pct, installed: [] }), 7227, /not enough memory .* needs 16384 KiB, 8192 KiB/);
     assert.equal(created, 0, 'refused before any download');
-    await expectFault(installPackage(deps, { url: `${catalog.url}/targets/berth-samples.example/parental-control/parental-control-9.0.0.berth`, execEnv: execEnv(65536), installed: [] }), 7036, /no signed target/);
+    await expectFault(installPackage(deps, { url: `${catalog.url}/targets/berth-samples.example/parental-control/parental-control-9.0.0.berth`, execEnv: execEnv(65536), toExecEnvCpu: (pct: number) => pct, installed: [] }), 7036, /no signed target/);
 
     // Corrupt bytes on the server: the download is refused, nothing is created.
     const layout = layoutOf(join(work, 'samples', 'catalog'));
@@ -82,7 +83,7 @@ test('installPackage: install from the catalog; duplicate 7226, too big 7227 bef
     bytes[bytes.length - 5000]! ^= 0xff;
     await rm(stored);
     await writeFile(stored, bytes);
-    await expectFault(installPackage(deps, { url: catalog.packages.get('energy-monitor@1.0.0')!, execEnv: execEnv(65536), installed: [] }), 7035, /sha256/);
+    await expectFault(installPackage(deps, { url: catalog.packages.get('energy-monitor@1.0.0')!, execEnv: execEnv(65536), toExecEnvCpu: (pct: number) => pct, installed: [] }), 7035, /sha256/);
     await nothingLeft();
   } finally {
     for (const record of records) await removeDeployment(runtime, record, { retainData: false }).catch(() => undefined);

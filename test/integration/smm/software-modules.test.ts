@@ -1,0 +1,97 @@
+// Device.SoftwareModules. end to end, as an operator's Controller drives it over a real Mosquitto, with the apps
+// on the real Docker Engine: install → Active → usage → stop/start → update (data carried over) → a crash-looping
+// update rolled back → downgrade refused → uninstall leaves no labelled container, volume, network or image.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { skipReason } from '../../helpers/usp-fixture.ts';
+import { dockerSkipReason, startSmmFixture } from '../../helpers/smm-fixture.ts';
+
+const skip = skipReason() ?? dockerSkipReason();
+const APP_PORT = 18080;
+
+async function http(path: string): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${APP_PORT}${path}`, { signal: AbortSignal.timeout(5000) });
+  return response.text();
+}
+
+test('an app goes through its whole life over USP: install, run, stop, update, rollback, uninstall', { skip, timeout: 240_000 }, async () => {
+  const smm = await startSmmFixture();
+  try {
+    // InstallDU: OperateResp with a Request row, then DUStateChange! (Installed, no fault) and the rows.
+    const installed = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Install');
+    const resp = await smm.operate('Device.SoftwareModules.InstallDU()', { URL: smm.packageUrl('parental-control@1.0.0'), ExecutionEnvRef: 'Device.SoftwareModules.ExecEnv.1' }, 'install-1');
+    assert.match(resp.reqObjPath ?? '', /^Device\.LocalAgent\.Request\.\d+\.$/, JSON.stringify(resp));
+    const change = await installed;
+    assert.equal(change['CurrentState'], 'Installed', change['Fault.FaultString']);
+    assert.equal(change['Fault.FaultCode'], '0');
+    assert.equal(change['Version'], '1.0.0');
+    assert.match(change['UUID']!, /^[0-9a-f-]{36}$/);
+    const duPath = `${change['DeploymentUnitRef']}.`;
+    const euPath = `${change['ExecutionUnitRefList']}.`;
+    assert.match(euPath, /^Device\.SoftwareModules\.ExecutionUnit\.\d+\.$/);
+    const du = await smm.params(duPath);
+    assert.deepEqual([du['Name'], du['Vendor'], du['Version'], du['Status'], du['ExecutionEnvRef'], du['URL']], ['parental-control', 'berth-samples.example', '1.0.0', 'Installed', 'Device.SoftwareModules.ExecEnv.1', smm.packageUrl('parental-control@1.0.0')]);
+
+    // Active, answering on its published port, with its allocations and sampled use.
+    let eu = await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
+    assert.deepEqual([eu['Name'], eu['ExecutionFaultCode'], eu['AllocatedMemory'], eu['AutoStart']], ['filter', 'NoFault', '16384', 'true']);
+    assert.match(await http('/cgi-bin/check?host=malware.example'), /block/);
+    eu = await smm.waitFor(euPath, 'MemoryInUse', (v) => Number(v) > 0);
+    assert.ok(Number(eu['MemoryInUse']) < 16384, `memory in use ${eu['MemoryInUse']} KiB is within its 16 MiB`);
+    const env = await smm.params('Device.SoftwareModules.ExecEnv.1.');
+    assert.equal(env['AvailableMemory'], String(262_144 - 16384), 'the app\'s allocation is taken from the ExecEnv');
+    assert.equal(env['ActiveExecutionUnits'], euPath.slice(0, -1));
+
+    // Data written at runtime, to be carried over by the update.
+    assert.match(await http('/cgi-bin/block?host=kept.example'), /blocked kept\.example/);
+
+    // SetRequestedState: Idle stops the container, Active starts it again.
+    assert.equal((await smm.operate(`${euPath}SetRequestedState()`, { RequestedState: 'Idle' })).cmdFailure, null);
+    await smm.waitFor(euPath, 'Status', (s) => s === 'Idle');
+    assert.equal((await smm.operate(`${euPath}SetRequestedState()`, { RequestedState: 'Active' })).cmdFailure, null);
+    await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
+
+    // Update to 1.1.0: same DU and EU rows, new version running, runtime data kept.
+    const updated = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Update');
+    await smm.operate(`${duPath}Update()`, { URL: smm.packageUrl('parental-control@1.1.0') });
+    const afterUpdate = await updated;
+    assert.deepEqual([afterUpdate['CurrentState'], afterUpdate['Fault.FaultCode'], afterUpdate['Version'], afterUpdate['DeploymentUnitRef']], ['Installed', '0', '1.1.0', duPath.slice(0, -1)], afterUpdate['Fault.FaultString']);
+    assert.equal((await smm.params(duPath))['Version'], '1.1.0');
+    await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
+    assert.match(await http('/'), /1\.1\.0/);
+    assert.match(await http('/cgi-bin/check?host=kept.example'), /block/, 'data written under 1.0.0 survived the update');
+
+    // 1.2.0 crashes after a second: the update is rolled back, 1.1.0 runs again with its data.
+    const rolledBack = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Update');
+    await smm.operate(`${duPath}Update()`, { URL: smm.packageUrl('parental-control@1.2.0') });
+    const failed = await rolledBack;
+    assert.equal(failed['CurrentState'], 'Installed');
+    assert.equal(failed['Version'], '1.1.0', 'the DU stays at its old version');
+    assert.notEqual(failed['Fault.FaultCode'], '0');
+    assert.match(failed['Fault.FaultString']!, /exited with code 3/);
+    await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
+    assert.match(await http('/'), /1\.1\.0/);
+    assert.match(await http('/cgi-bin/check?host=kept.example'), /block/, 'data as it was before the failed update');
+
+    // A downgrade is refused.
+    const downgrade = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Update');
+    await smm.operate(`${duPath}Update()`, { URL: smm.packageUrl('parental-control@1.0.0') });
+    const refused = await downgrade;
+    assert.deepEqual([refused['Fault.FaultCode'], refused['Version']], ['7229', '1.1.0']);
+
+    // Uninstall: rows gone, nothing labelled left, the image gone.
+    const removed = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Uninstall');
+    await smm.operate(`${duPath}Uninstall()`);
+    const gone = await removed;
+    assert.deepEqual([gone['CurrentState'], gone['Fault.FaultCode'], gone['ExecutionUnitRefList']], ['Uninstalled', '0', euPath.slice(0, -1)]);
+    const rows = await smm.controller.get(['Device.SoftwareModules.'], 1);
+    const top = rows.reqPathResults![0]!.resolvedPathResults!.find((r) => r.resolvedPath === 'Device.SoftwareModules.')!.resultParams!;
+    assert.deepEqual([top['DeploymentUnitNumberOfEntries'], top['ExecutionUnitNumberOfEntries']], ['0', '0']);
+    assert.deepEqual(smm.leftovers(), { containers: [], volumes: [], networks: [] });
+    const images = spawnSync('docker', ['images', '-q', '--filter', 'reference=berth-samples/parental-control'], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(images, '', 'no image of the app is left');
+  } finally {
+    await smm.close();
+  }
+});
