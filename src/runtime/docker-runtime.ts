@@ -50,6 +50,9 @@ export function toCreateBody(spec: ContainerSpec): Record<string, unknown> {
       NetworkMode: spec.network.mode === 'none' ? 'none' : spec.network.name,
       PortBindings: Object.fromEntries(ports.map((p) => [`${p.container}/${p.protocol}`, [{ HostIp: '0.0.0.0', HostPort: String(p.host) }]])),
       RestartPolicy: { Name: 'no' },
+      // A tiny init as PID 1 (docker-init) passes SIGTERM on and reaps zombies: an app's own process is never PID 1,
+      // which ignores signals it has no handler for, so a stop would always wait out ShutdownDelay and then kill.
+      Init: true,
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(spec.logMaxBytes), 'max-file': '1' } },
     },
   };

@@ -10,9 +10,18 @@ import { dockerSkipReason, startSmmFixture } from '../../helpers/smm-fixture.ts'
 const skip = skipReason() ?? dockerSkipReason();
 const APP_PORT = 18080;
 
+/** A request to the app; Active means its container runs, the app may need a moment more to listen. */
 async function http(path: string): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${APP_PORT}${path}`, { signal: AbortSignal.timeout(5000) });
-  return response.text();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${APP_PORT}${path}`, { signal: AbortSignal.timeout(5000) });
+      return await response.text();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 test('an app goes through its whole life over USP: install, run, stop, update, rollback, uninstall', { skip, timeout: 240_000 }, async () => {

@@ -37,6 +37,7 @@ test('toCreateBody: hardened by default, limits and ports as given', () => {
   assert.deepEqual(host['Mounts'], [{ Type: 'volume', Source: 'vol', Target: '/data' }]);
   assert.deepEqual(host['PortBindings'], { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }] });
   assert.deepEqual(host['RestartPolicy'], { Name: 'no' });
+  assert.equal(host['Init'], true, 'an init passes SIGTERM on, so apps stop within ShutdownDelay');
   assert.deepEqual(host['LogConfig'], { Type: 'json-file', Config: { 'max-size': '1000', 'max-file': '1' } });
   const isolated = toCreateBody({ name: 'y', image: 'i', command: ['x'], env: {}, labels: {}, memoryKiB: 1024, nanoCpus: 1, pidsLimit: 1, network: { mode: 'none' }, volumes: [], capabilities: [], tmpfsKiB: 1, logMaxBytes: 1 }) as { NetworkDisabled: boolean; HostConfig: Record<string, unknown> };
   assert.equal(isolated.NetworkDisabled, true);
