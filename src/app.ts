@@ -230,6 +230,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         sampleIntervalMs: config.smm.sampleIntervalSeconds * 1000,
       },
       logger: logger.child({ component: 'smm' }),
+      onRuntimeChange: () => void runtimeMonitor.checkNow(),
     },
     smmState,
   );

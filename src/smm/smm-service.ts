@@ -64,6 +64,8 @@ export interface SmmDeps {
   options: SmmOptions;
   logger: Logger;
   now?: () => Date;
+  /** Told when the runtime's event stream was lost or has been re-established (re-check its health now). */
+  onRuntimeChange?: () => void;
 }
 
 export interface UnitUsage {
@@ -585,6 +587,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     });
     await supervisor.start((error) => {
       logger.warn({ err: error }, 'lost the container runtime\'s event stream; reconnecting');
+      deps.onRuntimeChange?.();
       void recover();
     });
     const result = await reconcile(runtime, deps.owner, state.deployments.map((e) => e.record), { retainedVolumes: new Set(state.retainedVolumes) });
@@ -619,6 +622,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
         try {
           await exclusive(adoptRuntime);
           logger.info('reconciled with the container runtime');
+          deps.onRuntimeChange?.();
           return;
         } catch (error) {
           if (attempt === 0) logger.warn({ err: error }, 'container runtime unavailable; retrying');

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,8 @@ export function dockerSkipReason(): string | false {
 export interface SmmFixture {
   fx: Fixture;
   catalog: SampleCatalog;
+  /** The sample catalog's repository folder (to tamper with stored packages). */
+  catalogDir: string;
   packageUrl(appAtVersion: string): string;
   controller: ControllerClient;
   /** Operate and return the OperateResp result (reqObjPath, output args or cmd_failure). */
@@ -60,16 +64,46 @@ export function removeAgentObjects(): void {
   if (images.length > 0) docker('rmi', '-f', ...new Set(images));
 }
 
-export async function startSmmFixture(options: { config?: Record<string, unknown> } = {}): Promise<SmmFixture> {
+/**
+ * A proxy in front of the catalog that sends packages (/targets/) at `bytesPerSecond`, so a test can act while a
+ * download is under way. Metadata passes at full speed.
+ */
+async function startThrottlingProxy(target: string, bytesPerSecond: number): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const upstream = await fetch(`${target}${req.url ?? '/'}`);
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      if (!req.url?.startsWith('/targets/')) {
+        res.end(body);
+        return;
+      }
+      const chunk = Math.max(1024, Math.floor(bytesPerSecond / 10));
+      for (let offset = 0; offset < body.length && !res.destroyed; offset += chunk) {
+        res.write(body.subarray(offset, offset + chunk));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      res.end();
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address && typeof address !== 'string');
+  return { url: `http://127.0.0.1:${address.port}`, server };
+}
+
+export async function startSmmFixture(options: { config?: Record<string, unknown>; throttleTargetsBytesPerSecond?: number } = {}): Promise<SmmFixture> {
   assert.ok(dockerWorks, 'these tests need a running Docker Engine (npm test and .ci/run start dockerd)');
   removeAgentObjects();
   const work = await mkdtemp(join(tmpdir(), 'berth-smm-'));
   const catalog = await startSampleCatalog({ dir: join(work, 'samples'), catalogSourceDir: join(root, 'catalog') });
+  const proxy = options.throttleTargetsBytesPerSecond ? await startThrottlingProxy(catalog.url, options.throttleTargetsBytesPerSecond) : undefined;
+  const catalogUrl = proxy?.url ?? catalog.url;
   let fx: Fixture | undefined;
   try {
     fx = await startFixture({
       config: {
-        catalog: { url: catalog.url, root: catalog.rootFile },
+        catalog: { url: catalogUrl, root: catalog.rootFile },
         execEnvs: [
           { name: 'apps', memoryKiB: 262_144, cpuPercent: 50, diskKiB: 2_097_152 },
           { name: 'tiny', memoryKiB: 8192, cpuPercent: 10, diskKiB: 1_048_576 },
@@ -79,6 +113,7 @@ export async function startSmmFixture(options: { config?: Record<string, unknown
       },
     });
   } catch (error) {
+    proxy?.server.close();
     await catalog.close();
     await rm(work, { recursive: true, force: true });
     throw error;
@@ -101,13 +136,14 @@ export async function startSmmFixture(options: { config?: Record<string, unknown
   const smm: SmmFixture = {
     fx: fixture,
     catalog,
+    catalogDir: join(work, 'samples', 'catalog'),
     get controller() {
       return fixture.controller;
     },
     packageUrl(appAtVersion) {
       const url = catalog.packages.get(appAtVersion);
       assert.ok(url, `the sample catalog has no ${appAtVersion}`);
-      return url;
+      return url.replace(catalog.url, catalogUrl);
     },
     async operate(command, inputArgs = {}, commandKey = '') {
       const resp = await fixture.controller.request({ operate: { command, commandKey, sendResp: true, inputArgs } }, { timeoutMs: 30_000 });
@@ -139,6 +175,8 @@ export async function startSmmFixture(options: { config?: Record<string, unknown
     },
     async close() {
       await fixture.close().catch(() => undefined);
+      proxy?.server.closeAllConnections();
+      proxy?.server.close();
       await catalog.close().catch(() => undefined);
       removeAgentObjects();
       await rm(work, { recursive: true, force: true });
