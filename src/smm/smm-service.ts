@@ -368,11 +368,15 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
         const at = Date.now();
         for (const { id, name } of containers) {
           const view = supervisor.view(id);
-          if (!view) return finish(new Error(`unit ${name} disappeared`));
+          if (!view) {
+            finish(new Error(`unit ${name} disappeared`));
+            return;
+          }
           if (view.status === 'Active') {
             if (!activeSince.has(id)) activeSince.set(id, at);
           } else if (view.status === 'Idle' && view.fault.code !== 'NoFault') {
-            return finish(new SmmFault(SmmFaultCode.RequestDenied, `${what}'s unit ${name} failed: ${view.fault.message}`));
+            finish(new SmmFault(SmmFaultCode.RequestDenied, `${what}'s unit ${name} failed: ${view.fault.message}`));
+            return;
           } else {
             activeSince.delete(id);
           }

@@ -47,7 +47,7 @@ test('InstallDU refusals and faults: each reported with its code, nothing left b
     for (const [args, code, reason] of refusals) {
       const result = await smm.operate('Device.SoftwareModules.InstallDU()', args);
       assert.equal(result.cmdFailure?.errCode, code, `${JSON.stringify(args)} → ${JSON.stringify(result)}`);
-      assert.match(result.cmdFailure!.errMsg!, reason);
+      assert.match(result.cmdFailure.errMsg!, reason);
     }
     await smm.controller.request({ set: { allowPartial: false, updateObjs: [{ objPath: 'Device.SoftwareModules.ExecEnv.2.', paramSettings: [{ param: 'Enable', value: 'false', required: true }] }] } });
     assert.equal((await smm.operate('Device.SoftwareModules.InstallDU()', { URL: url, ExecutionEnvRef: 'Device.SoftwareModules.ExecEnv.2' })).cmdFailure?.errCode, 7012, 'a disabled ExecEnv takes no installs');
@@ -91,7 +91,7 @@ test('InstallDU refusals and faults: each reported with its code, nothing left b
     // ModifyConstraints cannot cut below what the app holds unless forced.
     const cut = await smm.operate('Device.SoftwareModules.ExecEnv.1.ModifyConstraints()', { AllocatedMemory: '4096' });
     assert.equal(cut.cmdFailure?.errCode, 7022);
-    assert.match(cut.cmdFailure!.errMsg!, /below what installed apps hold \(16384 KiB\)/);
+    assert.match(cut.cmdFailure.errMsg!, /below what installed apps hold \(16384 KiB\)/);
   } finally {
     await smm.close();
   }
