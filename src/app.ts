@@ -185,6 +185,9 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     for (const row of execEnvRows()) tx.setInternal(row, 'CurrentRunLevel', model().read(row, 'InitialRunLevel'));
   });
 
+  // Whether Docker answers is known before the first Controller asks (ExecEnv Status).
+  await runtimeMonitor.checkNow();
+
   const smmState = saved?.smm ?? emptySmmState();
   const work = createWorkArea(join(config.dataDir, 'work'));
   // Downloads a crash cut short are of no use: the operation is reported failed and never resumed.

@@ -6,6 +6,7 @@ import { connectController, UspRequestError } from '../controller/controller-cli
 import type { ControllerClient } from '../controller/controller-client.ts';
 import { formatAddResp, formatDeleteResp, formatGetResp, formatInstancesResp, formatNotify, formatOperateResp, formatSetResp, formatSupportedResp } from './format.ts';
 import { UsageError } from './usage.ts';
+import { APP_VERBS, APPS_HELP, runAppVerb } from './ctl-apps.ts';
 
 export const CTL_HELP = `usage: berth ctl [options] <verb> [arguments]
 
@@ -31,7 +32,7 @@ verbs:
   subscribe <NotifType> <reference>... [--count N]   print notifications until Ctrl-C (or N received);
                                                 NotifType: ValueChange, ObjectCreation, ObjectDeletion,
                                                 OperationComplete, Event
-`;
+${APPS_HELP}`;
 
 const OPTIONS = {
   broker: { type: 'string' },
@@ -51,6 +52,9 @@ const OPTIONS = {
   key: { type: 'string' },
   wait: { type: 'boolean' },
   count: { type: 'string' },
+  env: { type: 'string' },
+  uuid: { type: 'string' },
+  'retain-data': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -123,6 +127,16 @@ async function runVerb(controller: ControllerClient, verb: string, args: readonl
   const need = (n: number, what: string): void => {
     if (args.length < n) throw new UsageError(`berth ctl ${verb} needs ${what}`);
   };
+  if ((APP_VERBS as readonly string[]).includes(verb)) {
+    return runAppVerb(controller, verb as (typeof APP_VERBS)[number], args, { env: values.env, uuid: values.uuid, retainData: values['retain-data'], json: values.json, timeoutMs }, {
+      line: (text) => {
+        if (!values.json) process.stdout.write(`${text}\n`);
+      },
+      json: (value) => {
+        if (values.json) process.stdout.write(`${toJson(value)}\n`);
+      },
+    });
+  }
   switch (verb) {
     case 'get': {
       need(1, 'at least one path');

@@ -1,6 +1,7 @@
-// `berth demo`: the whole story on this machine, printed step by step. Today: a private Mosquitto, a berth
-// agent, and a USP Controller that reads, writes, subscribes and runs commands through the standard data model;
-// then the signed catalog with the sample apps, and a gateway verifying one of them.
+// `berth demo`: the whole story on this machine, printed step by step: a private Mosquitto, the signed catalog
+// with the sample apps, a berth agent on the local Docker Engine, and a USP Controller that installs
+// parental-control, shows it running with its resource use, updates it (and watches a broken update roll back),
+// stops and uninstalls it — each step through the standard Device.SoftwareModules. data model.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -12,11 +13,12 @@ import { createAgent } from '../app.ts';
 import { createLogger } from '../log.ts';
 import { startLocalBroker } from './local-broker.ts';
 import { connectController } from '../controller/controller-client.ts';
-import { formatGetResp, formatNotify, formatOperateResp, formatSetResp } from './format.ts';
+import { formatGetResp } from './format.ts';
 import { startSampleCatalog } from '../catalog/samples/sample-catalog.ts';
-import { createCatalogClient } from '../catalog/client/catalog-client.ts';
-import { CatalogError } from '../catalog/client/catalog-error.ts';
-import { BERTH_VERSION } from '../version.ts';
+import { createDockerRuntime } from '../runtime/docker-runtime.ts';
+import { LABEL_OWNER } from '../runtime/labels.ts';
+import type { ControllerClient } from '../controller/controller-client.ts';
+import { runAppVerb } from './ctl-apps.ts';
 
 const AGENT = 'os::012345-DEMO0001';
 const CONTROLLER = 'proto::berth-ctl';
@@ -33,86 +35,39 @@ function sampleSourcesDir(): string {
   return found;
 }
 
-async function expectRefused(attempt: Promise<unknown>, what: string): Promise<void> {
-  try {
-    await attempt;
-    show(`! ${what} was accepted`);
-  } catch (error) {
-    if (!(error instanceof CatalogError)) throw error;
-    show(`${what} is refused: USP fault ${error.uspCode}, ${error.message}`);
-  }
-}
-
 function show(text: string): void {
   process.stdout.write(`${text.split('\n').map((line) => `   ${line}`).join('\n')}\n`);
 }
 
+/** The sample app's page, once it listens (Active means its container runs; the app needs a moment more). */
+async function fetchApp(path: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${APP_PORT}${path}`, { signal: AbortSignal.timeout(3000) });
+      return (await response.text()).trim();
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+const APP_PORT = 18080;
+
 export async function runDemo(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { keep: { type: 'boolean' }, broker: { type: 'string' } }, strict: true });
+  const runtime = createDockerRuntime();
+  try {
+    await runtime.ping();
+  } catch (error) {
+    process.stderr.write(`berth demo needs the Docker Engine: ${(error as Error).message}\n  as root: apt-get install -y docker.io && dockerd &   (npm run demo does this for you)\n`);
+    return 1;
+  }
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-demo-'));
   const broker = values.broker ? { url: values.broker, stop: () => Promise.resolve() } : await startLocalBroker();
   const cleanup: (() => Promise<unknown>)[] = [() => rm(dataDir, { recursive: true, force: true }), () => broker.stop()];
   try {
     step(`Broker: ${broker.url}${values.broker ? '' : ' (a private Mosquitto started for this demo)'}`);
-    const config = parseConfig({
-      endpointId: AGENT,
-      dataDir,
-      mqtt: { url: broker.url, version: 5 },
-      controllers: [{ endpointId: CONTROLLER, topic: `usp/controller/${CONTROLLER}` }],
-      log: { level: 'warn' },
-    });
-    const agent = await createAgent(config, createLogger('warn'));
-    cleanup.unshift(() => agent.stop());
-    agent.start();
-    step(`Agent ${AGENT} started; state in ${dataDir}`);
-
-    const controller = await connectController({ brokerUrl: broker.url, endpointId: CONTROLLER, agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: `usp/controller/${CONTROLLER}` });
-    cleanup.unshift(() => controller.close());
-    // The agent sends an MQTTConnectRecord once it is subscribed; until then requests would go unheard.
-    for (let i = 0; i < 100 && agent.mtpStatus !== 'Connected'; i++) await new Promise((r) => setTimeout(r, 50));
-
-    step('Controller reads who the gateway is (Get Device.DeviceInfo. and Device.LocalAgent.EndpointID)');
-    show(formatGetResp(await controller.get(['Device.DeviceInfo.', 'Device.LocalAgent.EndpointID', 'Device.LocalAgent.SoftwareVersion'])));
-
-    step('Controller subscribes to changes of its own ProvisioningCode, then sets it');
-    const sub = await controller.request({
-      add: {
-        allowPartial: false,
-        createObjs: [
-          {
-            objPath: 'Device.LocalAgent.Subscription.',
-            paramSettings: [
-              { param: 'NotifType', value: 'ValueChange', required: true },
-              { param: 'ReferenceList', value: 'Device.LocalAgent.Controller.[EndpointID=="proto::berth-ctl"].ProvisioningCode', required: true },
-              { param: 'Enable', value: 'true', required: true },
-            ],
-          },
-        ],
-      },
-    });
-    show(`subscription ${sub.addResp?.createdObjResults?.[0]?.operStatus?.operSuccess?.instantiatedPath ?? '?'}`);
-    const change = controller.nextNotify((n) => n.valueChange != null);
-    const set = await controller.request({
-      set: { allowPartial: false, updateObjs: [{ objPath: 'Device.LocalAgent.Controller.[EndpointID=="proto::berth-ctl"].', paramSettings: [{ param: 'ProvisioningCode', value: 'demo-2026', required: true }] }] },
-    });
-    show(formatSetResp(set.setResp!));
-    show(`notified → ${formatNotify(await change)}`);
-
-    step('A bad request gets a precise USP error, and the agent keeps serving');
-    const bad = await controller.request({ set: { allowPartial: true, updateObjs: [{ objPath: 'Device.LocalAgent.Controller.1.', paramSettings: [{ param: 'PeriodicNotifInterval', value: 'often', required: true }] }] } });
-    show(formatSetResp(bad.setResp!));
-
-    step('An asynchronous command: Device.ScheduleTimer(DelaySeconds=1), followed to OperationComplete');
-    await controller.request({
-      add: {
-        allowPartial: false,
-        createObjs: [{ objPath: 'Device.LocalAgent.Subscription.', paramSettings: [{ param: 'NotifType', value: 'OperationComplete' }, { param: 'ReferenceList', value: 'Device.ScheduleTimer()' }, { param: 'Enable', value: 'true' }] }],
-      },
-    });
-    const complete = controller.nextNotify((n) => n.operComplete?.commandKey === 'demo-timer');
-    const operate = await controller.request({ operate: { command: 'Device.ScheduleTimer()', commandKey: 'demo-timer', sendResp: true, inputArgs: { DelaySeconds: '1' } } });
-    show(formatOperateResp(operate.operateResp!));
-    show(formatNotify(await complete));
 
     step('The signed app catalog: the sample apps, built offline and published by their publisher (berth-samples.example)');
     const catalog = await startSampleCatalog({ dir: join(dataDir, 'sample-catalog'), catalogSourceDir: sampleSourcesDir() });
@@ -120,21 +75,67 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     show(`catalog ${catalog.url} — open it in a browser for the list of apps`);
     for (const [release, url] of catalog.packages) show(`${release.padEnd(24)} ${url}`);
 
-    step('The gateway verifies parental-control 1.0.0 through TUF before it would install it');
-    const gateway = createCatalogClient({ url: catalog.url, rootFile: catalog.rootFile, stateDir: join(dataDir, 'catalog-trust'), berthVersion: BERTH_VERSION });
-    const started = Date.now();
-    const resolved = await gateway.resolve(catalog.packages.get('parental-control@1.0.0')!);
-    const eu = resolved.custom.executionUnits[0]!;
-    show(`signed by ${resolved.custom.vendor}: ${resolved.custom.name} ${resolved.custom.version}, ${resolved.length} bytes, needs ${eu.memoryKiB} KiB memory, ${eu.cpuPercent}% CPU, ${eu.diskKiB} KiB disk (known before downloading)`);
-    const verified = await gateway.download(resolved, { workDir: join(dataDir, 'unpacked') });
-    show(`downloaded, length and sha256 checked, unpacked in one pass (${Date.now() - started} ms): image ${verified.imagePath}`);
-    await expectRefused(gateway.resolve(`${catalog.url}/targets/berth-samples.example/parental-control/parental-control-9.9.9.berth`), 'a version nobody signed');
+    const config = parseConfig({
+      endpointId: AGENT,
+      dataDir,
+      mqtt: { url: broker.url, version: 5 },
+      controllers: [{ endpointId: CONTROLLER, topic: `usp/controller/${CONTROLLER}` }],
+      catalog: { url: catalog.url, root: catalog.rootFile },
+      execEnvs: [{ name: 'apps', memoryKiB: 262_144, cpuPercent: 50, diskKiB: 1_048_576 }],
+      smm: { updateProbationSeconds: 3, installProbationSeconds: 2, sampleIntervalSeconds: 2 },
+      // The Controller's view tells the story; the agent's own log would interleave with it.
+      log: { level: 'error' },
+    });
+    const agent = await createAgent(config, createLogger('error'));
+    cleanup.unshift(() => agent.stop());
+    agent.start();
+    step(`Agent ${AGENT} started on the Docker Engine; state in ${dataDir}`);
+
+    const controller = await connectController({ brokerUrl: broker.url, endpointId: CONTROLLER, agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: `usp/controller/${CONTROLLER}` });
+    cleanup.unshift(() => controller.close());
+    // The agent sends an MQTTConnectRecord once it is subscribed; until then requests would go unheard.
+    for (let i = 0; i < 100 && agent.mtpStatus !== 'Connected'; i++) await new Promise((r) => setTimeout(r, 50));
+    // Remove whatever the demo's apps left on Docker, even if the demo is interrupted half-way.
+    cleanup.unshift(() => removeDemoObjects(runtime));
+
+    step('The Controller reads the gateway and its Execution Environment (Get over MQTT)');
+    show(formatGetResp(await controller.get(['Device.LocalAgent.EndpointID', 'Device.SoftwareModules.ExecEnv.1.Status', 'Device.SoftwareModules.ExecEnv.1.Type', 'Device.SoftwareModules.ExecEnv.1.Version', 'Device.SoftwareModules.ExecEnv.1.AvailableMemory'])));
+
+    const ctl = (verb: Parameters<typeof runAppVerb>[1], args: string[], options: { retainData?: boolean } = {}): Promise<number> =>
+      runAppVerb(controller, verb, args, { timeoutMs: 30_000, ...options }, { line: show, json: () => undefined });
+
+    step('Install parental-control 1.0.0 (InstallDU → verified through TUF → admitted → loaded → started)');
+    show(`berth ctl install ${catalog.packages.get('parental-control@1.0.0')!}`);
+    if ((await ctl('install', [catalog.packages.get('parental-control@1.0.0')!])) !== 0) return 1;
+    show(`the app answers on http://127.0.0.1:${APP_PORT}/: ${(await fetchApp('/cgi-bin/check?host=malware.example')).split('\n')[0]!} for malware.example`);
+    show(`a domain is blocked at runtime (kept in the app's data volume): ${await fetchApp('/cgi-bin/block?host=homework-distraction.example')}`);
+
+    step('Running, with its resource use sampled from Docker (berth ctl apps)');
+    await waitForUsage(controller);
+    await ctl('apps', []);
+
+    step('A version nobody signed is refused');
+    await ctl('install', [catalog.packages.get('parental-control@1.0.0')!.replace('1.0.0', '9.9.9')]);
+
+    step('Update to 1.1.0: the new version starts, proves itself, the data comes along');
+    await ctl('update', ['parental-control', catalog.packages.get('parental-control@1.1.0')!]);
+    show(`now: ${(await fetchApp('/')).split('\n').find((line) => line.includes('1.1.0'))?.replace(/<[^>]+>/g, '').trim() ?? '?'}`);
+    show(`homework-distraction.example is still blocked: ${await fetchApp('/cgi-bin/check?host=homework-distraction.example')}`);
+
+    step('Update to 1.2.0, a broken release that exits after a second: rolled back, 1.1.0 runs on');
+    await ctl('update', ['parental-control', catalog.packages.get('parental-control@1.2.0')!]);
+
+    step('Stop it (SetRequestedState Idle), then uninstall it');
+    await ctl('stop', ['parental-control']);
+    await ctl('uninstall', ['parental-control']);
+    const left = await runtime.listContainers(`${LABEL_OWNER}=${AGENT}`);
+    show(`containers, volumes and networks of the app left on Docker: ${left.length + (await runtime.listVolumes(`${LABEL_OWNER}=${AGENT}`)).length + (await runtime.listNetworks(`${LABEL_OWNER}=${AGENT}`)).length}`);
 
     step('Try it yourself while the demo runs (--keep), for example:');
-    show(`node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} get Device.LocalAgent.Controller.
-node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} supported Device.LocalAgent.Subscription.{i}.
-node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} operate 'Device.ScheduleTimer()' DelaySeconds=2 --wait
-node bin/berth.js app verify ${catalog.packages.get('energy-monitor@1.0.0')!} --catalog ${catalog.url} --root ${catalog.rootFile}`);
+    show(`node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} install ${catalog.packages.get('energy-monitor@1.0.0')!}
+node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} apps
+node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} get Device.SoftwareModules.
+node bin/berth.js ctl --broker ${broker.url} --agent ${AGENT} uninstall energy-monitor`);
     if (values.keep) {
       process.stdout.write('\n(running until Ctrl-C)\n');
       await new Promise<void>((resolve) => process.once('SIGINT', () => { resolve(); }));
@@ -144,4 +145,21 @@ node bin/berth.js app verify ${catalog.packages.get('energy-monitor@1.0.0')!} --
   } finally {
     for (const task of cleanup) await task().catch(() => undefined);
   }
+}
+
+/** Waits until the first usage sample of the installed unit is in (MemoryInUse above 0). */
+async function waitForUsage(controller: ControllerClient): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const resp = await controller.get(['Device.SoftwareModules.ExecutionUnit.*.MemoryInUse']);
+    const values = (resp.reqPathResults?.[0]?.resolvedPathResults ?? []).map((r) => Number(r.resultParams?.['MemoryInUse'] ?? 0));
+    if (values.some((v) => v > 0)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function removeDemoObjects(runtime: ReturnType<typeof createDockerRuntime>): Promise<void> {
+  const label = `${LABEL_OWNER}=${AGENT}`;
+  for (const container of await runtime.listContainers(label)) await runtime.removeContainer(container.id).catch(() => undefined);
+  for (const volume of await runtime.listVolumes(label)) await runtime.removeVolume(volume.name).catch(() => undefined);
+  for (const network of await runtime.listNetworks(label)) await runtime.removeNetwork(network.id).catch(() => undefined);
 }

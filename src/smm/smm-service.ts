@@ -114,6 +114,8 @@ export interface SmmService {
   unitUsage(entry: DeploymentEntry, unit: UnitSettings): UnitUsage | undefined;
   /** When the unit last became Active (ms since the epoch), while Active. */
   unitStartedAt(entry: DeploymentEntry, unit: UnitSettings): number | undefined;
+  /** A unit's CPU allocation (manifests give percent of one CPU) as percent of the device, the ExecEnv's unit. */
+  cpuShare(percentOfOneCpu: number): number;
   /** What installed apps hold in an ExecEnv (their allocations and images). */
   allocatedIn(execEnv: string): UnitUsage;
   install(args: InstallArgs): Promise<DuOperationReport>;
@@ -732,6 +734,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
       return id ? supervisor.view(id)?.activeSince : undefined;
     },
     allocatedIn,
+    cpuShare: toExecEnvCpu,
     install,
     update,
     uninstall,

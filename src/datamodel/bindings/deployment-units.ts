@@ -114,7 +114,8 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     set(row, 'Privileged', 'false');
     set(row, 'AllocatedDiskSpace', String(record?.diskKiB ?? -1));
     set(row, 'AllocatedMemory', String(record?.memoryKiB ?? -1));
-    set(row, 'AllocatedCPUPercent', String(record ? Math.min(100, record.cpuPercent) : -1));
+    // Percent of the device's CPU, like the ExecEnv's figures (the manifest gives percent of one CPU).
+    set(row, 'AllocatedCPUPercent', String(record ? Math.min(100, smm().cpuShare(record.cpuPercent)) : -1));
     set(row, 'CreationTime', unit.createdAt.replace(/\.\d+Z$/, 'Z'));
     set(row, 'ShutdownDelay', String(unit.shutdownDelay));
     set(row, 'ExecutionEnvRef', envRefOf(entry.record.execEnv));
