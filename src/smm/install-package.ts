@@ -82,6 +82,12 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   if (request.installed.some((du) => du.uuid === uuid && du.version === custom.version)) {
     throw new SmmFault(SmmFaultCode.DuplicateDeploymentUnit, `${custom.name} ${custom.version} is already installed in ExecEnv ${request.execEnv.name}`);
   }
+  // One DU per app and ExecEnv: the app's containers, network and data are named after it (a second copy under
+  // another UUID would share them). Another version of it is an Update.
+  const sameApp = request.installed.find((du) => du.name === custom.name && du.uuid !== uuid);
+  if (sameApp) {
+    throw new SmmFault(SmmFaultCode.DuplicateDeploymentUnit, `${custom.name} is already installed in ExecEnv ${request.execEnv.name} (DU ${sameApp.uuid}, version ${sameApp.version}): update it instead`);
+  }
   const admission = admit(request.execEnv, {
     executionUnits: custom.executionUnits.map((eu) => ({ ...eu, cpuPercent: request.toExecEnvCpu(eu.cpuPercent) })),
     unpackedBytes: custom.unpackedSize,
