@@ -33,6 +33,25 @@ export const deviceModel = defineModel({
       HardwareVersion: { type: 'string', maxLength: 64 },
       SoftwareVersion: { type: 'string', maxLength: 64 },
       UpTime: { type: 'unsignedInt', volatile: true },
+      VendorLogFileNumberOfEntries: { type: 'unsignedInt' },
+    },
+  },
+  // One log per installed Execution Unit (its container's output, capped at MaximumSize), same instance number as
+  // the unit's row; reached with Upload(), which PUTs the log to the Controller's URL (TR-181 2.12).
+  'Device.DeviceInfo.VendorLogFile.{i}.': {
+    access: 'readOnly',
+    uniqueKeys: [['Name'], ['Alias']],
+    params: {
+      Alias: { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 },
+      Name: { type: 'string', maxLength: 64 },
+      MaximumSize: { type: 'unsignedInt' },
+      Persistent: { type: 'boolean' },
+    },
+    commands: {
+      'Upload()': {
+        async: true,
+        input: { URL: { type: 'string', mandatory: true, maxLength: 2048 }, Username: { type: 'string', maxLength: 256, default: '' }, Password: { type: 'string', maxLength: 256, default: '' } },
+      },
     },
   },
 });

@@ -10,6 +10,7 @@ import { bindLocalAgent } from './datamodel/bindings/local-agent.ts';
 import { bindMqtt } from './datamodel/bindings/mqtt.ts';
 import { bindSoftwareModules, execEnvInfo, EXEC_ENV_TABLE } from './datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits, raiseDuStateChange } from './datamodel/bindings/deployment-units.ts';
+import { bindVendorLogFiles } from './datamodel/bindings/vendor-log-files.ts';
 import { createCatalogClient } from './catalog/client/catalog-client.ts';
 import { createSmmService } from './smm/smm-service.ts';
 import type { SmmService } from './smm/smm-service.ts';
@@ -170,6 +171,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     model,
   );
   const deploymentRows = bindDeploymentUnits(registry, { smm: () => smm!, catalogConfigured: config.catalog !== undefined, now: () => new Date() }, model);
+  bindVendorLogFiles(registry, { smm: () => smm! });
   dm = registry.freeze();
 
   // Persisted state first, then the config where it is new or changed.

@@ -114,6 +114,8 @@ export interface SmmService {
   unitUsage(entry: DeploymentEntry, unit: UnitSettings): UnitUsage | undefined;
   /** When the unit last became Active (ms since the epoch), while Active. */
   unitStartedAt(entry: DeploymentEntry, unit: UnitSettings): number | undefined;
+  /** The unit's output (stdout and stderr), at most `maxBytes`, the newest kept. */
+  unitLogs(entry: DeploymentEntry, unit: UnitSettings, maxBytes: number): Promise<string>;
   /** A unit's CPU allocation (manifests give percent of one CPU) as percent of the device, the ExecEnv's unit. */
   cpuShare(percentOfOneCpu: number): number;
   /** What installed apps hold in an ExecEnv (their allocations and images). */
@@ -735,6 +737,13 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     },
     allocatedIn,
     cpuShare: toExecEnvCpu,
+    async unitLogs(entry, unit, maxBytes) {
+      const id = containerOf(entry, unit);
+      if (!id) return '';
+      const text = (await runtime.logs(id, 100_000)).join('\n');
+      const bytes = Buffer.from(text);
+      return bytes.length <= maxBytes ? text : bytes.subarray(bytes.length - maxBytes).toString('utf8');
+    },
     install,
     update,
     uninstall,

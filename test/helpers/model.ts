@@ -6,6 +6,7 @@ import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
 import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
+import { bindVendorLogFiles } from '../../src/datamodel/bindings/vendor-log-files.ts';
 import type { SmmService } from '../../src/smm/smm-service.ts';
 import { berthModel, DATA_MODEL_URI } from '../../datamodel/index.ts';
 import { createRequestManager } from '../../src/engine/requests.ts';
@@ -80,6 +81,7 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
   } as unknown as SmmService;
   bindSoftwareModules(registry, { runtimeUp: () => true, runtimeVersion: () => '20.10.24', smm: () => smm, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
   bindDeploymentUnits(registry, { smm: () => smm, catalogConfigured: false, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
+  bindVendorLogFiles(registry, { smm: () => smm });
   dm = registry.freeze();
   applyConfig(dm, config);
   requests = createRequestManager(dm, logger);

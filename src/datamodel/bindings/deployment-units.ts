@@ -13,6 +13,7 @@ import type { DuOperationReport, SmmService } from '../../smm/smm-service.ts';
 import type { DeploymentEntry, UnitSettings } from '../../smm/smm-state.ts';
 import type { AutoRestartPolicy } from '../../smm/restart-backoff.ts';
 import { execEnvByRef, execEnvRef, execEnvRow, EXEC_ENV_TABLE } from './software-modules.ts';
+import { syncVendorLogRows, vendorLogRef } from './vendor-log-files.ts';
 
 const DU_TABLE = 'Device.SoftwareModules.DeploymentUnit.';
 const EU_TABLE = 'Device.SoftwareModules.ExecutionUnit.';
@@ -149,6 +150,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
           for (const unit of entry.units) syncUnit(tx, euTable.rows.get(unit.instance) ?? tx.addRow(euTable, unit.instance), entry, unit);
           syncDeployment(tx, duTable.rows.get(entry.instance) ?? tx.addRow(duTable, entry.instance), entry);
         }
+        syncVendorLogRows(tx, dm, entries);
       });
     } finally {
       syncing = false;
@@ -158,8 +160,8 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
   registry.bindObject('Device.SoftwareModules.DeploymentUnit.{i}.', {
     internal: ['UUID', 'DUID', 'Name', 'Status', 'Resolved', 'URL', 'Description', 'Vendor', 'Version', 'ExecutionUnitList', 'ExecutionEnvRef', 'Installed', 'LastUpdate', 'ModuleVersion'],
     get: {
-      // Logs and configs are reached through the ExecutionUnits (each has its own log).
-      VendorLogList: () => '',
+      // Its units' logs.
+      VendorLogList: (row) => entryOfRow(row).units.map((u) => vendorLogRef(u.instance)).join(','),
       VendorConfigList: () => '',
     },
   });
@@ -182,7 +184,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
       },
       References: () => '',
       AssociatedProcessList: () => '',
-      VendorLogList: () => '',
+      VendorLogList: (row) => vendorLogRef(row.instance!),
       VendorConfigList: () => '',
     },
     onChanged: (row, names) => {

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { skipReason } from '../../helpers/usp-fixture.ts';
 import { dockerSkipReason, startSmmFixture } from '../../helpers/smm-fixture.ts';
 
@@ -55,10 +56,44 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     // Data written at runtime, to be carried over by the update.
     assert.match(await http('/cgi-bin/block?host=kept.example'), /blocked kept\.example/);
 
-    // SetRequestedState: Idle stops the container, Active starts it again.
+    // Its log is reachable: VendorLogFile.{i}.Upload() PUTs it to the Controller's URL.
+    assert.equal(eu['VendorLogList'], `Device.DeviceInfo.VendorLogFile.${euPath.split('.')[3]!}`);
+    const uploads: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        uploads.push(`${req.method ?? ''} ${body}`);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (receiver.address() as { port: number }).port;
+      const uploaded = smm.controller.nextNotify((n) => n.operComplete?.commandKey === 'log-1', 30_000);
+      await smm.controller.request({ add: { allowPartial: false, createObjs: [{ objPath: 'Device.LocalAgent.Subscription.', paramSettings: [{ param: 'Enable', value: 'true', required: true }, { param: 'NotifType', value: 'OperationComplete', required: true }, { param: 'ReferenceList', value: 'Device.DeviceInfo.VendorLogFile.', required: true }] }] } });
+      await smm.operate(`${eu['VendorLogList']!}.Upload()`, { URL: `http://127.0.0.1:${port}/logs/filter.log` }, 'log-1');
+      assert.equal((await uploaded).operComplete!.cmdFailure, null);
+      assert.match(uploads[0] ?? '', /^PUT parental-control 1\.0\.0 filtering \d+ domains/);
+    } finally {
+      receiver.close();
+    }
+
+    // SetRequestedState: Idle stops the container (subscribers hear each Status change), Active starts it again.
+    await smm.controller.request({ add: { allowPartial: false, createObjs: [{ objPath: 'Device.LocalAgent.Subscription.', paramSettings: [{ param: 'Enable', value: 'true', required: true }, { param: 'NotifType', value: 'ValueChange', required: true }, { param: 'ReferenceList', value: `${euPath}Status`, required: true }] }] } });
+    const toIdle = smm.controller.nextNotify((n) => n.valueChange?.paramPath === `${euPath}Status` && n.valueChange.paramValue === 'Idle', 15_000);
     assert.equal((await smm.operate(`${euPath}SetRequestedState()`, { RequestedState: 'Idle' })).cmdFailure, null);
+    await toIdle;
     await smm.waitFor(euPath, 'Status', (s) => s === 'Idle');
     assert.equal((await smm.operate(`${euPath}SetRequestedState()`, { RequestedState: 'Active' })).cmdFailure, null);
+    await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
+
+    // Run levels: a unit with RunLevel 5 stops when the ExecEnv goes to run level 3 and starts again at 5.
+    await smm.controller.request({ set: { allowPartial: false, updateObjs: [{ objPath: euPath, paramSettings: [{ param: 'RunLevel', value: '5', required: true }] }] } });
+    assert.equal((await smm.operate('Device.SoftwareModules.ExecEnv.1.SetRunLevel()', { RequestedRunLevel: '3' })).cmdFailure, null);
+    await smm.waitFor(euPath, 'Status', (s) => s === 'Idle');
+    assert.equal((await smm.params('Device.SoftwareModules.ExecEnv.1.'))['CurrentRunLevel'], '3');
+    await smm.operate('Device.SoftwareModules.ExecEnv.1.SetRunLevel()', { RequestedRunLevel: '5' });
     await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
 
     // Update to 1.1.0: same DU and EU rows, new version running, runtime data kept.
@@ -88,6 +123,13 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     await smm.operate(`${duPath}Update()`, { URL: smm.packageUrl('parental-control@1.0.0') });
     const refused = await downgrade;
     assert.deepEqual([refused['Fault.FaultCode'], refused['Version']], ['7229', '1.1.0']);
+
+    // Disk quota: the app writes 10 MiB into its data (its allocation is 8 MiB): berth stops it and says why.
+    const container = smm.leftovers().containers[0]!;
+    assert.equal(spawnSync('docker', ['exec', container, '/bin/sh', '-c', 'head -c 10485760 /dev/zero > /data/big']).status, 0);
+    const overQuota = await smm.waitFor(euPath, 'ExecutionFaultCode', (c) => c === 'FailureWhileActive', 30_000);
+    assert.equal(overQuota['Status'], 'Idle');
+    assert.match(overQuota['ExecutionFaultMessage']!, /uses \d+ KiB of disk, its allocation is 8192 KiB/);
 
     // Uninstall: rows gone, nothing labelled left, the image gone.
     const removed = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Uninstall');

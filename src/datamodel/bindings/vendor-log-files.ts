@@ -1,0 +1,76 @@
+// Bindings for Device.DeviceInfo.VendorLogFile.{i}.: the logs of the installed Execution Units, reachable over USP.
+// Each unit's log is a row with the unit's own instance number (ExecutionUnit.{i}.VendorLogList points at it);
+// Upload(URL) sends the container's output (stdout and stderr, at most MaximumSize bytes, newest kept) to the
+// Controller's URL with an HTTP PUT, as TR-069/TR-181 file uploads do.
+import type { Registry } from '../registry.ts';
+import type { DataModel } from '../data-model.ts';
+import type { DmObject } from '../instances.ts';
+import type { Transaction } from '../transaction.ts';
+import { ErrorCode, UspError } from '../../usp/errors.ts';
+import type { SmmService } from '../../smm/smm-service.ts';
+import type { DeploymentEntry } from '../../smm/smm-state.ts';
+
+export const VENDOR_LOG_TABLE = 'Device.DeviceInfo.VendorLogFile.';
+/** Docker keeps at most this much of a container's output (the json-file cap berth sets). */
+export const LOG_MAXIMUM_SIZE = 1024 * 1024;
+const UPLOAD_TIMEOUT_MS = 60_000;
+
+export const vendorLogRef = (instance: number): string => `${VENDOR_LOG_TABLE}${instance}`;
+
+/** Makes the table match the installed units (inside the caller's transaction). */
+export function syncVendorLogRows(tx: Transaction, dm: DataModel, entries: readonly DeploymentEntry[]): void {
+  const table = dm.table(VENDOR_LOG_TABLE);
+  const wanted = new Map(entries.flatMap((entry) => entry.units.map((unit) => [unit.instance, `${unit.euid}.log`] as const)));
+  for (const row of [...table.rows.values()]) if (!wanted.has(row.instance!)) tx.deleteRow(row);
+  for (const [instance, name] of wanted) {
+    const row = table.rows.get(instance) ?? tx.addRow(table, instance);
+    if (row.values.get('Name') !== name.slice(0, 64)) tx.setInternal(row, 'Name', name.slice(0, 64));
+    if (row.values.get('MaximumSize') !== String(LOG_MAXIMUM_SIZE)) tx.setInternal(row, 'MaximumSize', String(LOG_MAXIMUM_SIZE));
+    if (row.values.get('Persistent') !== 'false') tx.setInternal(row, 'Persistent', 'false');
+  }
+}
+
+function checkUploadUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UspError(ErrorCode.InvalidArguments, `URL "${url}" is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UspError(ErrorCode.InvalidArguments, `URL scheme ${parsed.protocol} is not supported: logs are uploaded over http(s)`);
+  if (parsed.username !== '' || parsed.password !== '') throw new UspError(ErrorCode.InvalidArguments, 'URL must not contain a user name or password (use the Username/Password arguments)');
+  return parsed;
+}
+
+export function bindVendorLogFiles(registry: Registry, deps: { smm(): SmmService }): void {
+  const unitOf = (row: DmObject) => {
+    for (const entry of deps.smm().deployments()) {
+      const unit = entry.units.find((u) => u.instance === row.instance);
+      if (unit) return { entry, unit };
+    }
+    throw new UspError(ErrorCode.ObjectDoesNotExist, `${row.path}: its execution unit is gone`);
+  };
+  registry.bindObject('Device.DeviceInfo.VendorLogFile.{i}.', { internal: ['Name', 'MaximumSize', 'Persistent'] });
+  registry.bindCommand(
+    'Device.DeviceInfo.VendorLogFile.{i}.Upload()',
+    async ({ obj, args, signal }) => {
+      const url = checkUploadUrl(args['URL'] ?? '');
+      const { entry, unit } = unitOf(obj);
+      const log = await deps.smm().unitLogs(entry, unit, LOG_MAXIMUM_SIZE);
+      const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+      if (args['Username']) headers['authorization'] = `Basic ${Buffer.from(`${args['Username']}:${args['Password'] ?? ''}`).toString('base64')}`;
+      let response: Response;
+      try {
+        response = await fetch(url, { method: 'PUT', body: log, headers, redirect: 'error', signal: AbortSignal.any([signal, AbortSignal.timeout(UPLOAD_TIMEOUT_MS)]) });
+      } catch (error) {
+        throw new UspError(ErrorCode.CommandFailure, `upload to ${url.origin} failed: ${(error as Error).message}`);
+      }
+      if (!response.ok) throw new UspError(ErrorCode.CommandFailure, `upload to ${url.origin} was refused: HTTP ${response.status}`);
+      return {};
+    },
+    ({ obj, args }) => {
+      checkUploadUrl(args['URL'] ?? '');
+      unitOf(obj);
+    },
+  );
+}

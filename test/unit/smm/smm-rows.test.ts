@@ -1,0 +1,51 @@
+// Pure pieces of Software Module Management: EUIDs, DUStateChange! arguments, and InstallDU's synchronous checks
+// (refused in the OperateResp, before any Request row exists).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { euidOf } from '../../../src/smm/smm-state.ts';
+import { toDuStateChangeArgs } from '../../../src/datamodel/bindings/deployment-units.ts';
+import { handleOperate } from '../../../src/engine/handle-operate.ts';
+import { createTestModel, testConfig } from '../../helpers/model.ts';
+
+test('EUIDs are readable, stable, at most 64 characters, and distinct when shortened', () => {
+  assert.equal(euidOf('apps', 'parental-control', 'filter'), 'parental-control.filter@apps');
+  const long = euidOf('an-execution-environment-name', 'an-app-with-a-rather-long-name', 'and-a-long-unit-name');
+  const other = euidOf('an-execution-environment-name', 'an-app-with-a-rather-long-name', 'and-a-long-unit-name2');
+  assert.ok(long.length <= 64 && other.length <= 64);
+  assert.notEqual(long, other);
+  assert.equal(long, euidOf('an-execution-environment-name', 'an-app-with-a-rather-long-name', 'and-a-long-unit-name'));
+});
+
+test('DUStateChange! carries every argument: refs without the trailing dot, times in UTC, fault 0 on success', () => {
+  const start = new Date('2026-11-25T10:00:00.123Z');
+  const complete = new Date('2026-11-25T10:00:04Z');
+  const ok = toDuStateChangeArgs({ operation: 'Install', uuid: 'u', version: '1.0.0', execEnv: 'apps', currentState: 'Installed', duInstance: 3, euInstances: [4, 5], startTime: start, completeTime: complete, fault: undefined });
+  assert.deepEqual(ok, {
+    UUID: 'u',
+    DeploymentUnitRef: 'Device.SoftwareModules.DeploymentUnit.3',
+    Version: '1.0.0',
+    CurrentState: 'Installed',
+    Resolved: 'true',
+    ExecutionUnitRefList: 'Device.SoftwareModules.ExecutionUnit.4,Device.SoftwareModules.ExecutionUnit.5',
+    StartTime: ok['StartTime'],
+    CompleteTime: '2026-11-25T10:00:04Z',
+    OperationPerformed: 'Install',
+    'Fault.FaultCode': '0',
+    'Fault.FaultString': '',
+  });
+  assert.match(ok['StartTime']!, /^2026-11-25T10:00:00(\.\d+)?Z$/);
+  const failed = toDuStateChangeArgs({ operation: 'Install', uuid: '', version: '', execEnv: 'apps', currentState: 'Failed', duInstance: undefined, euInstances: [], startTime: start, completeTime: complete, fault: { code: 7227, message: 'x'.repeat(300) } });
+  assert.deepEqual([failed['DeploymentUnitRef'], failed['Resolved'], failed['Fault.FaultCode'], failed['Fault.FaultString']!.length], ['', 'false', '7227', 256]);
+});
+
+test('InstallDU without a catalog, with a bad URL, UUID or ExecEnv is refused in the OperateResp', async () => {
+  const model = createTestModel(testConfig({ execEnvs: [{ name: 'apps', memoryKiB: 65536, cpuPercent: 50, diskKiB: 1_048_576 }] }));
+  const operate = async (inputArgs: Record<string, string>) =>
+    (await handleOperate(model.ctx(), { command: 'Device.SoftwareModules.InstallDU()', commandKey: '', sendResp: true, inputArgs })).operationResults![0]!;
+  const noCatalog = await operate({ URL: 'http://catalog/targets/a/b/b-1.0.0.berth' });
+  assert.equal(noCatalog.cmdFailure?.errCode, 7002);
+  assert.match(noCatalog.cmdFailure!.errMsg!, /no app catalog is configured/);
+  assert.equal(noCatalog.reqObjPath ?? '', '', 'no Request row');
+  assert.equal((await operate({})).cmdFailure?.errCode, 7027, 'URL is mandatory');
+  assert.equal(model.dm.table('Device.LocalAgent.Request.').rows.size, 0);
+});
