@@ -44,7 +44,7 @@ test('InstallDU without a catalog, with a bad URL, UUID or ExecEnv is refused in
     (await handleOperate(model.ctx(), { command: 'Device.SoftwareModules.InstallDU()', commandKey: '', sendResp: true, inputArgs })).operationResults![0]!;
   const noCatalog = await operate({ URL: 'http://catalog/targets/a/b/b-1.0.0.berth' });
   assert.equal(noCatalog.cmdFailure?.errCode, 7002);
-  assert.match(noCatalog.cmdFailure!.errMsg!, /no app catalog is configured/);
+  assert.match(noCatalog.cmdFailure.errMsg!, /no app catalog is configured/);
   assert.equal(noCatalog.reqObjPath ?? '', '', 'no Request row');
   assert.equal((await operate({})).cmdFailure?.errCode, 7027, 'URL is mandatory');
   assert.equal(model.dm.table('Device.LocalAgent.Request.').rows.size, 0);
