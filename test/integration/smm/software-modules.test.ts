@@ -72,7 +72,7 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
       const port = (receiver.address() as { port: number }).port;
       const uploaded = smm.controller.nextNotify((n) => n.operComplete?.commandKey === 'log-1', 30_000);
       await smm.controller.request({ add: { allowPartial: false, createObjs: [{ objPath: 'Device.LocalAgent.Subscription.', paramSettings: [{ param: 'Enable', value: 'true', required: true }, { param: 'NotifType', value: 'OperationComplete', required: true }, { param: 'ReferenceList', value: 'Device.DeviceInfo.VendorLogFile.', required: true }] }] } });
-      await smm.operate(`${eu['VendorLogList']!}.Upload()`, { URL: `http://127.0.0.1:${port}/logs/filter.log` }, 'log-1');
+      await smm.operate(`${eu['VendorLogList']}.Upload()`, { URL: `http://127.0.0.1:${port}/logs/filter.log` }, 'log-1');
       assert.equal((await uploaded).operComplete!.cmdFailure, null);
       assert.match(uploads[0] ?? '', /^PUT parental-control 1\.0\.0 filtering \d+ domains/);
     } finally {
