@@ -88,8 +88,14 @@ interface StatsJson {
   precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
 }
 
-/** Memory as `docker stats` shows it (page cache that can be reclaimed is not counted); CPU in % of one CPU. */
-export function toUsage(stats: StatsJson): ContainerUsage {
+/**
+ * Memory as `docker stats` shows it (page cache that can be reclaimed is not counted); CPU in % of one CPU, over
+ * the interval since `previous` (a one-shot sample has no precpu of its own).
+ */
+export function toUsage(stats: StatsJson, previous?: { cpu: number; system: number }): ContainerUsage {
+  if (previous) {
+    stats = { ...stats, precpu_stats: { cpu_usage: { total_usage: previous.cpu }, system_cpu_usage: previous.system } };
+  }
   const raw = stats.memory_stats.usage ?? 0;
   const reclaimable = stats.memory_stats.stats?.inactive_file ?? stats.memory_stats.stats?.total_inactive_file ?? stats.memory_stats.stats?.cache ?? 0;
   const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
@@ -100,6 +106,7 @@ export function toUsage(stats: StatsJson): ContainerUsage {
 }
 
 export function createDockerRuntime(socketPath?: string, engine: DockerEngine = createDockerEngine(socketPath)): ContainerRuntime {
+  const lastCpu = new Map<string, { cpu: number; system: number }>();
   const labelFilter = (label: string): string => JSON.stringify({ label: [label] });
 
   return {
@@ -152,6 +159,7 @@ export function createDockerRuntime(socketPath?: string, engine: DockerEngine = 
 
     removeContainer: (id) =>
       guard(`remove container ${id}`, async () => {
+        lastCpu.delete(id);
         await engine.json('DELETE', `/containers/${id}`, { query: { force: 1 } });
       }),
 
@@ -213,8 +221,15 @@ export function createDockerRuntime(socketPath?: string, engine: DockerEngine = 
         return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
       }),
 
+    // one-shot: Docker answers at once instead of waiting a second for a second sample; CPU is computed against
+    // the previous sample of the same container (the first one reports 0 %).
     usage: (id) =>
-      guard(`stats of ${id}`, async () => toUsage(await engine.json<StatsJson>('GET', `/containers/${id}/stats`, { query: { stream: 0 } }))),
+      guard(`stats of ${id}`, async () => {
+        const stats = await engine.json<StatsJson>('GET', `/containers/${id}/stats`, { query: { stream: 0, 'one-shot': 1 } });
+        const previous = lastCpu.get(id);
+        lastCpu.set(id, { cpu: stats.cpu_stats.cpu_usage.total_usage, system: stats.cpu_stats.system_cpu_usage ?? 0 });
+        return toUsage(stats, previous ?? { cpu: stats.cpu_stats.cpu_usage.total_usage, system: stats.cpu_stats.system_cpu_usage ?? 0 });
+      }),
 
     diskUsage: () =>
       guard('disk usage', async () => {

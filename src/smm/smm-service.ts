@@ -144,6 +144,7 @@ export interface SmmService {
 }
 
 const duKey = (uuid: string, execEnv: string): string => `${uuid}@${execEnv}`;
+const SAMPLE_CONCURRENCY = 4;
 
 export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
   const { runtime, logger, options } = deps;
@@ -651,36 +652,40 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     } catch {
       disk = undefined;
     }
-    await Promise.all(
-      live.map(async ({ entry, unit, id }) => {
-        if (!id) return;
-        const view = supervisor.view(id);
-        let memoryKiB = 0;
-        let cpuPercent = 0;
-        if (view?.status === 'Active') {
-          try {
-            const stats = await runtime.usage(id);
-            memoryKiB = Math.ceil(stats.memoryBytes / 1024);
-            cpuPercent = Math.min(100, Math.round(stats.cpuPercent / Math.max(1, deps.cpuCount)));
-          } catch {
-            return;
-          }
+    // A few at a time: with dozens of units, one request each at once would only queue up in dockerd and hold
+    // a buffer per response in the agent.
+    const sampleOne = async ({ entry, unit, id }: (typeof live)[number]): Promise<void> => {
+      if (!id) return;
+      const view = supervisor.view(id);
+      let memoryKiB = 0;
+      let cpuPercent = 0;
+      if (view?.status === 'Active') {
+        try {
+          const stats = await runtime.usage(id);
+          memoryKiB = Math.ceil(stats.memoryBytes / 1024);
+          cpuPercent = Math.min(100, Math.round(stats.cpuPercent / Math.max(1, deps.cpuCount)));
+        } catch {
+          return;
         }
-        const volumes = entry.record.volumes.filter((v) => v.unit === unit.name);
-        const diskBytes = (disk?.containers.get(id) ?? 0) + volumes.reduce((sum, v) => sum + (disk?.volumes.get(v.name) ?? 0), 0);
-        const diskKiB = Math.ceil(diskBytes / 1024);
-        usage.set(unit.euid, { memoryKiB, cpuPercent, diskKiB });
-        const allowed = unitRecord(entry, unit)?.diskKiB ?? 0;
-        if (disk && allowed > 0 && diskKiB > allowed && view?.status === 'Active') {
-          // Docker has no portable disk limit: berth stops the unit and says why.
-          logger.warn({ du: entry.record.name, unit: unit.name, diskKiB, allowed }, 'execution unit exceeds its disk allocation; stopping it');
-          unit.requested = 'Idle';
-          saveSoon();
-          await supervisor.deactivate(id, unit.shutdownDelay).catch(() => undefined);
-          supervisor.setFault(id, { code: 'FailureWhileActive', message: `stopped: uses ${diskKiB} KiB of disk, its allocation is ${allowed} KiB` });
-        }
-      }),
-    );
+      }
+      const volumes = entry.record.volumes.filter((v) => v.unit === unit.name);
+      const diskBytes = (disk?.containers.get(id) ?? 0) + volumes.reduce((sum, v) => sum + (disk?.volumes.get(v.name) ?? 0), 0);
+      const diskKiB = Math.ceil(diskBytes / 1024);
+      usage.set(unit.euid, { memoryKiB, cpuPercent, diskKiB });
+      const allowed = unitRecord(entry, unit)?.diskKiB ?? 0;
+      if (disk && allowed > 0 && diskKiB > allowed && view?.status === 'Active') {
+        // Docker has no portable disk limit: berth stops the unit and says why.
+        logger.warn({ du: entry.record.name, unit: unit.name, diskKiB, allowed }, 'execution unit exceeds its disk allocation; stopping it');
+        unit.requested = 'Idle';
+        saveSoon();
+        await supervisor.deactivate(id, unit.shutdownDelay).catch(() => undefined);
+        supervisor.setFault(id, { code: 'FailureWhileActive', message: `stopped: uses ${diskKiB} KiB of disk, its allocation is ${allowed} KiB` });
+      }
+    };
+    for (let next = 0; next < live.length; ) {
+      await Promise.all(live.slice(next, next + SAMPLE_CONCURRENCY).map(sampleOne));
+      next += SAMPLE_CONCURRENCY;
+    }
     changed();
   }
 

@@ -22,7 +22,7 @@ export function createWorkArea(baseDir: string): FileWorkArea {
     async remove(dir) {
       await rm(dir, { recursive: true, force: true });
     },
-    openRead: (path) => createReadStream(path, { highWaterMark: 1024 * 1024 }),
+    openRead: (path) => createReadStream(path, { highWaterMark: 64 * 1024 }),
     async clear() {
       await rm(baseDir, { recursive: true, force: true });
       await mkdir(baseDir, { recursive: true, mode: 0o700 });

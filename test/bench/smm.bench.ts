@@ -45,9 +45,32 @@ function removeBenchObjects(): void {
   if (images.length > 0) spawnSync('docker', ['rmi', '-f', ...images], { stdio: 'ignore' });
 }
 
+/** RssAnon (the process's own memory) and RssFile (mapped files, mostly the node binary's pages, shared). */
+async function rssParts(pid: number): Promise<string> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): string => (Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 'NaN') / 1024).toFixed(1);
+  return `anonymous ${field('RssAnon')} MiB + files ${field('RssFile')} MiB`;
+}
+
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 'NaN') / 1024;
+}
+
+/** The largest resident mappings of a process (BENCH_SMAPS=1: where the memory is). */
+async function largestMappings(pid: number): Promise<string> {
+  const text = await readFile(`/proc/${pid}/smaps`, 'utf8');
+  const mappings: { name: string; rss: number }[] = [];
+  let current = '';
+  for (const line of text.split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) current = header[1] || '[anon]';
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) mappings.push({ name: current, rss: Number(rss[1]) });
+  }
+  const byName = new Map<string, number>();
+  for (const m of mappings) byName.set(m.name, (byName.get(m.name) ?? 0) + m.rss);
+  return [...byName].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, kib]) => `${name.split('/').pop()} ${(kib / 1024).toFixed(1)}`).join(', ');
 }
 
 /** An app folder like the sample energy-monitor, under another name, with one unit and no network. */
@@ -175,6 +198,7 @@ try {
   }
 
   const idleRss = await rssMiB(agent.pid!);
+  if (process.env['BENCH_SMAPS']) console.log(`   idle mappings (MiB): ${await largestMappings(agent.pid!)}`);
   // 1. Install → Active, against the same steps by hand, alternating, each from a clean state.
   const berthMs: number[] = [];
   const handMs: number[] = [];
@@ -188,6 +212,7 @@ try {
   console.log(`   by hand (docker load + docker create + docker start):                 median ${fmt(median(handMs))} [${handMs.map(fmt).join(', ')}]`);
   console.log(`   ratio ${(median(berthMs) / median(handMs)).toFixed(2)}× (target ≤ 1.25×)`);
   console.log(`   agent resident memory: ${idleRss.toFixed(1)} MiB idle before, ${(await rssMiB(agent.pid!)).toFixed(1)} MiB after these installs`);
+  if (process.env['BENCH_SMAPS']) console.log(`   mappings after (MiB): ${await largestMappings(agent.pid!)}`);
 
   // 2. APPS apps installed: Get Device.SoftwareModules. and the agent's memory.
   const installStarted = performance.now();
@@ -205,7 +230,7 @@ try {
   }
   const rss = await rssMiB(agent.pid!);
   console.log(`   Get Device.SoftwareModules. (${params} parameters): median ${median(getMs).toFixed(2)} ms, p95 ${[...getMs].sort((a, b) => a - b)[Math.floor(getMs.length * 0.95)]!.toFixed(2)} ms (target ≤ 10 ms)`);
-  console.log(`   agent resident memory with ${APPS} EUs: ${rss.toFixed(1)} MiB (target ≤ 80 MiB)`);
+  console.log(`   agent resident memory with ${APPS} EUs: ${rss.toFixed(1)} MiB (${await rssParts(agent.pid!)}) (target ≤ 80 MiB)`);
   console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, Docker ${docker('version', '--format', '{{.Server.Version}}')}`);
 } finally {
   await controller?.close().catch(() => undefined);
