@@ -3,9 +3,10 @@
 // when there is no build or the sources are newer than it (a development checkout after an edit or a pull).
 // --max-semi-space-size=1: a 1 MiB young generation keeps the long-running agent's resident memory
 // ~12 MiB lower (measured by npm run bench:usp) at no measurable latency cost.
-// MALLOC_*: glibc otherwise keeps the memory of freed buffers (downloads, image uploads to Docker, zlib) in
-// per-thread arenas for good; with two arenas, buffers from 64 KiB up mapped and unmapped, and free memory
-// trimmed back, the agent holds ~20 MiB less after installing apps (measured by npm run bench:smm).
+// MALLOC_ARENA_MAX=2: glibc otherwise gives each thread that allocates (libuv's file and zlib workers) an arena
+// of its own and keeps freed memory there; two arenas keep the agent ~7 MiB smaller after installing apps
+// (npm run bench:smm). Lower malloc mmap/trim thresholds saved ~10 MiB more but cost ~0.2 ms per USP round
+// trip (npm run bench:usp), so they are not set.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
