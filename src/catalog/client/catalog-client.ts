@@ -17,6 +17,7 @@ import { isSafeTargetPath, targetCustomOf, targetCustomSchema } from '../target-
 import type { TargetCustom } from '../target-custom.ts';
 import { CatalogError, CatalogFault, toTransportError } from './catalog-error.ts';
 import { CatalogFetcher, fetchWithIdleTimeout } from './catalog-fetcher.ts';
+import type { HttpGetResponse } from './http-get.ts';
 import { createTrustedMetadataStore } from './trusted-metadata-store.ts';
 
 export interface CatalogClientOptions {
@@ -172,20 +173,20 @@ export function createCatalogClient(options: CatalogClientOptions): CatalogClien
     },
 
     async download(resolved, { workDir, signal, onProgress, maxUnpackedBytes }) {
-      let response: Response;
+      let response: HttpGetResponse;
       try {
         response = await fetchWithIdleTimeout(resolved.downloadUrl, { idleTimeoutMs, userAgent, signal });
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         throw toTransportError(error, resolved.downloadUrl);
       }
-      if (!response.ok || !response.body) {
-        await response.body?.cancel();
+      if (!response.ok) {
+        response.body.destroy();
         throw new CatalogError(CatalogFault.ServerUnreachable, `catalog server answered ${response.status} for ${resolved.targetPath}`);
       }
       const hashers = Object.keys(resolved.hashes).map((algorithm) => ({ algorithm, hash: createHash(algorithm) }));
       let received = 0;
-      const body = response.body as ReadableStream<Uint8Array> & AsyncIterable<Uint8Array>;
+      const body: AsyncIterable<Uint8Array> = response.body;
       // The package bytes, metered and hashed on their way to the unpacker.
       const metered = async function* (): AsyncGenerator<Uint8Array> {
         for await (const chunk of body) {

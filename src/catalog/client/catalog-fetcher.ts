@@ -1,9 +1,12 @@
-// How tuf-js fetches metadata for berth: Node's fetch with an idle timeout (a slow but live link is fine; a
+// How tuf-js fetches metadata for berth: an HTTP GET (http-get.ts, not fetch) with an idle timeout (a slow but live link is fine; a
 // stalled one is not — tuf-js's own timeout covers the whole body), no https → http downgrade on redirects, and
 // transport failures remembered so that the caller can report 7033/7034 even when tuf-js wraps the error.
 import { BaseFetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import { Readable } from 'node:stream';
 import { CatalogError, CatalogFault, toTransportError } from './catalog-error.ts';
+import { httpGet } from './http-get.ts';
+import type { HttpGetResponse } from './http-get.ts';
 
 export interface FetchOptions {
   idleTimeoutMs: number;
@@ -12,10 +15,11 @@ export interface FetchOptions {
 }
 
 /**
- * fetch() whose body stream aborts when no byte arrives for `idleTimeoutMs`. Transport failures become
- * CatalogError 7033/7034; HTTP statuses are left to the caller.
+ * A GET whose body aborts when no byte arrives for `idleTimeoutMs` (a slow but live link is fine). Transport
+ * failures become CatalogError 7033/7034 (an https URL redirected to http is 7034); HTTP statuses are left to
+ * the caller.
  */
-export async function fetchWithIdleTimeout(url: string, options: FetchOptions): Promise<Response> {
+export async function fetchWithIdleTimeout(url: string, options: FetchOptions): Promise<HttpGetResponse> {
   const controller = new AbortController();
   const onAbort = (): void => {
     controller.abort(options.signal?.reason);
@@ -33,35 +37,31 @@ export async function fetchWithIdleTimeout(url: string, options: FetchOptions): 
     options.signal?.removeEventListener('abort', onAbort);
   };
   arm();
-  let response: Response;
+  let response: HttpGetResponse;
   try {
-    response = await fetch(url, { signal: controller.signal, headers: { 'user-agent': options.userAgent }, redirect: 'follow' });
+    response = await httpGet(url, {
+      signal: controller.signal,
+      headers: { 'user-agent': options.userAgent },
+      onRedirect: (from, to) => {
+        if (from.protocol === 'https:' && to.protocol !== 'https:') throw new CatalogError(CatalogFault.ServerInsecure, `catalog server redirected ${from.href} to insecure ${to.href}`);
+      },
+    });
   } catch (error) {
     disarm();
     if (options.signal?.aborted) throw options.signal.reason;
+    if (controller.signal.aborted && controller.signal.reason instanceof DOMException) throw toTransportError(controller.signal.reason, url);
     throw toTransportError(error, url);
   }
-  if (new URL(url).protocol === 'https:' && new URL(response.url).protocol !== 'https:') {
-    disarm();
-    await response.body?.cancel();
-    throw new CatalogError(CatalogFault.ServerInsecure, `catalog server redirected ${url} to insecure ${response.url}`);
-  }
-  if (!response.body) {
-    disarm();
-    return response;
-  }
-  const watched = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, sink) {
-        arm();
-        sink.enqueue(chunk);
-      },
-      flush() {
-        disarm();
-      },
-    }),
-  );
-  return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers });
+  const body = response.body;
+  body.on('data', arm);
+  body.once('end', disarm);
+  body.once('close', disarm);
+  return response;
+}
+
+/** The body as the web stream tuf-js reads. */
+export function toWebStream(body: Readable): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return Readable.toWeb(body) as unknown as ReadableStream<Uint8Array<ArrayBuffer>>;
 }
 
 export class CatalogFetcher extends BaseFetcher {
@@ -75,7 +75,7 @@ export class CatalogFetcher extends BaseFetcher {
   }
 
   override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
-    let response: Response;
+    let response: HttpGetResponse;
     try {
       response = await fetchWithIdleTimeout(url, this.#options);
     } catch (error) {
@@ -83,14 +83,13 @@ export class CatalogFetcher extends BaseFetcher {
       throw error;
     }
     if (!response.ok) {
-      await response.body?.cancel();
+      response.body.destroy();
       if (response.status >= 500) {
         this.lastTransportError = new CatalogError(CatalogFault.ServerUnreachable, `catalog server answered ${response.status} for ${url}`);
       }
       // tuf-js treats only DownloadHTTPError 403/404 as "no newer root".
       throw new DownloadHTTPError(`${url}: HTTP ${response.status}`, response.status);
     }
-    if (!response.body) throw new DownloadHTTPError(`${url}: empty response`, response.status);
-    return response.body as ReadableStream<Uint8Array<ArrayBuffer>>;
+    return toWebStream(response.body);
   }
 }
