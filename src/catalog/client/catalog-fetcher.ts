@@ -61,7 +61,7 @@ export async function fetchWithIdleTimeout(url: string, options: FetchOptions): 
 
 /** The body as the web stream tuf-js reads. */
 export function toWebStream(body: Readable): ReadableStream<Uint8Array<ArrayBuffer>> {
-  return Readable.toWeb(body) as unknown as ReadableStream<Uint8Array<ArrayBuffer>>;
+  return Readable.toWeb(body) as ReadableStream<Uint8Array<ArrayBuffer>>;
 }
 
 export class CatalogFetcher extends BaseFetcher {
