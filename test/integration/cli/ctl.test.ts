@@ -103,6 +103,18 @@ describe('berth ctl', { skip }, () => {
     assert.deepEqual(left.reqPathResults?.[0]?.resolvedPathResults, [], 'the subscription was deleted');
   });
 
+  test('app verbs: apps lists none and the ExecEnv; install without a catalog is refused; unknown apps are usage errors', async () => {
+    const apps = await ctl(['apps']);
+    assert.equal(apps.code, 0, apps.stderr);
+    assert.match(apps.stdout, /^no apps installed\nExecEnv default \((Up|Error)\): memory 0\.0\/\d+ MiB held/);
+    const install = await ctl(['install', 'http://127.0.0.1:1/targets/acme.example/hello/hello-1.0.0.berth']);
+    assert.equal(install.code, 1);
+    assert.match(install.stdout, /install hello-1\.0\.0\.berth: refused, error 7002: no app catalog is configured/);
+    const stop = await ctl(['stop', 'no-such-app']);
+    assert.equal(stop.code, 2);
+    assert.match(stop.stderr, /no installed app no-such-app/);
+  });
+
   test('usage mistakes exit 2 with a message', async () => {
     const unknown = await ctl(['frobnicate']);
     assert.equal(unknown.code, 2);
