@@ -207,10 +207,10 @@ try {
     berthMs.push(await installAndWaitActive(controller, bigUrl));
     await uninstallAll(controller);
   }
-  console.log(`\n1. InstallDU → EU Active, ~${(imageBytes / 1e6).toFixed(0)} MB app, ${ROUNDS} rounds`);
-  console.log(`   berth (catalog refresh, download, verify, unpack, load, create, start): median ${fmt(median(berthMs))} [${berthMs.map(fmt).join(', ')}]`);
-  console.log(`   by hand (docker load + docker create + docker start):                 median ${fmt(median(handMs))} [${handMs.map(fmt).join(', ')}]`);
-  console.log(`   ratio ${(median(berthMs) / median(handMs)).toFixed(2)}× (target ≤ 1.25×)`);
+  if (ROUNDS > 0) console.log(`\n1. InstallDU → EU Active, ~${(imageBytes / 1e6).toFixed(0)} MB app, ${ROUNDS} rounds`);
+  if (ROUNDS > 0) console.log(`   berth (catalog refresh, download, verify, unpack, load, create, start): median ${fmt(median(berthMs))} [${berthMs.map(fmt).join(', ')}]`);
+  if (ROUNDS > 0) console.log(`   by hand (docker load + docker create + docker start):                 median ${fmt(median(handMs))} [${handMs.map(fmt).join(', ')}]`);
+  if (ROUNDS > 0) console.log(`   ratio ${(median(berthMs) / median(handMs)).toFixed(2)}× (target ≤ 1.25×)`);
   console.log(`   agent resident memory: ${idleRss.toFixed(1)} MiB idle before, ${(await rssMiB(agent.pid!)).toFixed(1)} MiB after these installs`);
   if (process.env['BENCH_SMAPS']) console.log(`   mappings after (MiB): ${await largestMappings(agent.pid!)}`);
 
@@ -220,6 +220,7 @@ try {
   console.log(`\n2. ${APPS} apps installed and Active in ${((performance.now() - installStarted) / 1000).toFixed(1)} s`);
   // Let a usage sample or two pass (the agent samples every 10 s), then measure.
   await new Promise((r) => setTimeout(r, 12_000));
+  console.log(`   agent resident memory before the Gets: ${(await rssMiB(agent.pid!)).toFixed(1)} MiB (${await rssParts(agent.pid!)})`);
   const getMs: number[] = [];
   let params = 0;
   for (let i = 0; i < 200; i++) {
