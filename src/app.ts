@@ -202,13 +202,17 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     },
   });
   // Resolves once the newest state is on disk, also when another caller started that write.
+  // A failed write leaves the state dirty, so the next flush tries again.
   let lastSave: Promise<void> = Promise.resolve();
   const flushPersistence = (): Promise<void> => {
-    if (dirty) {
-      dirty = false;
-      lastSave = store.save({ configSeed, dataModel: model().snapshot(), smm: smmState });
-    }
-    return lastSave;
+    if (!dirty) return lastSave;
+    dirty = false;
+    const attempt = store.save({ configSeed, dataModel: model().snapshot(), smm: smmState }).catch((error: unknown) => {
+      dirty = true;
+      throw error;
+    });
+    lastSave = attempt.catch(() => undefined);
+    return attempt;
   };
   await flushPersistence();
 
