@@ -230,8 +230,12 @@ try {
     params = (resp.reqPathResults?.[0]?.resolvedPathResults ?? []).reduce((n, r) => n + Object.keys(r.resultParams ?? {}).length, 0);
   }
   const rss = await rssMiB(agent.pid!);
+  const afterGets = await rssParts(agent.pid!);
+  // …and once the agent is idle again (one usage-sampling period later).
+  await new Promise((r) => setTimeout(r, 12_000));
+  const settled = await rssMiB(agent.pid!);
   console.log(`   Get Device.SoftwareModules. (${params} parameters): median ${median(getMs).toFixed(2)} ms, p95 ${[...getMs].sort((a, b) => a - b)[Math.floor(getMs.length * 0.95)]!.toFixed(2)} ms (target ≤ 10 ms)`);
-  console.log(`   agent resident memory with ${APPS} EUs: ${rss.toFixed(1)} MiB (${await rssParts(agent.pid!)}) (target ≤ 80 MiB)`);
+  console.log(`   agent resident memory with ${APPS} EUs: ${rss.toFixed(1)} MiB right after the Gets (${afterGets}), ${settled.toFixed(1)} MiB 12 s later (${await rssParts(agent.pid!)}) (target ≤ 80 MiB)`);
   console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, Docker ${docker('version', '--format', '{{.Server.Version}}')}`);
 } finally {
   await controller?.close().catch(() => undefined);
