@@ -587,6 +587,19 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     }
   }
 
+  /** Removes images interrupted operations loaded, unless a recorded deployment uses them; keeps the rest for later. */
+  async function removeOrphanImages(): Promise<void> {
+    const inUse = new Set(state.deployments.map((e) => e.record.imageId));
+    const left: string[] = [];
+    for (const imageId of state.orphanImages ?? []) {
+      if (inUse.has(imageId)) continue;
+      await runtime.removeImage(imageId).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== 'NOT_FOUND') left.push(imageId);
+      });
+    }
+    state.orphanImages = left;
+  }
+
   /** Adopts the runtime's state for the recorded units after a (re)start and removes what no record knows. */
   async function adoptRuntime(): Promise<void> {
     supervisor.close();
@@ -600,6 +613,10 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
       void recover();
     });
     const result = await reconcile(runtime, deps.owner, state.deployments.map((e) => e.record), { retainedVolumes: new Set(state.retainedVolumes) });
+    if ((state.orphanImages ?? []).length > 0) {
+      await removeOrphanImages();
+      saveSoon();
+    }
     if (result.removed.containers.length + result.removed.networks.length + result.removed.volumes.length > 0) {
       logger.info({ removed: result.removed }, 'removed what an interrupted operation left behind');
     }
@@ -701,10 +718,9 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
       // Operations a crash interrupted: reported failed, never retried (TR-369 R-SMM.1).
       const interrupted = state.inFlight;
       if (interrupted.length > 0) {
-        const inUse = new Set(state.deployments.map((e) => e.record.imageId));
-        for (const op of interrupted) {
-          for (const imageId of op.imageIds) if (!inUse.has(imageId)) await runtime.removeImage(imageId).catch(() => undefined);
-        }
+        // Removed now, or at the next reconcile if Docker does not answer yet.
+        state.orphanImages = [...new Set([...(state.orphanImages ?? []), ...interrupted.flatMap((op) => op.imageIds)])];
+        await removeOrphanImages();
         state.inFlight = [];
         await save();
         for (const op of interrupted) {

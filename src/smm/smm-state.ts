@@ -55,6 +55,8 @@ export interface SmmState {
   deployments: DeploymentEntry[];
   inFlight: InFlightOperation[];
   retainedVolumes: string[];
+  /** Images an interrupted operation loaded that could not be removed yet (Docker was down at start). */
+  orphanImages?: string[];
   nextDuInstance: number;
   nextEuInstance: number;
 }

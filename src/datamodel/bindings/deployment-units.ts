@@ -307,7 +307,10 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
 
   registry.bindCommand('Device.SoftwareModules.ExecutionUnit.{i}.SetRequestedState()', ({ obj, args }) => {
     const requested = args['RequestedState'] === 'Active' ? 'Active' : 'Idle';
+    // Stopping is always allowed, except while its DU is being updated or removed (the operation owns the unit).
     const { entry, unit } = requested === 'Active' ? checkUnitCommand(obj) : unitOfRow(obj);
+    const status = smm().duStatus(entry);
+    if (status !== 'Installed') throw new UspError(7229, `its DeploymentUnit is ${status}`);
     smm().setRequestedState(entry, unit, requested);
     return {};
   });

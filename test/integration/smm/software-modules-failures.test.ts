@@ -3,6 +3,7 @@
 // DUStateChange! (CurrentState Failed) and OperationComplete, and each leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { skipReason } from '../../helpers/usp-fixture.ts';
@@ -141,6 +142,8 @@ test('kill -9 of the agent mid-update: the old version runs again with its data,
     const left = smm.leftovers();
     assert.equal(left.containers.length, 1, 'only the old version\'s container');
     assert.equal(left.volumes.length, 1, 'only the old version\'s data');
+    const newImage = spawnSync('docker', ['images', '-q', 'berth-samples/parental-control:1.1.0'], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(newImage, '', 'the image the interrupted update loaded is removed');
     const page = await (await fetch('http://127.0.0.1:18080/', { signal: AbortSignal.timeout(5000) }).catch(async () => {
       await new Promise((r) => setTimeout(r, 2000));
       return fetch('http://127.0.0.1:18080/', { signal: AbortSignal.timeout(5000) });
