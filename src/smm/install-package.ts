@@ -26,9 +26,7 @@ export class SmmFault extends Error {
 export const SmmFaultCode = {
   RequestDenied: 7002,
   InternalError: 7003,
-  InvalidArguments: 7004,
   InvalidValue: 7012,
-  CommandFailure: 7022,
   UnknownExecEnv: 7223,
   InvalidDuState: 7229,
   InvalidEuState: 7230,

@@ -216,6 +216,48 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     });
   }
 
+  /**
+   * Runs a DU operation after the ones before it (one at a time). For an installed DU, its Status shows `status`
+   * meanwhile, and a second operation on it is refused (7229).
+   */
+  async function runDuOperation<T>(entry: DeploymentEntry | undefined, status: DuStatus, work: () => Promise<T>): Promise<T> {
+    const key = entry ? duKey(entry.record.uuid, entry.record.execEnv) : undefined;
+    if (key !== undefined) {
+      const current = busy.get(key);
+      if (current) throw new SmmFault(SmmFaultCode.InvalidDuState, `DU ${entry!.record.name} is ${current}`);
+      busy.set(key, status);
+      changed();
+    }
+    try {
+      return await exclusive(work);
+    } finally {
+      if (key !== undefined) busy.delete(key);
+      changed();
+    }
+  }
+
+  /** A unit new to the agent (fresh install, or a unit a new version adds): its row number and first settings. */
+  function newUnitSettings(
+    record: DeploymentRecord,
+    unit: DeploymentRecord['units'][number],
+    at: string,
+    given: { shutdownDelay?: number | undefined; autoRestart?: AutoRestartPolicy | undefined },
+  ): UnitSettings {
+    const instance = state.nextEuInstance++;
+    return {
+      name: unit.name,
+      euid: euidOf(record.execEnv, record.name, unit.name),
+      instance,
+      alias: `cpe-eu-${instance}`,
+      autoStart: unit.autoStart,
+      runLevel: Math.max(0, unit.runLevel),
+      shutdownDelay: given.shutdownDelay ?? 10,
+      autoRestart: given.autoRestart ?? DEFAULT_AUTO_RESTART,
+      requested: unit.autoStart ? 'Active' : 'Idle',
+      createdAt: at,
+    };
+  }
+
   function report(operation: OperationKind, fields: Omit<DuOperationReport, 'operation' | 'completeTime'>): DuOperationReport {
     const done: DuOperationReport = { operation, ...fields, completeTime: now() };
     for (const listener of reportListeners) listener(done);
@@ -260,100 +302,82 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
 
   async function install(args: InstallArgs): Promise<DuOperationReport> {
     const startTime = now();
-    const key = `install:${randomUUID()}`;
-    busy.set(key, 'Installing');
-    try {
-      return await exclusive(async () => {
-        const op = await beginOperation('Install', { url: args.url, execEnv: args.execEnv, uuid: args.uuid, version: undefined });
-        try {
-          const { record, resolved } = await installPackage(
-            { catalog: catalogOrFault(), runtime, work: deps.work },
-            {
-              url: args.url,
-              uuid: args.uuid,
-              execEnv: policyOf(args.execEnv),
-              toExecEnvCpu,
-              installed: entriesIn(args.execEnv).map((e) => e.record),
-              signal: args.signal,
-              onImageLoaded: async (imageId) => {
-                op.imageIds.push(imageId);
-                await save();
-              },
-              onProgress: (phase, detail) => args.onProgress?.(detail ? `${phase} ${detail.received}/${detail.total}` : phase),
-            },
-          );
-          const at = now().toISOString();
-          const entry: DeploymentEntry = {
-            record,
-            instance: state.nextDuInstance++,
-            alias: '',
+    return runDuOperation(undefined, 'Installing', async () => {
+      const op = await beginOperation('Install', { url: args.url, execEnv: args.execEnv, uuid: args.uuid, version: undefined });
+      try {
+        const { record, resolved } = await installPackage(
+          { catalog: catalogOrFault(), runtime, work: deps.work },
+          {
             url: args.url,
-            description: resolved.custom.description,
-            installedAt: at,
-            lastUpdate: at,
-            moduleVersion: args.moduleVersion ?? '',
-            unpackedBytes: resolved.custom.unpackedSize,
-            units: record.units.map((unit) => ({
-              name: unit.name,
-              euid: euidOf(record.execEnv, record.name, unit.name),
-              instance: state.nextEuInstance++,
-              alias: '',
-              autoStart: unit.autoStart,
-              runLevel: Math.max(0, unit.runLevel),
-              shutdownDelay: args.shutdownDelay ?? 10,
-              autoRestart: args.autoRestart ?? DEFAULT_AUTO_RESTART,
-              requested: unit.autoStart ? 'Active' : 'Idle',
-              createdAt: at,
-            })),
-          };
-          entry.alias = `cpe-du-${entry.instance}`;
-          for (const unit of entry.units) unit.alias = `cpe-eu-${unit.instance}`;
-          // An app whose units cannot even start is a failed install, not an installed DU in a crash loop: the
-          // AutoStart units must come up and stay up for a moment before the DU is committed.
-          for (const unit of entry.units) supervisor.add(containerOf(entry, unit)!, { ...unit.autoRestart, enable: false });
-          const starting = entry.units.filter((unit) => shouldRun(entry, unit));
-          for (const unit of starting) activate(entry, unit, true);
-          args.onProgress?.('starting');
-          try {
-            await probation(starting.map((unit) => ({ id: containerOf(entry, unit)!, name: unit.name })), options.installProbationMs, 'the app');
-          } catch (error) {
-            for (const unit of record.units) supervisor.remove(unit.containerId);
-            const retained = new Set(state.retainedVolumes);
-            await removeDeployment(runtime, { ...record, volumes: record.volumes.filter((v) => !retained.has(v.name)) }, { retainData: false }).catch((cleanup: unknown) => {
-              logger.error({ err: cleanup }, 'removing the failed install left something behind');
-            });
-            throw error;
-          }
-          for (const unit of entry.units) supervisor.setPolicy(containerOf(entry, unit)!, unit.autoRestart);
-          state.deployments.push(entry);
-          // Retained data this install adopted belongs to the DU again.
-          const adopted = new Set(record.volumes.map((v) => v.name));
-          state.retainedVolumes = state.retainedVolumes.filter((name) => !adopted.has(name));
-          endOperation(op);
-          await save();
-          changed();
-          return report('Install', {
-            uuid: record.uuid,
-            version: record.version,
-            execEnv: record.execEnv,
-            currentState: 'Installed',
-            duInstance: entry.instance,
-            euInstances: entry.units.map((u) => u.instance),
-            startTime,
-            fault: undefined,
-          });
+            uuid: args.uuid,
+            execEnv: policyOf(args.execEnv),
+            toExecEnvCpu,
+            installed: entriesIn(args.execEnv).map((e) => e.record),
+            signal: args.signal,
+            onImageLoaded: async (imageId) => {
+              op.imageIds.push(imageId);
+              await save();
+            },
+            onProgress: (phase, detail) => args.onProgress?.(detail ? `${phase} ${detail.received}/${detail.total}` : phase),
+          },
+        );
+        const at = now().toISOString();
+        const unitOptions = { shutdownDelay: args.shutdownDelay, autoRestart: args.autoRestart };
+        const duInstance = state.nextDuInstance++;
+        const entry: DeploymentEntry = {
+          record,
+          instance: duInstance,
+          alias: `cpe-du-${duInstance}`,
+          url: args.url,
+          description: resolved.custom.description,
+          installedAt: at,
+          lastUpdate: at,
+          moduleVersion: args.moduleVersion ?? '',
+          unpackedBytes: resolved.custom.unpackedSize,
+          units: record.units.map((unit) => newUnitSettings(record, unit, at, unitOptions)),
+        };
+        // An app whose units cannot even start is a failed install, not an installed DU in a crash loop: the
+        // AutoStart units must come up and stay up for a moment before the DU is committed.
+        for (const unit of entry.units) supervisor.add(containerOf(entry, unit)!, { ...unit.autoRestart, enable: false });
+        const starting = entry.units.filter((unit) => shouldRun(entry, unit));
+        for (const unit of starting) activate(entry, unit, true);
+        args.onProgress?.('starting');
+        try {
+          await probation(starting.map((unit) => ({ id: containerOf(entry, unit)!, name: unit.name })), options.installProbationMs, 'the app');
         } catch (error) {
-          endOperation(op);
-          await save().catch(() => undefined);
-          const fault = faultOf(error);
-          logger.warn({ url: args.url, code: fault.code, reason: fault.message }, 'install failed');
-          return report('Install', { uuid: args.uuid ?? '', version: '', execEnv: args.execEnv, currentState: 'Failed', duInstance: undefined, euInstances: [], startTime, fault });
+          for (const unit of record.units) supervisor.remove(unit.containerId);
+          const retained = new Set(state.retainedVolumes);
+          await removeDeployment(runtime, { ...record, volumes: record.volumes.filter((v) => !retained.has(v.name)) }, { retainData: false }).catch((cleanup: unknown) => {
+            logger.error({ err: cleanup }, 'removing the failed install left something behind');
+          });
+          throw error;
         }
-      });
-    } finally {
-      busy.delete(key);
-      changed();
-    }
+        for (const unit of entry.units) supervisor.setPolicy(containerOf(entry, unit)!, unit.autoRestart);
+        state.deployments.push(entry);
+        // Retained data this install adopted belongs to the DU again.
+        const adopted = new Set(record.volumes.map((v) => v.name));
+        state.retainedVolumes = state.retainedVolumes.filter((name) => !adopted.has(name));
+        endOperation(op);
+        await save();
+        changed();
+        return report('Install', {
+          uuid: record.uuid,
+          version: record.version,
+          execEnv: record.execEnv,
+          currentState: 'Installed',
+          duInstance: entry.instance,
+          euInstances: entry.units.map((u) => u.instance),
+          startTime,
+          fault: undefined,
+        });
+      } catch (error) {
+        endOperation(op);
+        await save().catch(() => undefined);
+        const fault = faultOf(error);
+        logger.warn({ url: args.url, code: fault.code, reason: fault.message }, 'install failed');
+        return report('Install', { uuid: args.uuid ?? '', version: '', execEnv: args.execEnv, currentState: 'Failed', duInstance: undefined, euInstances: [], startTime, fault });
+      }
+    });
   }
 
   /** Waits until every unit is Active and has stayed up for the probation window; throws with the reason if not. */
@@ -402,189 +426,157 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
 
   async function update(entry: DeploymentEntry, args: Parameters<SmmService['update']>[1]): Promise<DuOperationReport> {
     const startTime = now();
-    const key = duKey(entry.record.uuid, entry.record.execEnv);
-    if (busy.has(key)) throw new SmmFault(SmmFaultCode.InvalidDuState, `DU ${entry.record.name} is ${busy.get(key)}`);
-    busy.set(key, 'Updating');
-    changed();
     const old = entry.record;
     const url = args.url ?? entry.url;
-    try {
-      return await exclusive(async () => {
-        const op = await beginOperation('Update', { url, execEnv: old.execEnv, uuid: old.uuid, version: old.version });
-        let fresh: DeploymentRecord | undefined;
-        const wasRunning = entry.units.filter((u) => shouldRun(entry, u));
-        let oldStopped = false;
-        try {
-          const releasing = { memoryKiB: 0, cpuPercent: 0, diskKiB: Math.ceil(entry.unpackedBytes / 1024) };
-          for (const unit of old.units) {
-            releasing.memoryKiB += unit.memoryKiB;
-            releasing.cpuPercent += toExecEnvCpu(unit.cpuPercent);
-            releasing.diskKiB += unit.diskKiB;
-          }
-          const installed = await installPackage(
-            { catalog: catalogOrFault(), runtime, work: deps.work },
-            {
-              url,
-              uuid: old.uuid,
-              execEnv: policyOf(old.execEnv),
-              toExecEnvCpu,
-              installed: [old],
-              signal: args.signal,
-              update: { releasing },
-              accept: (custom) => {
-                if (custom.name !== old.name || custom.vendor !== old.vendor) {
-                  throw new SmmFault(SmmFaultCode.DuToExecEnvMismatch, `${url} is ${custom.vendor}/${custom.name}, not ${old.vendor}/${old.name}: an Update keeps the app`);
-                }
-                const newer = semver.valid(custom.version) && semver.valid(old.version) ? semver.compare(custom.version, old.version) : custom.version.localeCompare(old.version);
-                if (newer < 0 && !options.allowDowngrade) {
-                  throw new SmmFault(SmmFaultCode.InvalidDuState, `${old.name} ${custom.version} is older than the installed ${old.version}: downgrades are not allowed (config smm.allowDowngrade)`);
-                }
-              },
-              onImageLoaded: async (imageId) => {
-                op.imageIds.push(imageId);
-                await save();
-              },
-              onProgress: (phase, detail) => args.onProgress?.(detail ? `${phase} ${detail.received}/${detail.total}` : phase),
-            },
-          );
-          fresh = installed.record;
-          const next = fresh;
-          // The switch: old units stop, their data is copied into the new volumes, the new units start.
-          args.onProgress?.('stopping the running version');
-          await Promise.all(entry.units.map((unit) => deactivate(entry, unit)));
-          oldStopped = true;
-          await carryData(runtime, { from: old, includeUnretained: args.retainData }, next);
-          const settingsOf = (name: string): UnitSettings | undefined => entry.units.find((u) => u.name === name);
-          const toStart = next.units.filter((u) => {
-            const previous = settingsOf(u.name);
-            return previous ? wasRunning.includes(previous) : u.autoStart;
-          });
-          for (const unit of next.units) supervisor.add(unit.containerId, { ...DEFAULT_AUTO_RESTART, enable: false });
-          args.onProgress?.('starting the new version (probation)');
-          for (const unit of toStart) void supervisor.activate(unit.containerId, { autoStarted: true }).catch(() => undefined);
-          await probation(toStart.map((u) => ({ id: u.containerId, name: u.name })), options.probationMs, 'the new version');
-
-          // Commit: the new version becomes the record; the old one's containers, volumes and image go.
-          const at = now().toISOString();
-          const units: UnitSettings[] = next.units.map((unit) => {
-            const previous = settingsOf(unit.name);
-            return previous
-              ? { ...previous }
-              : {
-                  name: unit.name,
-                  euid: euidOf(next.execEnv, next.name, unit.name),
-                  instance: state.nextEuInstance++,
-                  alias: '',
-                  autoStart: unit.autoStart,
-                  runLevel: Math.max(0, unit.runLevel),
-                  shutdownDelay: 10,
-                  autoRestart: DEFAULT_AUTO_RESTART,
-                  requested: unit.autoStart ? 'Active' : 'Idle',
-                  createdAt: at,
-                };
-          });
-          for (const unit of units) if (unit.alias === '') unit.alias = `cpe-eu-${unit.instance}`;
-          for (const unit of old.units) supervisor.remove(unit.containerId);
-          for (const unit of units) supervisor.setPolicy(next.units.find((u) => u.name === unit.name)!.containerId, unit.autoRestart);
-          entry.record = next;
-          entry.units = units;
-          entry.url = url;
-          entry.lastUpdate = at;
-          entry.description = installed.resolved.custom.description;
-          entry.unpackedBytes = installed.resolved.custom.unpackedSize;
-          endOperation(op);
-          await save();
-          await removeDeployment(runtime, old, { retainData: false, keepNetwork: true }).catch((error: unknown) => {
-            logger.warn({ err: error, du: old.name, version: old.version }, 'removing the replaced version left something behind');
-          });
-          changed();
-          return report('Update', {
-            uuid: next.uuid,
-            version: next.version,
-            execEnv: next.execEnv,
-            currentState: 'Installed',
-            duInstance: entry.instance,
-            euInstances: units.map((u) => u.instance),
-            startTime,
-            fault: undefined,
-          });
-        } catch (error) {
-          // Rollback: the new version goes, the old one (untouched data included) comes back as it ran.
-          if (fresh) {
-            for (const unit of fresh.units) supervisor.remove(unit.containerId);
-            await removeDeployment(runtime, fresh, { retainData: false, keepNetwork: true }).catch((cleanup: unknown) => {
-              logger.error({ err: cleanup }, 'removing the failed new version left something behind');
-            });
-          }
-          if (oldStopped) for (const unit of wasRunning) activate(entry, unit, true);
-          endOperation(op);
-          await save().catch(() => undefined);
-          const fault = faultOf(error);
-          logger.warn({ du: old.name, url, code: fault.code, reason: fault.message }, 'update failed; the previous version stays');
-          changed();
-          return report('Update', {
+    return runDuOperation(entry, 'Updating', async () => {
+      const op = await beginOperation('Update', { url, execEnv: old.execEnv, uuid: old.uuid, version: old.version });
+      let fresh: DeploymentRecord | undefined;
+      const wasRunning = entry.units.filter((u) => shouldRun(entry, u));
+      let oldStopped = false;
+      try {
+        const releasing = { memoryKiB: 0, cpuPercent: 0, diskKiB: Math.ceil(entry.unpackedBytes / 1024) };
+        for (const unit of old.units) {
+          releasing.memoryKiB += unit.memoryKiB;
+          releasing.cpuPercent += toExecEnvCpu(unit.cpuPercent);
+          releasing.diskKiB += unit.diskKiB;
+        }
+        const installed = await installPackage(
+          { catalog: catalogOrFault(), runtime, work: deps.work },
+          {
+            url,
             uuid: old.uuid,
-            version: old.version,
-            execEnv: old.execEnv,
-            currentState: 'Installed',
-            duInstance: entry.instance,
-            euInstances: entry.units.map((u) => u.instance),
-            startTime,
-            fault,
+            execEnv: policyOf(old.execEnv),
+            toExecEnvCpu,
+            installed: [old],
+            signal: args.signal,
+            update: { releasing },
+            accept: (custom) => {
+              if (custom.name !== old.name || custom.vendor !== old.vendor) {
+                throw new SmmFault(SmmFaultCode.DuToExecEnvMismatch, `${url} is ${custom.vendor}/${custom.name}, not ${old.vendor}/${old.name}: an Update keeps the app`);
+              }
+              const newer = semver.valid(custom.version) && semver.valid(old.version) ? semver.compare(custom.version, old.version) : custom.version.localeCompare(old.version);
+              if (newer < 0 && !options.allowDowngrade) {
+                throw new SmmFault(SmmFaultCode.InvalidDuState, `${old.name} ${custom.version} is older than the installed ${old.version}: downgrades are not allowed (config smm.allowDowngrade)`);
+              }
+            },
+            onImageLoaded: async (imageId) => {
+              op.imageIds.push(imageId);
+              await save();
+            },
+            onProgress: (phase, detail) => args.onProgress?.(detail ? `${phase} ${detail.received}/${detail.total}` : phase),
+          },
+        );
+        fresh = installed.record;
+        const next = fresh;
+        // The switch: old units stop, their data is copied into the new volumes, the new units start.
+        args.onProgress?.('stopping the running version');
+        await Promise.all(entry.units.map((unit) => deactivate(entry, unit)));
+        oldStopped = true;
+        await carryData(runtime, { from: old, includeUnretained: args.retainData }, next);
+        const settingsOf = (name: string): UnitSettings | undefined => entry.units.find((u) => u.name === name);
+        const toStart = next.units.filter((u) => {
+          const previous = settingsOf(u.name);
+          return previous ? wasRunning.includes(previous) : u.autoStart;
+        });
+        for (const unit of next.units) supervisor.add(unit.containerId, { ...DEFAULT_AUTO_RESTART, enable: false });
+        args.onProgress?.('starting the new version (probation)');
+        for (const unit of toStart) void supervisor.activate(unit.containerId, { autoStarted: true }).catch(() => undefined);
+        await probation(toStart.map((u) => ({ id: u.containerId, name: u.name })), options.probationMs, 'the new version');
+
+        // Commit: the new version becomes the record; the old one's containers, volumes and image go.
+        const at = now().toISOString();
+        const units: UnitSettings[] = next.units.map((unit) => {
+          const previous = settingsOf(unit.name);
+          return previous ? { ...previous } : newUnitSettings(next, unit, at, {});
+        });
+        for (const unit of old.units) supervisor.remove(unit.containerId);
+        for (const unit of units) supervisor.setPolicy(next.units.find((u) => u.name === unit.name)!.containerId, unit.autoRestart);
+        entry.record = next;
+        entry.units = units;
+        entry.url = url;
+        entry.lastUpdate = at;
+        entry.description = installed.resolved.custom.description;
+        entry.unpackedBytes = installed.resolved.custom.unpackedSize;
+        endOperation(op);
+        await save();
+        await removeDeployment(runtime, old, { retainData: false, keepNetwork: true }).catch((error: unknown) => {
+          logger.warn({ err: error, du: old.name, version: old.version }, 'removing the replaced version left something behind');
+        });
+        changed();
+        return report('Update', {
+          uuid: next.uuid,
+          version: next.version,
+          execEnv: next.execEnv,
+          currentState: 'Installed',
+          duInstance: entry.instance,
+          euInstances: units.map((u) => u.instance),
+          startTime,
+          fault: undefined,
+        });
+      } catch (error) {
+        // Rollback: the new version goes, the old one (untouched data included) comes back as it ran.
+        if (fresh) {
+          for (const unit of fresh.units) supervisor.remove(unit.containerId);
+          await removeDeployment(runtime, fresh, { retainData: false, keepNetwork: true }).catch((cleanup: unknown) => {
+            logger.error({ err: cleanup }, 'removing the failed new version left something behind');
           });
         }
-      });
-    } finally {
-      busy.delete(key);
-      changed();
-    }
+        if (oldStopped) for (const unit of wasRunning) activate(entry, unit, true);
+        endOperation(op);
+        await save().catch(() => undefined);
+        const fault = faultOf(error);
+        logger.warn({ du: old.name, url, code: fault.code, reason: fault.message }, 'update failed; the previous version stays');
+        changed();
+        return report('Update', {
+          uuid: old.uuid,
+          version: old.version,
+          execEnv: old.execEnv,
+          currentState: 'Installed',
+          duInstance: entry.instance,
+          euInstances: entry.units.map((u) => u.instance),
+          startTime,
+          fault,
+        });
+      }
+    });
   }
 
   async function uninstall(entry: DeploymentEntry, args: { retainData: boolean }): Promise<DuOperationReport> {
     const startTime = now();
-    const key = duKey(entry.record.uuid, entry.record.execEnv);
-    if (busy.has(key)) throw new SmmFault(SmmFaultCode.InvalidDuState, `DU ${entry.record.name} is ${busy.get(key)}`);
-    busy.set(key, 'Uninstalling');
-    changed();
-    try {
-      return await exclusive(async () => {
-        const record = entry.record;
-        const op = await beginOperation('Uninstall', { url: entry.url, execEnv: record.execEnv, uuid: record.uuid, version: record.version });
-        const wasRunning = entry.units.filter((u) => shouldRun(entry, u));
-        try {
-          await Promise.all(entry.units.map((unit) => deactivate(entry, unit)));
-          for (const unit of record.units) supervisor.remove(unit.containerId);
-          await removeDeployment(runtime, record, { retainData: args.retainData });
-          if (args.retainData) state.retainedVolumes.push(...record.volumes.filter((v) => v.retain).map((v) => v.name));
-          state.deployments = state.deployments.filter((e) => e !== entry);
-          endOperation(op);
-          await save();
-          for (const unit of entry.units) usage.delete(unit.euid);
-          changed();
-          return report('Uninstall', {
-            uuid: record.uuid,
-            version: record.version,
-            execEnv: record.execEnv,
-            currentState: 'Uninstalled',
-            duInstance: entry.instance,
-            euInstances: entry.units.map((u) => u.instance),
-            startTime,
-            fault: undefined,
-          });
-        } catch (error) {
-          // Whatever is left stays recorded; reconciling at the next start removes nothing that still runs.
-          for (const unit of record.units) if (!supervisor.view(unit.containerId)) supervisor.add(unit.containerId, entry.units.find((u) => u.name === unit.name)!.autoRestart);
-          for (const unit of wasRunning) activate(entry, unit, true);
-          endOperation(op);
-          await save().catch(() => undefined);
-          const fault = faultOf(error);
-          return report('Uninstall', { uuid: record.uuid, version: record.version, execEnv: record.execEnv, currentState: 'Installed', duInstance: entry.instance, euInstances: entry.units.map((u) => u.instance), startTime, fault });
-        }
-      });
-    } finally {
-      busy.delete(key);
-      changed();
-    }
+    return runDuOperation(entry, 'Uninstalling', async () => {
+      const record = entry.record;
+      const op = await beginOperation('Uninstall', { url: entry.url, execEnv: record.execEnv, uuid: record.uuid, version: record.version });
+      const wasRunning = entry.units.filter((u) => shouldRun(entry, u));
+      try {
+        await Promise.all(entry.units.map((unit) => deactivate(entry, unit)));
+        for (const unit of record.units) supervisor.remove(unit.containerId);
+        await removeDeployment(runtime, record, { retainData: args.retainData });
+        if (args.retainData) state.retainedVolumes.push(...record.volumes.filter((v) => v.retain).map((v) => v.name));
+        state.deployments = state.deployments.filter((e) => e !== entry);
+        endOperation(op);
+        await save();
+        for (const unit of entry.units) usage.delete(unit.euid);
+        changed();
+        return report('Uninstall', {
+          uuid: record.uuid,
+          version: record.version,
+          execEnv: record.execEnv,
+          currentState: 'Uninstalled',
+          duInstance: entry.instance,
+          euInstances: entry.units.map((u) => u.instance),
+          startTime,
+          fault: undefined,
+        });
+      } catch (error) {
+        // Whatever is left stays recorded; reconciling at the next start removes nothing that still runs.
+        for (const unit of record.units) if (!supervisor.view(unit.containerId)) supervisor.add(unit.containerId, entry.units.find((u) => u.name === unit.name)!.autoRestart);
+        for (const unit of wasRunning) activate(entry, unit, true);
+        endOperation(op);
+        await save().catch(() => undefined);
+        const fault = faultOf(error);
+        return report('Uninstall', { uuid: record.uuid, version: record.version, execEnv: record.execEnv, currentState: 'Installed', duInstance: entry.instance, euInstances: entry.units.map((u) => u.instance), startTime, fault });
+      }
+    });
   }
 
   /** Removes images interrupted operations loaded, unless a recorded deployment uses them; keeps the rest for later. */

@@ -4,7 +4,7 @@
 //  2. With 50 EUs installed: median `Get Device.SoftwareModules.` round trip and the agent's resident memory.
 // The agent runs compiled (dist/, as in production) in its own process, so its memory is its own.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { buildCatalogServer } from '../../src/catalog/server/catalog-server.ts';
 import { generateKeyPairPem } from '../../src/catalog/tuf/keys.ts';
 import { buildSampleRelease, findStaticBusybox } from '../../src/catalog/samples/sample-apps.ts';
 import { publishPackage } from '../../src/catalog/publisher/publish-package.ts';
+import { largestMappings, rssMiB, rssParts } from './process-memory.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -43,34 +44,6 @@ function removeBenchObjects(): void {
   if (volumes.length > 0) docker('volume', 'rm', '-f', ...volumes);
   const images = [...new Set(ids(docker('images', '-q', '--filter', 'reference=berth-samples/bench-*')))];
   if (images.length > 0) spawnSync('docker', ['rmi', '-f', ...images], { stdio: 'ignore' });
-}
-
-/** RssAnon (the process's own memory) and RssFile (mapped files, mostly the node binary's pages, shared). */
-async function rssParts(pid: number): Promise<string> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): string => (Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 'NaN') / 1024).toFixed(1);
-  return `anonymous ${field('RssAnon')} MiB + files ${field('RssFile')} MiB`;
-}
-
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 'NaN') / 1024;
-}
-
-/** The largest resident mappings of a process (BENCH_SMAPS=1: where the memory is). */
-async function largestMappings(pid: number): Promise<string> {
-  const text = await readFile(`/proc/${pid}/smaps`, 'utf8');
-  const mappings: { name: string; rss: number }[] = [];
-  let current = '';
-  for (const line of text.split('\n')) {
-    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (header) current = header[1] || '[anon]';
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss) mappings.push({ name: current, rss: Number(rss[1]) });
-  }
-  const byName = new Map<string, number>();
-  for (const m of mappings) byName.set(m.name, (byName.get(m.name) ?? 0) + m.rss);
-  return [...byName].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([name, kib]) => `${name.split('/').pop()} ${(kib / 1024).toFixed(1)}`).join(', ');
 }
 
 /** An app folder like the sample energy-monitor, under another name, with one unit and no network. */
@@ -165,7 +138,7 @@ try {
     const built = await buildSampleRelease({ catalogSourceDir: sources, app: name, manifestFile: 'app.json', outDir: join(work, 'out'), busybox });
     small.push((await publishPackage({ catalogUrl, packageFile: built.packagePath, privateKeyPem: publisher.privatePem })).url);
   }
-  const imageBytes = (await readFile(big.imagePath)).length;
+  const imageBytes = (await stat(big.imagePath)).size;
   console.log(`done (the big app's image archive: ${(imageBytes / 1e6).toFixed(1)} MB)`);
 
   const dataDir = join(work, 'agent');

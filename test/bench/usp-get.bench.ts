@@ -1,23 +1,18 @@
 // bench:usp — round trips of Get Device.LocalAgent. through Mosquitto on loopback, and the agent's memory.
 // The agent runs compiled (dist/, as in production) in its own process so its resident memory is its own.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startLocalBroker } from '../../src/cli/local-broker.ts';
 import { connectController } from '../../src/controller/controller-client.ts';
+import { rssMiB } from './process-memory.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AGENT = 'os::012345-BENCH001';
 const CONTROLLER = 'proto::bench';
-
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 'NaN');
-  return kib / 1024;
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

@@ -7,6 +7,7 @@ import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from '../../src/datamodel/bindings/vendor-log-files.ts';
+import type { Transaction } from '../../src/datamodel/transaction.ts';
 import type { SmmService } from '../../src/smm/smm-service.ts';
 import { berthModel, DATA_MODEL_URI } from '../../datamodel/index.ts';
 import { createRequestManager } from '../../src/engine/requests.ts';
@@ -95,4 +96,17 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
       return { dm: model, originator, controller, requests: requests };
     },
   };
+}
+
+/** Runs `work` in one transaction as a Controller would: committed if it returns, rolled back if it throws. */
+export function write<T>(model: TestModel, work: (tx: Transaction) => T, originator = CONTROLLER_ID): T {
+  const tx = model.dm.begin({ originator });
+  try {
+    const result = work(tx);
+    tx.commit();
+    return result;
+  } catch (error) {
+    tx.rollback();
+    throw error;
+  }
 }

@@ -12,6 +12,8 @@ import { isUuidV5 } from '../../smm/du-uuid.ts';
 import type { DuOperationReport, SmmService } from '../../smm/smm-service.ts';
 import type { DeploymentEntry, UnitSettings } from '../../smm/smm-state.ts';
 import type { AutoRestartPolicy } from '../../smm/restart-backoff.ts';
+import { checkHttpUrl } from './http-url.ts';
+import { SmmFaultCode } from '../../smm/install-package.ts';
 import { execEnvByRef, execEnvRef, execEnvRow, EXEC_ENV_TABLE } from './software-modules.ts';
 import { syncVendorLogRows, vendorLogRef } from './vendor-log-files.ts';
 
@@ -28,17 +30,9 @@ export interface DeploymentUnitsDeps {
   now(): Date;
 }
 
-/** InstallDU/Update URL: http(s) only, no user name or password in it (7004). */
-function checkPackageUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UspError(ErrorCode.InvalidArguments, `URL "${url}" is not a URL`);
-  }
-  if (parsed.username !== '' || parsed.password !== '') throw new UspError(ErrorCode.InvalidArguments, 'URL must not contain a user name or password (TR-181: use the Username/Password arguments)');
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UspError(ErrorCode.InvalidArguments, `URL scheme ${parsed.protocol} is not supported: packages come from the catalog over http(s)`);
-}
+const checkPackageUrl = (url: string): void => {
+  checkHttpUrl(url, 'packages come from the catalog over http(s)');
+};
 
 function autoRestartFromArgs(args: Readonly<Record<string, string>>): AutoRestartPolicy | undefined {
   if (args['AutoRestart.Enable'] === undefined) return undefined;
@@ -232,7 +226,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
       if (!env) throw new UspError(ErrorCode.InvalidValue, 'no ExecEnv is enabled');
     } else {
       env = execEnvByRef(dm, ref);
-      if (!env) throw new UspError(7223, `ExecutionEnvRef ${ref} is not an ExecEnv of this agent`);
+      if (!env) throw new UspError(SmmFaultCode.UnknownExecEnv, `ExecutionEnvRef ${ref} is not an ExecEnv of this agent`);
       if (dm.read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `ExecEnv ${ref} is disabled`);
     }
     return dm.read(env, 'Name');
@@ -262,7 +256,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
   const checkIdle = (row: DmObject): DeploymentEntry => {
     const entry = entryOfRow(row);
     const status = smm().duStatus(entry);
-    if (status !== 'Installed') throw new UspError(7229, `${row.path} is ${status}`);
+    if (status !== 'Installed') throw new UspError(SmmFaultCode.InvalidDuState, `${row.path} is ${status}`);
     const env = execEnvRow(model(), entry.record.execEnv);
     if (env && model().read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `its ExecEnv ${entry.record.execEnv} is disabled`);
     return entry;
@@ -301,7 +295,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     const env = execEnvRow(model(), found.entry.record.execEnv);
     if (!env || model().read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `its ExecEnv ${found.entry.record.execEnv} is disabled`);
     const status = smm().duStatus(found.entry);
-    if (status !== 'Installed') throw new UspError(7229, `its DeploymentUnit is ${status}`);
+    if (status !== 'Installed') throw new UspError(SmmFaultCode.InvalidDuState, `its DeploymentUnit is ${status}`);
     return found;
   };
 
@@ -310,14 +304,14 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     // Stopping is always allowed, except while its DU is being updated or removed (the operation owns the unit).
     const { entry, unit } = requested === 'Active' ? checkUnitCommand(obj) : unitOfRow(obj);
     const status = smm().duStatus(entry);
-    if (status !== 'Installed') throw new UspError(7229, `its DeploymentUnit is ${status}`);
+    if (status !== 'Installed') throw new UspError(SmmFaultCode.InvalidDuState, `its DeploymentUnit is ${status}`);
     smm().setRequestedState(entry, unit, requested);
     return {};
   });
 
   registry.bindCommand('Device.SoftwareModules.ExecutionUnit.{i}.Restart()', ({ obj }) => {
     const { entry, unit } = checkUnitCommand(obj);
-    if (smm().unitView(entry, unit).status === 'Stopping') throw new UspError(7230, `${obj.path} is Stopping`);
+    if (smm().unitView(entry, unit).status === 'Stopping') throw new UspError(SmmFaultCode.InvalidEuState, `${obj.path} is Stopping`);
     smm().restartUnit(entry, unit);
     return {};
   });

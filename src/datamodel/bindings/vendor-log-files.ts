@@ -7,6 +7,7 @@ import type { DataModel } from '../data-model.ts';
 import type { DmObject } from '../instances.ts';
 import type { Transaction } from '../transaction.ts';
 import { ErrorCode, UspError } from '../../usp/errors.ts';
+import { checkHttpUrl } from './http-url.ts';
 import type { SmmService } from '../../smm/smm-service.ts';
 import type { DeploymentEntry } from '../../smm/smm-state.ts';
 
@@ -30,17 +31,7 @@ export function syncVendorLogRows(tx: Transaction, dm: DataModel, entries: reado
   }
 }
 
-function checkUploadUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UspError(ErrorCode.InvalidArguments, `URL "${url}" is not a URL`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UspError(ErrorCode.InvalidArguments, `URL scheme ${parsed.protocol} is not supported: logs are uploaded over http(s)`);
-  if (parsed.username !== '' || parsed.password !== '') throw new UspError(ErrorCode.InvalidArguments, 'URL must not contain a user name or password (use the Username/Password arguments)');
-  return parsed;
-}
+const checkUploadUrl = (url: string): URL => checkHttpUrl(url, 'logs are uploaded over http(s)');
 
 export function bindVendorLogFiles(registry: Registry, deps: { smm(): SmmService }): void {
   const unitOf = (row: DmObject) => {

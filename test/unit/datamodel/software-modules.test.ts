@@ -2,25 +2,12 @@
 // Status from the container runtime (Disabled when a Controller sets Enable=false), rows following config changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestModel, testConfig, CONTROLLER_ID } from '../../helpers/model.ts';
+import { createTestModel, write, testConfig } from '../../helpers/model.ts';
 import { handleGet } from '../../../src/engine/handle-get.ts';
 import { handleSet } from '../../../src/engine/handle-set.ts';
 import { applyConfig } from '../../../src/config/seed.ts';
 import { withDefaultExecEnvs } from '../../../src/config/machine-defaults.ts';
-import type { TestModel } from '../../helpers/model.ts';
-import type { Transaction } from '../../../src/datamodel/transaction.ts';
 
-function write<T>(model: TestModel, work: (tx: Transaction) => T): T {
-  const tx = model.dm.begin({ originator: CONTROLLER_ID });
-  try {
-    const result = work(tx);
-    tx.commit();
-    return result;
-  } catch (error) {
-    tx.rollback();
-    throw error;
-  }
-}
 
 const config = testConfig({ execEnvs: [{ name: 'apps', memoryKiB: 65536, cpuPercent: 50, diskKiB: 1_048_576 }, { name: 'isp', memoryKiB: 32768, cpuPercent: 20, diskKiB: 262_144 }] });
 

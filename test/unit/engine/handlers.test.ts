@@ -1,7 +1,7 @@
 // The message handlers against a real, frozen data model (no MTP): what a Controller sees for each message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestModel, CONTROLLER_ID } from '../../helpers/model.ts';
+import { createTestModel, write, CONTROLLER_ID } from '../../helpers/model.ts';
 import type { TestModel } from '../../helpers/model.ts';
 import { handleGet } from '../../../src/engine/handle-get.ts';
 import { handleSet } from '../../../src/engine/handle-set.ts';
@@ -11,19 +11,7 @@ import { handleOperate } from '../../../src/engine/handle-operate.ts';
 import { handleGetInstances } from '../../../src/engine/handle-get-instances.ts';
 import { handleGetSupportedDm } from '../../../src/engine/handle-get-supported-dm.ts';
 import { MessageError } from '../../../src/engine/message-error.ts';
-import type { Transaction } from '../../../src/datamodel/transaction.ts';
 
-function write<T>(model: TestModel, work: (tx: Transaction) => T, originator = CONTROLLER_ID): T {
-  const tx = model.dm.begin({ originator });
-  try {
-    const result = work(tx);
-    tx.commit();
-    return result;
-  } catch (error) {
-    tx.rollback();
-    throw error;
-  }
-}
 
 function getOne(model: TestModel, path: string, maxDepth = 0) {
   return handleGet(model.ctx(), { paramPaths: [path], maxDepth }).reqPathResults![0]!;
