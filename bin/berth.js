@@ -1,5 +1,5 @@
 #!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
-// The `berth` command. Runs the compiled CLI from dist/ (production), or the TypeScript sources through tsx
+// The `berth` command. Runs the bundled CLI from dist/ (production, npm run build), or the TypeScript sources through tsx
 // when there is no build or the sources are newer than it (a development checkout after an edit or a pull).
 // --max-semi-space-size=1: a 1 MiB young generation keeps the long-running agent's resident memory
 // ~12 MiB lower (measured by npm run bench:usp) at no measurable latency cost.
@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
+const compiled = join(root, 'dist', 'main.js');
 
 function newestSource(dir) {
   let newest = 0;

@@ -27,11 +27,11 @@ function step(title: string): void {
   process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n`);
 }
 
-/** catalog/ (the sample apps' sources) from the sources or from dist/. */
+/** catalog/ (the sample apps' sources), next to src/cli/ or to the bundle's dist/chunks/. */
 function sampleSourcesDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const found = [join(here, '..', '..', 'catalog'), join(here, '..', '..', '..', 'catalog')].find((dir) => existsSync(join(dir, 'parental-control', 'app.json')));
-  if (!found) throw new Error('the sample apps (catalog/) are not next to this berth');
+  const found = join(here, '..', '..', 'catalog');
+  if (!existsSync(join(found, 'parental-control', 'app.json'))) throw new Error('the sample apps (catalog/) are not next to this berth');
   return found;
 }
 

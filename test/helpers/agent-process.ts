@@ -28,12 +28,17 @@ export async function makeDataDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'berth-agent-'));
 }
 
-export async function startAgentProcess(config: Record<string, unknown>, options: { dataDir?: string } = {}): Promise<AgentProcess> {
+/**
+ * `entry`: the CLI to run instead of bin/berth.js from the sources, e.g. a production bundle's main.js (started
+ * with the V8 flags bin/berth.js gives it).
+ */
+export async function startAgentProcess(config: Record<string, unknown>, options: { dataDir?: string; entry?: string | undefined } = {}): Promise<AgentProcess> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const configFile = join(dataDir, 'config.json');
   await writeFile(configFile, JSON.stringify({ dataDir, log: { level: 'debug' }, ...config }, null, 2));
-  const child = spawn(process.execPath, [join(root, 'bin', 'berth.js'), 'agent', '--config', configFile], {
-    cwd: root,
+  const command = options.entry ? ['--max-semi-space-size=1', options.entry] : [join(root, 'bin', 'berth.js')];
+  const child = spawn(process.execPath, [...command, 'agent', '--config', configFile], {
+    cwd: options.entry ? dirname(options.entry) : root,
     env: { ...process.env, BERTH_FROM_SOURCE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -92,7 +92,7 @@ async function startThrottlingProxy(target: string, bytesPerSecond: number): Pro
   return { url: `http://127.0.0.1:${address.port}`, server };
 }
 
-export async function startSmmFixture(options: { config?: Record<string, unknown>; throttleTargetsBytesPerSecond?: number } = {}): Promise<SmmFixture> {
+export async function startSmmFixture(options: { config?: Record<string, unknown>; throttleTargetsBytesPerSecond?: number; entry?: string | undefined } = {}): Promise<SmmFixture> {
   assert.ok(dockerWorks, 'these tests need a running Docker Engine (npm test and .ci/run start dockerd)');
   removeAgentObjects();
   const work = await mkdtemp(join(tmpdir(), 'berth-smm-'));
@@ -111,6 +111,7 @@ export async function startSmmFixture(options: { config?: Record<string, unknown
         smm: { updateProbationSeconds: 3, installProbationSeconds: 2, sampleIntervalSeconds: 1 },
         ...options.config,
       },
+      entry: options.entry,
     });
   } catch (error) {
     proxy?.server.close();

@@ -28,7 +28,8 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(options: { mqttVersion?: 5 | 4; config?: Record<string, unknown> } = {}): Promise<Fixture> {
+/** `entry`: run this CLI (e.g. a production bundle's main.js) instead of the sources; see startAgentProcess. */
+export async function startFixture(options: { mqttVersion?: 5 | 4; config?: Record<string, unknown>; entry?: string | undefined } = {}): Promise<Fixture> {
   const version = options.mqttVersion ?? 5;
   const broker = await startMosquitto();
   const dataDir = await makeDataDir();
@@ -60,7 +61,7 @@ export async function startFixture(options: { mqttVersion?: 5 | 4; config?: Reco
         }
       });
     });
-    agent = await startAgentProcess(baseConfig(), { dataDir });
+    agent = await startAgentProcess(baseConfig(), { dataDir, entry: options.entry });
     await connected;
   } catch (error) {
     await controller?.close().catch(() => undefined);
@@ -85,7 +86,7 @@ export async function startFixture(options: { mqttVersion?: 5 | 4; config?: Reco
           }
         });
       });
-      fixture.agent = await startAgentProcess({ ...baseConfig(), ...restart.config }, { dataDir });
+      fixture.agent = await startAgentProcess({ ...baseConfig(), ...restart.config }, { dataDir, entry: options.entry });
       await connected;
     },
     async connectController(o) {
