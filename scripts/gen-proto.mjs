@@ -13,8 +13,14 @@ const js = join(out, 'usp.js');
 const commented = join(tmpdir(), `berth-usp-${process.pid}.js`);
 // No --force-number/--force-long: protobufjs always loads `long` (its own dependency), so uint64 fields decode
 // as Long whatever the flag says; the default typing `number | Long` is the honest one (see src/usp/codec.ts).
+// Only encode/decode/create are generated: verify, fromObject/toObject/toJSON, delimited and getTypeUrl are unused,
+// and every generated function is code the agent loads (--no-convert alone takes ~2 MiB off its memory).
 const pbjs = (extra, file) =>
-  execFileSync(join(root, 'node_modules', '.bin', 'pbjs'), ['-t', 'static-module', '-w', 'es6', '--no-verify', '--no-delimited', '--no-service', ...extra, '-o', file, ...protos], { cwd: root, stdio: 'inherit' });
+  execFileSync(
+    join(root, 'node_modules', '.bin', 'pbjs'),
+    ['-t', 'static-module', '-w', 'es6', '--no-verify', '--no-convert', '--no-delimited', '--no-typeurl', '--no-service', ...extra, '-o', file, ...protos],
+    { cwd: root, stdio: 'inherit' },
+  );
 // Types come from the JSDoc of a commented build; the committed runtime module has no comments (a third the size).
 try {
   pbjs([], commented);

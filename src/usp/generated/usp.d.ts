@@ -90,34 +90,6 @@ export namespace usp_record {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp_record.Record & usp_record.Record.$Shape;
-
-        /**
-         * Creates a Record message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Record
-         */
-        static fromObject(object: { [k: string]: any }): usp_record.Record;
-
-        /**
-         * Creates a plain object from a Record message. Also converts values to other types if specified.
-         * @param message Record
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp_record.Record, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Record to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Record
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Record {
@@ -249,34 +221,6 @@ export namespace usp_record {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp_record.NoSessionContextRecord & usp_record.NoSessionContextRecord.$Shape;
-
-        /**
-         * Creates a NoSessionContextRecord message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns NoSessionContextRecord
-         */
-        static fromObject(object: { [k: string]: any }): usp_record.NoSessionContextRecord;
-
-        /**
-         * Creates a plain object from a NoSessionContextRecord message. Also converts values to other types if specified.
-         * @param message NoSessionContextRecord
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp_record.NoSessionContextRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this NoSessionContextRecord to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for NoSessionContextRecord
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace NoSessionContextRecord {
@@ -360,34 +304,6 @@ export namespace usp_record {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp_record.SessionContextRecord & usp_record.SessionContextRecord.$Shape;
-
-        /**
-         * Creates a SessionContextRecord message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns SessionContextRecord
-         */
-        static fromObject(object: { [k: string]: any }): usp_record.SessionContextRecord;
-
-        /**
-         * Creates a plain object from a SessionContextRecord message. Also converts values to other types if specified.
-         * @param message SessionContextRecord
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp_record.SessionContextRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this SessionContextRecord to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for SessionContextRecord
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace SessionContextRecord {
@@ -484,34 +400,6 @@ export namespace usp_record {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp_record.WebSocketConnectRecord & usp_record.WebSocketConnectRecord.$Shape;
-
-        /**
-         * Creates a WebSocketConnectRecord message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns WebSocketConnectRecord
-         */
-        static fromObject(object: { [k: string]: any }): usp_record.WebSocketConnectRecord;
-
-        /**
-         * Creates a plain object from a WebSocketConnectRecord message. Also converts values to other types if specified.
-         * @param message WebSocketConnectRecord
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp_record.WebSocketConnectRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this WebSocketConnectRecord to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for WebSocketConnectRecord
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace WebSocketConnectRecord {
@@ -577,34 +465,6 @@ export namespace usp_record {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp_record.MQTTConnectRecord & usp_record.MQTTConnectRecord.$Shape;
-
-        /**
-         * Creates a MQTTConnectRecord message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns MQTTConnectRecord
-         */
-        static fromObject(object: { [k: string]: any }): usp_record.MQTTConnectRecord;
-
-        /**
-         * Creates a plain object from a MQTTConnectRecord message. Also converts values to other types if specified.
-         * @param message MQTTConnectRecord
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp_record.MQTTConnectRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this MQTTConnectRecord to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for MQTTConnectRecord
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace MQTTConnectRecord {
@@ -686,34 +546,6 @@ export namespace usp_record {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp_record.STOMPConnectRecord & usp_record.STOMPConnectRecord.$Shape;
-
-        /**
-         * Creates a STOMPConnectRecord message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns STOMPConnectRecord
-         */
-        static fromObject(object: { [k: string]: any }): usp_record.STOMPConnectRecord;
-
-        /**
-         * Creates a plain object from a STOMPConnectRecord message. Also converts values to other types if specified.
-         * @param message STOMPConnectRecord
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp_record.STOMPConnectRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this STOMPConnectRecord to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for STOMPConnectRecord
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace STOMPConnectRecord {
@@ -792,34 +624,6 @@ export namespace usp_record {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp_record.DisconnectRecord & usp_record.DisconnectRecord.$Shape;
-
-        /**
-         * Creates a DisconnectRecord message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns DisconnectRecord
-         */
-        static fromObject(object: { [k: string]: any }): usp_record.DisconnectRecord;
-
-        /**
-         * Creates a plain object from a DisconnectRecord message. Also converts values to other types if specified.
-         * @param message DisconnectRecord
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp_record.DisconnectRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this DisconnectRecord to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for DisconnectRecord
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace DisconnectRecord {
@@ -885,34 +689,6 @@ export namespace usp_record {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp_record.UDSConnectRecord & usp_record.UDSConnectRecord.$Shape;
-
-        /**
-         * Creates a UDSConnectRecord message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns UDSConnectRecord
-         */
-        static fromObject(object: { [k: string]: any }): usp_record.UDSConnectRecord;
-
-        /**
-         * Creates a plain object from a UDSConnectRecord message. Also converts values to other types if specified.
-         * @param message UDSConnectRecord
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp_record.UDSConnectRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this UDSConnectRecord to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for UDSConnectRecord
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace UDSConnectRecord {
@@ -982,34 +758,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Msg & usp.Msg.$Shape;
-
-        /**
-         * Creates a Msg message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Msg
-         */
-        static fromObject(object: { [k: string]: any }): usp.Msg;
-
-        /**
-         * Creates a plain object from a Msg message. Also converts values to other types if specified.
-         * @param message Msg
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Msg, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Msg to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Msg
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Msg {
@@ -1085,34 +833,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Header & usp.Header.$Shape;
-
-        /**
-         * Creates a Header message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Header
-         */
-        static fromObject(object: { [k: string]: any }): usp.Header;
-
-        /**
-         * Creates a plain object from a Header message. Also converts values to other types if specified.
-         * @param message Header
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Header, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Header to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Header
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Header {
@@ -1263,34 +983,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Body & usp.Body.$Shape;
-
-        /**
-         * Creates a Body message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Body
-         */
-        static fromObject(object: { [k: string]: any }): usp.Body;
-
-        /**
-         * Creates a plain object from a Body message. Also converts values to other types if specified.
-         * @param message Body
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Body, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Body to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Body
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Body {
@@ -1405,34 +1097,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Request & usp.Request.$Shape;
-
-        /**
-         * Creates a Request message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Request
-         */
-        static fromObject(object: { [k: string]: any }): usp.Request;
-
-        /**
-         * Creates a plain object from a Request message. Also converts values to other types if specified.
-         * @param message Request
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Request, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Request to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Request
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Request {
@@ -1579,34 +1243,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Response & usp.Response.$Shape;
-
-        /**
-         * Creates a Response message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Response
-         */
-        static fromObject(object: { [k: string]: any }): usp.Response;
-
-        /**
-         * Creates a plain object from a Response message. Also converts values to other types if specified.
-         * @param message Response
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Response, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Response to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Response
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Response {
@@ -1726,34 +1362,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Error & usp.Error.$Shape;
-
-        /**
-         * Creates an Error message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Error
-         */
-        static fromObject(object: { [k: string]: any }): usp.Error;
-
-        /**
-         * Creates a plain object from an Error message. Also converts values to other types if specified.
-         * @param message Error
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Error, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Error to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Error
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Error {
@@ -1830,34 +1438,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Error.ParamError & usp.Error.ParamError.$Shape;
-
-            /**
-             * Creates a ParamError message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns ParamError
-             */
-            static fromObject(object: { [k: string]: any }): usp.Error.ParamError;
-
-            /**
-             * Creates a plain object from a ParamError message. Also converts values to other types if specified.
-             * @param message ParamError
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Error.ParamError, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this ParamError to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for ParamError
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace ParamError {
@@ -1933,34 +1513,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Get & usp.Get.$Shape;
-
-        /**
-         * Creates a Get message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Get
-         */
-        static fromObject(object: { [k: string]: any }): usp.Get;
-
-        /**
-         * Creates a plain object from a Get message. Also converts values to other types if specified.
-         * @param message Get
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Get, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Get to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Get
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Get {
@@ -2029,34 +1581,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetResp & usp.GetResp.$Shape;
-
-        /**
-         * Creates a GetResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns GetResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.GetResp;
-
-        /**
-         * Creates a plain object from a GetResp message. Also converts values to other types if specified.
-         * @param message GetResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.GetResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this GetResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for GetResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace GetResp {
@@ -2130,34 +1654,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetResp.RequestedPathResult & usp.GetResp.RequestedPathResult.$Shape;
-
-            /**
-             * Creates a RequestedPathResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns RequestedPathResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetResp.RequestedPathResult;
-
-            /**
-             * Creates a plain object from a RequestedPathResult message. Also converts values to other types if specified.
-             * @param message RequestedPathResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetResp.RequestedPathResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this RequestedPathResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for RequestedPathResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace RequestedPathResult {
@@ -2235,34 +1731,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetResp.ResolvedPathResult & usp.GetResp.ResolvedPathResult.$Shape;
-
-            /**
-             * Creates a ResolvedPathResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns ResolvedPathResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetResp.ResolvedPathResult;
-
-            /**
-             * Creates a plain object from a ResolvedPathResult message. Also converts values to other types if specified.
-             * @param message ResolvedPathResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetResp.ResolvedPathResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this ResolvedPathResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for ResolvedPathResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace ResolvedPathResult {
@@ -2347,34 +1815,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedDM & usp.GetSupportedDM.$Shape;
-
-        /**
-         * Creates a GetSupportedDM message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns GetSupportedDM
-         */
-        static fromObject(object: { [k: string]: any }): usp.GetSupportedDM;
-
-        /**
-         * Creates a plain object from a GetSupportedDM message. Also converts values to other types if specified.
-         * @param message GetSupportedDM
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.GetSupportedDM, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this GetSupportedDM to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for GetSupportedDM
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace GetSupportedDM {
@@ -2455,34 +1895,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedDMResp & usp.GetSupportedDMResp.$Shape;
-
-        /**
-         * Creates a GetSupportedDMResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns GetSupportedDMResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.GetSupportedDMResp;
-
-        /**
-         * Creates a plain object from a GetSupportedDMResp message. Also converts values to other types if specified.
-         * @param message GetSupportedDMResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.GetSupportedDMResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this GetSupportedDMResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for GetSupportedDMResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace GetSupportedDMResp {
@@ -2559,34 +1971,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedDMResp.RequestedObjectResult & usp.GetSupportedDMResp.RequestedObjectResult.$Shape;
-
-            /**
-             * Creates a RequestedObjectResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns RequestedObjectResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetSupportedDMResp.RequestedObjectResult;
-
-            /**
-             * Creates a plain object from a RequestedObjectResult message. Also converts values to other types if specified.
-             * @param message RequestedObjectResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetSupportedDMResp.RequestedObjectResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this RequestedObjectResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for RequestedObjectResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace RequestedObjectResult {
@@ -2685,34 +2069,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedDMResp.SupportedObjectResult & usp.GetSupportedDMResp.SupportedObjectResult.$Shape;
-
-            /**
-             * Creates a SupportedObjectResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns SupportedObjectResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetSupportedDMResp.SupportedObjectResult;
-
-            /**
-             * Creates a plain object from a SupportedObjectResult message. Also converts values to other types if specified.
-             * @param message SupportedObjectResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetSupportedDMResp.SupportedObjectResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this SupportedObjectResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for SupportedObjectResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace SupportedObjectResult {
@@ -2808,34 +2164,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedDMResp.SupportedParamResult & usp.GetSupportedDMResp.SupportedParamResult.$Shape;
-
-            /**
-             * Creates a SupportedParamResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns SupportedParamResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetSupportedDMResp.SupportedParamResult;
-
-            /**
-             * Creates a plain object from a SupportedParamResult message. Also converts values to other types if specified.
-             * @param message SupportedParamResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetSupportedDMResp.SupportedParamResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this SupportedParamResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for SupportedParamResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace SupportedParamResult {
@@ -2919,34 +2247,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedDMResp.SupportedCommandResult & usp.GetSupportedDMResp.SupportedCommandResult.$Shape;
-
-            /**
-             * Creates a SupportedCommandResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns SupportedCommandResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetSupportedDMResp.SupportedCommandResult;
-
-            /**
-             * Creates a plain object from a SupportedCommandResult message. Also converts values to other types if specified.
-             * @param message SupportedCommandResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetSupportedDMResp.SupportedCommandResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this SupportedCommandResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for SupportedCommandResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace SupportedCommandResult {
@@ -3024,34 +2324,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedDMResp.SupportedEventResult & usp.GetSupportedDMResp.SupportedEventResult.$Shape;
-
-            /**
-             * Creates a SupportedEventResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns SupportedEventResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetSupportedDMResp.SupportedEventResult;
-
-            /**
-             * Creates a plain object from a SupportedEventResult message. Also converts values to other types if specified.
-             * @param message SupportedEventResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetSupportedDMResp.SupportedEventResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this SupportedEventResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for SupportedEventResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace SupportedEventResult {
@@ -3120,34 +2392,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedDMResp.SupportedUniqueKeySet & usp.GetSupportedDMResp.SupportedUniqueKeySet.$Shape;
-
-            /**
-             * Creates a SupportedUniqueKeySet message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns SupportedUniqueKeySet
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetSupportedDMResp.SupportedUniqueKeySet;
-
-            /**
-             * Creates a plain object from a SupportedUniqueKeySet message. Also converts values to other types if specified.
-             * @param message SupportedUniqueKeySet
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetSupportedDMResp.SupportedUniqueKeySet, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this SupportedUniqueKeySet to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for SupportedUniqueKeySet
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace SupportedUniqueKeySet {
@@ -3309,34 +2553,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetInstances & usp.GetInstances.$Shape;
-
-        /**
-         * Creates a GetInstances message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns GetInstances
-         */
-        static fromObject(object: { [k: string]: any }): usp.GetInstances;
-
-        /**
-         * Creates a plain object from a GetInstances message. Also converts values to other types if specified.
-         * @param message GetInstances
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.GetInstances, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this GetInstances to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for GetInstances
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace GetInstances {
@@ -3405,34 +2621,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetInstancesResp & usp.GetInstancesResp.$Shape;
-
-        /**
-         * Creates a GetInstancesResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns GetInstancesResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.GetInstancesResp;
-
-        /**
-         * Creates a plain object from a GetInstancesResp message. Also converts values to other types if specified.
-         * @param message GetInstancesResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.GetInstancesResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this GetInstancesResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for GetInstancesResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace GetInstancesResp {
@@ -3506,34 +2694,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetInstancesResp.RequestedPathResult & usp.GetInstancesResp.RequestedPathResult.$Shape;
-
-            /**
-             * Creates a RequestedPathResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns RequestedPathResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetInstancesResp.RequestedPathResult;
-
-            /**
-             * Creates a plain object from a RequestedPathResult message. Also converts values to other types if specified.
-             * @param message RequestedPathResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetInstancesResp.RequestedPathResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this RequestedPathResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for RequestedPathResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace RequestedPathResult {
@@ -3611,34 +2771,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetInstancesResp.CurrInstance & usp.GetInstancesResp.CurrInstance.$Shape;
-
-            /**
-             * Creates a CurrInstance message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns CurrInstance
-             */
-            static fromObject(object: { [k: string]: any }): usp.GetInstancesResp.CurrInstance;
-
-            /**
-             * Creates a plain object from a CurrInstance message. Also converts values to other types if specified.
-             * @param message CurrInstance
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.GetInstancesResp.CurrInstance, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this CurrInstance to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for CurrInstance
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace CurrInstance {
@@ -3708,34 +2840,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedProtocol & usp.GetSupportedProtocol.$Shape;
-
-        /**
-         * Creates a GetSupportedProtocol message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns GetSupportedProtocol
-         */
-        static fromObject(object: { [k: string]: any }): usp.GetSupportedProtocol;
-
-        /**
-         * Creates a plain object from a GetSupportedProtocol message. Also converts values to other types if specified.
-         * @param message GetSupportedProtocol
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.GetSupportedProtocol, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this GetSupportedProtocol to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for GetSupportedProtocol
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace GetSupportedProtocol {
@@ -3801,34 +2905,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.GetSupportedProtocolResp & usp.GetSupportedProtocolResp.$Shape;
-
-        /**
-         * Creates a GetSupportedProtocolResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns GetSupportedProtocolResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.GetSupportedProtocolResp;
-
-        /**
-         * Creates a plain object from a GetSupportedProtocolResp message. Also converts values to other types if specified.
-         * @param message GetSupportedProtocolResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.GetSupportedProtocolResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this GetSupportedProtocolResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for GetSupportedProtocolResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace GetSupportedProtocolResp {
@@ -3897,34 +2973,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Add & usp.Add.$Shape;
-
-        /**
-         * Creates an Add message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Add
-         */
-        static fromObject(object: { [k: string]: any }): usp.Add;
-
-        /**
-         * Creates a plain object from an Add message. Also converts values to other types if specified.
-         * @param message Add
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Add, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Add to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Add
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Add {
@@ -3995,34 +3043,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Add.CreateObject & usp.Add.CreateObject.$Shape;
-
-            /**
-             * Creates a CreateObject message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns CreateObject
-             */
-            static fromObject(object: { [k: string]: any }): usp.Add.CreateObject;
-
-            /**
-             * Creates a plain object from a CreateObject message. Also converts values to other types if specified.
-             * @param message CreateObject
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Add.CreateObject, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this CreateObject to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for CreateObject
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace CreateObject {
@@ -4097,34 +3117,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Add.CreateParamSetting & usp.Add.CreateParamSetting.$Shape;
-
-            /**
-             * Creates a CreateParamSetting message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns CreateParamSetting
-             */
-            static fromObject(object: { [k: string]: any }): usp.Add.CreateParamSetting;
-
-            /**
-             * Creates a plain object from a CreateParamSetting message. Also converts values to other types if specified.
-             * @param message CreateParamSetting
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Add.CreateParamSetting, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this CreateParamSetting to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for CreateParamSetting
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace CreateParamSetting {
@@ -4197,34 +3189,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.AddResp & usp.AddResp.$Shape;
-
-        /**
-         * Creates an AddResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns AddResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.AddResp;
-
-        /**
-         * Creates a plain object from an AddResp message. Also converts values to other types if specified.
-         * @param message AddResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.AddResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this AddResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for AddResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace AddResp {
@@ -4295,34 +3259,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.AddResp.CreatedObjectResult & usp.AddResp.CreatedObjectResult.$Shape;
-
-            /**
-             * Creates a CreatedObjectResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns CreatedObjectResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.AddResp.CreatedObjectResult;
-
-            /**
-             * Creates a plain object from a CreatedObjectResult message. Also converts values to other types if specified.
-             * @param message CreatedObjectResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.AddResp.CreatedObjectResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this CreatedObjectResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for CreatedObjectResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace CreatedObjectResult {
@@ -4400,34 +3336,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.AddResp.CreatedObjectResult.OperationStatus & usp.AddResp.CreatedObjectResult.OperationStatus.$Shape;
-
-                /**
-                 * Creates an OperationStatus message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns OperationStatus
-                 */
-                static fromObject(object: { [k: string]: any }): usp.AddResp.CreatedObjectResult.OperationStatus;
-
-                /**
-                 * Creates a plain object from an OperationStatus message. Also converts values to other types if specified.
-                 * @param message OperationStatus
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.AddResp.CreatedObjectResult.OperationStatus, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this OperationStatus to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for OperationStatus
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace OperationStatus {
@@ -4507,34 +3415,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure & usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure.$Shape;
-
-                    /**
-                     * Creates an OperationFailure message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationFailure
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure;
-
-                    /**
-                     * Creates a plain object from an OperationFailure message. Also converts values to other types if specified.
-                     * @param message OperationFailure
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationFailure to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationFailure
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationFailure {
@@ -4609,34 +3489,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess & usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.$Shape;
-
-                    /**
-                     * Creates an OperationSuccess message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationSuccess
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess;
-
-                    /**
-                     * Creates a plain object from an OperationSuccess message. Also converts values to other types if specified.
-                     * @param message OperationSuccess
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationSuccess to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationSuccess
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationSuccess {
@@ -4716,34 +3568,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.AddResp.ParameterError & usp.AddResp.ParameterError.$Shape;
-
-            /**
-             * Creates a ParameterError message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns ParameterError
-             */
-            static fromObject(object: { [k: string]: any }): usp.AddResp.ParameterError;
-
-            /**
-             * Creates a plain object from a ParameterError message. Also converts values to other types if specified.
-             * @param message ParameterError
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.AddResp.ParameterError, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this ParameterError to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for ParameterError
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace ParameterError {
@@ -4819,34 +3643,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Delete & usp.Delete.$Shape;
-
-        /**
-         * Creates a Delete message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Delete
-         */
-        static fromObject(object: { [k: string]: any }): usp.Delete;
-
-        /**
-         * Creates a plain object from a Delete message. Also converts values to other types if specified.
-         * @param message Delete
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Delete, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Delete to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Delete
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Delete {
@@ -4915,34 +3711,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeleteResp & usp.DeleteResp.$Shape;
-
-        /**
-         * Creates a DeleteResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns DeleteResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.DeleteResp;
-
-        /**
-         * Creates a plain object from a DeleteResp message. Also converts values to other types if specified.
-         * @param message DeleteResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.DeleteResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this DeleteResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for DeleteResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace DeleteResp {
@@ -5013,34 +3781,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeleteResp.DeletedObjectResult & usp.DeleteResp.DeletedObjectResult.$Shape;
-
-            /**
-             * Creates a DeletedObjectResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns DeletedObjectResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.DeleteResp.DeletedObjectResult;
-
-            /**
-             * Creates a plain object from a DeletedObjectResult message. Also converts values to other types if specified.
-             * @param message DeletedObjectResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.DeleteResp.DeletedObjectResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this DeletedObjectResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for DeletedObjectResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace DeletedObjectResult {
@@ -5118,34 +3858,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeleteResp.DeletedObjectResult.OperationStatus & usp.DeleteResp.DeletedObjectResult.OperationStatus.$Shape;
-
-                /**
-                 * Creates an OperationStatus message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns OperationStatus
-                 */
-                static fromObject(object: { [k: string]: any }): usp.DeleteResp.DeletedObjectResult.OperationStatus;
-
-                /**
-                 * Creates a plain object from an OperationStatus message. Also converts values to other types if specified.
-                 * @param message OperationStatus
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.DeleteResp.DeletedObjectResult.OperationStatus, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this OperationStatus to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for OperationStatus
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace OperationStatus {
@@ -5225,34 +3937,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure & usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure.$Shape;
-
-                    /**
-                     * Creates an OperationFailure message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationFailure
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure;
-
-                    /**
-                     * Creates a plain object from an OperationFailure message. Also converts values to other types if specified.
-                     * @param message OperationFailure
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationFailure to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationFailure
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationFailure {
@@ -5324,34 +4008,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess & usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess.$Shape;
-
-                    /**
-                     * Creates an OperationSuccess message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationSuccess
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess;
-
-                    /**
-                     * Creates a plain object from an OperationSuccess message. Also converts values to other types if specified.
-                     * @param message OperationSuccess
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationSuccess to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationSuccess
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationSuccess {
@@ -5428,34 +4084,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeleteResp.UnaffectedPathError & usp.DeleteResp.UnaffectedPathError.$Shape;
-
-            /**
-             * Creates an UnaffectedPathError message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns UnaffectedPathError
-             */
-            static fromObject(object: { [k: string]: any }): usp.DeleteResp.UnaffectedPathError;
-
-            /**
-             * Creates a plain object from an UnaffectedPathError message. Also converts values to other types if specified.
-             * @param message UnaffectedPathError
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.DeleteResp.UnaffectedPathError, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this UnaffectedPathError to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for UnaffectedPathError
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace UnaffectedPathError {
@@ -5531,34 +4159,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Set & usp.Set.$Shape;
-
-        /**
-         * Creates a Set message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Set
-         */
-        static fromObject(object: { [k: string]: any }): usp.Set;
-
-        /**
-         * Creates a plain object from a Set message. Also converts values to other types if specified.
-         * @param message Set
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Set, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Set to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Set
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Set {
@@ -5629,34 +4229,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Set.UpdateObject & usp.Set.UpdateObject.$Shape;
-
-            /**
-             * Creates an UpdateObject message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns UpdateObject
-             */
-            static fromObject(object: { [k: string]: any }): usp.Set.UpdateObject;
-
-            /**
-             * Creates a plain object from an UpdateObject message. Also converts values to other types if specified.
-             * @param message UpdateObject
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Set.UpdateObject, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this UpdateObject to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for UpdateObject
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace UpdateObject {
@@ -5731,34 +4303,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Set.UpdateParamSetting & usp.Set.UpdateParamSetting.$Shape;
-
-            /**
-             * Creates an UpdateParamSetting message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns UpdateParamSetting
-             */
-            static fromObject(object: { [k: string]: any }): usp.Set.UpdateParamSetting;
-
-            /**
-             * Creates a plain object from an UpdateParamSetting message. Also converts values to other types if specified.
-             * @param message UpdateParamSetting
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Set.UpdateParamSetting, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this UpdateParamSetting to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for UpdateParamSetting
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace UpdateParamSetting {
@@ -5831,34 +4375,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.SetResp & usp.SetResp.$Shape;
-
-        /**
-         * Creates a SetResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns SetResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.SetResp;
-
-        /**
-         * Creates a plain object from a SetResp message. Also converts values to other types if specified.
-         * @param message SetResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.SetResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this SetResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for SetResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace SetResp {
@@ -5929,34 +4445,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.SetResp.UpdatedObjectResult & usp.SetResp.UpdatedObjectResult.$Shape;
-
-            /**
-             * Creates an UpdatedObjectResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns UpdatedObjectResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.SetResp.UpdatedObjectResult;
-
-            /**
-             * Creates a plain object from an UpdatedObjectResult message. Also converts values to other types if specified.
-             * @param message UpdatedObjectResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.SetResp.UpdatedObjectResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this UpdatedObjectResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for UpdatedObjectResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace UpdatedObjectResult {
@@ -6034,34 +4522,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.SetResp.UpdatedObjectResult.OperationStatus & usp.SetResp.UpdatedObjectResult.OperationStatus.$Shape;
-
-                /**
-                 * Creates an OperationStatus message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns OperationStatus
-                 */
-                static fromObject(object: { [k: string]: any }): usp.SetResp.UpdatedObjectResult.OperationStatus;
-
-                /**
-                 * Creates a plain object from an OperationStatus message. Also converts values to other types if specified.
-                 * @param message OperationStatus
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.SetResp.UpdatedObjectResult.OperationStatus, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this OperationStatus to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for OperationStatus
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace OperationStatus {
@@ -6144,34 +4604,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure & usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure.$Shape;
-
-                    /**
-                     * Creates an OperationFailure message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationFailure
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure;
-
-                    /**
-                     * Creates a plain object from an OperationFailure message. Also converts values to other types if specified.
-                     * @param message OperationFailure
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationFailure to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationFailure
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationFailure {
@@ -6243,34 +4675,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess & usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess.$Shape;
-
-                    /**
-                     * Creates an OperationSuccess message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationSuccess
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess;
-
-                    /**
-                     * Creates a plain object from an OperationSuccess message. Also converts values to other types if specified.
-                     * @param message OperationSuccess
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationSuccess to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationSuccess
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationSuccess {
@@ -6341,34 +4745,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.SetResp.UpdatedInstanceFailure & usp.SetResp.UpdatedInstanceFailure.$Shape;
-
-            /**
-             * Creates an UpdatedInstanceFailure message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns UpdatedInstanceFailure
-             */
-            static fromObject(object: { [k: string]: any }): usp.SetResp.UpdatedInstanceFailure;
-
-            /**
-             * Creates a plain object from an UpdatedInstanceFailure message. Also converts values to other types if specified.
-             * @param message UpdatedInstanceFailure
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.SetResp.UpdatedInstanceFailure, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this UpdatedInstanceFailure to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for UpdatedInstanceFailure
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace UpdatedInstanceFailure {
@@ -6443,34 +4819,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.SetResp.UpdatedInstanceResult & usp.SetResp.UpdatedInstanceResult.$Shape;
-
-            /**
-             * Creates an UpdatedInstanceResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns UpdatedInstanceResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.SetResp.UpdatedInstanceResult;
-
-            /**
-             * Creates a plain object from an UpdatedInstanceResult message. Also converts values to other types if specified.
-             * @param message UpdatedInstanceResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.SetResp.UpdatedInstanceResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this UpdatedInstanceResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for UpdatedInstanceResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace UpdatedInstanceResult {
@@ -6548,34 +4896,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.SetResp.ParameterError & usp.SetResp.ParameterError.$Shape;
-
-            /**
-             * Creates a ParameterError message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns ParameterError
-             */
-            static fromObject(object: { [k: string]: any }): usp.SetResp.ParameterError;
-
-            /**
-             * Creates a plain object from a ParameterError message. Also converts values to other types if specified.
-             * @param message ParameterError
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.SetResp.ParameterError, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this ParameterError to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for ParameterError
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace ParameterError {
@@ -6657,34 +4977,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Operate & usp.Operate.$Shape;
-
-        /**
-         * Creates an Operate message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Operate
-         */
-        static fromObject(object: { [k: string]: any }): usp.Operate;
-
-        /**
-         * Creates a plain object from an Operate message. Also converts values to other types if specified.
-         * @param message Operate
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Operate, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Operate to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Operate
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Operate {
@@ -6759,34 +5051,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.OperateResp & usp.OperateResp.$Shape;
-
-        /**
-         * Creates an OperateResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns OperateResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.OperateResp;
-
-        /**
-         * Creates a plain object from an OperateResp message. Also converts values to other types if specified.
-         * @param message OperateResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.OperateResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this OperateResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for OperateResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace OperateResp {
@@ -6866,34 +5130,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.OperateResp.OperationResult & usp.OperateResp.OperationResult.$Shape;
-
-            /**
-             * Creates an OperationResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns OperationResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.OperateResp.OperationResult;
-
-            /**
-             * Creates a plain object from an OperationResult message. Also converts values to other types if specified.
-             * @param message OperationResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.OperateResp.OperationResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this OperationResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for OperationResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace OperationResult {
@@ -6978,34 +5214,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.OperateResp.OperationResult.OutputArgs & usp.OperateResp.OperationResult.OutputArgs.$Shape;
-
-                /**
-                 * Creates an OutputArgs message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns OutputArgs
-                 */
-                static fromObject(object: { [k: string]: any }): usp.OperateResp.OperationResult.OutputArgs;
-
-                /**
-                 * Creates a plain object from an OutputArgs message. Also converts values to other types if specified.
-                 * @param message OutputArgs
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.OperateResp.OperationResult.OutputArgs, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this OutputArgs to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for OutputArgs
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace OutputArgs {
@@ -7074,34 +5282,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.OperateResp.OperationResult.CommandFailure & usp.OperateResp.OperationResult.CommandFailure.$Shape;
-
-                /**
-                 * Creates a CommandFailure message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns CommandFailure
-                 */
-                static fromObject(object: { [k: string]: any }): usp.OperateResp.OperationResult.CommandFailure;
-
-                /**
-                 * Creates a plain object from a CommandFailure message. Also converts values to other types if specified.
-                 * @param message CommandFailure
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.OperateResp.OperationResult.CommandFailure, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this CommandFailure to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for CommandFailure
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace CommandFailure {
@@ -7196,34 +5376,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify & usp.Notify.$Shape;
-
-        /**
-         * Creates a Notify message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Notify
-         */
-        static fromObject(object: { [k: string]: any }): usp.Notify;
-
-        /**
-         * Creates a plain object from a Notify message. Also converts values to other types if specified.
-         * @param message Notify
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Notify, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Notify to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Notify
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Notify {
@@ -7330,34 +5482,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify.Event & usp.Notify.Event.$Shape;
-
-            /**
-             * Creates an Event message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns Event
-             */
-            static fromObject(object: { [k: string]: any }): usp.Notify.Event;
-
-            /**
-             * Creates a plain object from an Event message. Also converts values to other types if specified.
-             * @param message Event
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Notify.Event, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this Event to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for Event
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace Event {
@@ -7432,34 +5556,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify.ValueChange & usp.Notify.ValueChange.$Shape;
-
-            /**
-             * Creates a ValueChange message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns ValueChange
-             */
-            static fromObject(object: { [k: string]: any }): usp.Notify.ValueChange;
-
-            /**
-             * Creates a plain object from a ValueChange message. Also converts values to other types if specified.
-             * @param message ValueChange
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Notify.ValueChange, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this ValueChange to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for ValueChange
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace ValueChange {
@@ -7531,34 +5627,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify.ObjectCreation & usp.Notify.ObjectCreation.$Shape;
-
-            /**
-             * Creates an ObjectCreation message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns ObjectCreation
-             */
-            static fromObject(object: { [k: string]: any }): usp.Notify.ObjectCreation;
-
-            /**
-             * Creates a plain object from an ObjectCreation message. Also converts values to other types if specified.
-             * @param message ObjectCreation
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Notify.ObjectCreation, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this ObjectCreation to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for ObjectCreation
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace ObjectCreation {
@@ -7627,34 +5695,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify.ObjectDeletion & usp.Notify.ObjectDeletion.$Shape;
-
-            /**
-             * Creates an ObjectDeletion message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns ObjectDeletion
-             */
-            static fromObject(object: { [k: string]: any }): usp.Notify.ObjectDeletion;
-
-            /**
-             * Creates a plain object from an ObjectDeletion message. Also converts values to other types if specified.
-             * @param message ObjectDeletion
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Notify.ObjectDeletion, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this ObjectDeletion to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for ObjectDeletion
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace ObjectDeletion {
@@ -7735,34 +5775,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify.OperationComplete & usp.Notify.OperationComplete.$Shape;
-
-            /**
-             * Creates an OperationComplete message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns OperationComplete
-             */
-            static fromObject(object: { [k: string]: any }): usp.Notify.OperationComplete;
-
-            /**
-             * Creates a plain object from an OperationComplete message. Also converts values to other types if specified.
-             * @param message OperationComplete
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Notify.OperationComplete, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this OperationComplete to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for OperationComplete
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace OperationComplete {
@@ -7851,34 +5863,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify.OperationComplete.OutputArgs & usp.Notify.OperationComplete.OutputArgs.$Shape;
-
-                /**
-                 * Creates an OutputArgs message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns OutputArgs
-                 */
-                static fromObject(object: { [k: string]: any }): usp.Notify.OperationComplete.OutputArgs;
-
-                /**
-                 * Creates a plain object from an OutputArgs message. Also converts values to other types if specified.
-                 * @param message OutputArgs
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.Notify.OperationComplete.OutputArgs, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this OutputArgs to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for OutputArgs
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace OutputArgs {
@@ -7947,34 +5931,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify.OperationComplete.CommandFailure & usp.Notify.OperationComplete.CommandFailure.$Shape;
-
-                /**
-                 * Creates a CommandFailure message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns CommandFailure
-                 */
-                static fromObject(object: { [k: string]: any }): usp.Notify.OperationComplete.CommandFailure;
-
-                /**
-                 * Creates a plain object from a CommandFailure message. Also converts values to other types if specified.
-                 * @param message CommandFailure
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.Notify.OperationComplete.CommandFailure, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this CommandFailure to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for CommandFailure
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace CommandFailure {
@@ -8053,34 +6009,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Notify.OnBoardRequest & usp.Notify.OnBoardRequest.$Shape;
-
-            /**
-             * Creates an OnBoardRequest message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns OnBoardRequest
-             */
-            static fromObject(object: { [k: string]: any }): usp.Notify.OnBoardRequest;
-
-            /**
-             * Creates a plain object from an OnBoardRequest message. Also converts values to other types if specified.
-             * @param message OnBoardRequest
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Notify.OnBoardRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this OnBoardRequest to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for OnBoardRequest
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace OnBoardRequest {
@@ -8156,34 +6084,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.NotifyResp & usp.NotifyResp.$Shape;
-
-        /**
-         * Creates a NotifyResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns NotifyResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.NotifyResp;
-
-        /**
-         * Creates a plain object from a NotifyResp message. Also converts values to other types if specified.
-         * @param message NotifyResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.NotifyResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this NotifyResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for NotifyResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace NotifyResp {
@@ -8252,34 +6152,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Register & usp.Register.$Shape;
-
-        /**
-         * Creates a Register message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Register
-         */
-        static fromObject(object: { [k: string]: any }): usp.Register;
-
-        /**
-         * Creates a plain object from a Register message. Also converts values to other types if specified.
-         * @param message Register
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Register, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Register to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Register
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Register {
@@ -8347,34 +6219,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Register.RegistrationPath & usp.Register.RegistrationPath.$Shape;
-
-            /**
-             * Creates a RegistrationPath message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns RegistrationPath
-             */
-            static fromObject(object: { [k: string]: any }): usp.Register.RegistrationPath;
-
-            /**
-             * Creates a plain object from a RegistrationPath message. Also converts values to other types if specified.
-             * @param message RegistrationPath
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.Register.RegistrationPath, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this RegistrationPath to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for RegistrationPath
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace RegistrationPath {
@@ -8441,34 +6285,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.RegisterResp & usp.RegisterResp.$Shape;
-
-        /**
-         * Creates a RegisterResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns RegisterResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.RegisterResp;
-
-        /**
-         * Creates a plain object from a RegisterResp message. Also converts values to other types if specified.
-         * @param message RegisterResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.RegisterResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this RegisterResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for RegisterResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace RegisterResp {
@@ -8539,34 +6355,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.RegisterResp.RegisteredPathResult & usp.RegisterResp.RegisteredPathResult.$Shape;
-
-            /**
-             * Creates a RegisteredPathResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns RegisteredPathResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.RegisterResp.RegisteredPathResult;
-
-            /**
-             * Creates a plain object from a RegisteredPathResult message. Also converts values to other types if specified.
-             * @param message RegisteredPathResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.RegisterResp.RegisteredPathResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this RegisteredPathResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for RegisteredPathResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace RegisteredPathResult {
@@ -8644,34 +6432,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.RegisterResp.RegisteredPathResult.OperationStatus & usp.RegisterResp.RegisteredPathResult.OperationStatus.$Shape;
-
-                /**
-                 * Creates an OperationStatus message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns OperationStatus
-                 */
-                static fromObject(object: { [k: string]: any }): usp.RegisterResp.RegisteredPathResult.OperationStatus;
-
-                /**
-                 * Creates a plain object from an OperationStatus message. Also converts values to other types if specified.
-                 * @param message OperationStatus
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.RegisterResp.RegisteredPathResult.OperationStatus, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this OperationStatus to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for OperationStatus
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace OperationStatus {
@@ -8751,34 +6511,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure & usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure.$Shape;
-
-                    /**
-                     * Creates an OperationFailure message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationFailure
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure;
-
-                    /**
-                     * Creates a plain object from an OperationFailure message. Also converts values to other types if specified.
-                     * @param message OperationFailure
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationFailure to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationFailure
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationFailure {
@@ -8847,34 +6579,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess & usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess.$Shape;
-
-                    /**
-                     * Creates an OperationSuccess message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationSuccess
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess;
-
-                    /**
-                     * Creates a plain object from an OperationSuccess message. Also converts values to other types if specified.
-                     * @param message OperationSuccess
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationSuccess to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationSuccess
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationSuccess {
@@ -8943,34 +6647,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.Deregister & usp.Deregister.$Shape;
-
-        /**
-         * Creates a Deregister message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns Deregister
-         */
-        static fromObject(object: { [k: string]: any }): usp.Deregister;
-
-        /**
-         * Creates a plain object from a Deregister message. Also converts values to other types if specified.
-         * @param message Deregister
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.Deregister, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this Deregister to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for Deregister
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace Deregister {
@@ -9036,34 +6712,6 @@ export namespace usp {
          * @throws {$protobuf.util.ProtocolError} If required fields are missing
          */
         static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeregisterResp & usp.DeregisterResp.$Shape;
-
-        /**
-         * Creates a DeregisterResp message from a plain object. Also converts values to their respective internal types.
-         * @param object Plain object
-         * @returns DeregisterResp
-         */
-        static fromObject(object: { [k: string]: any }): usp.DeregisterResp;
-
-        /**
-         * Creates a plain object from a DeregisterResp message. Also converts values to other types if specified.
-         * @param message DeregisterResp
-         * @param [options] Conversion options
-         * @returns Plain object
-         */
-        static toObject(message: usp.DeregisterResp, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-        /**
-         * Converts this DeregisterResp to JSON.
-         * @returns JSON object
-         */
-        toJSON(): { [k: string]: any };
-
-        /**
-         * Gets the type url for DeregisterResp
-         * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-         * @returns The type url
-         */
-        static getTypeUrl(prefix?: string): string;
     }
 
     namespace DeregisterResp {
@@ -9134,34 +6782,6 @@ export namespace usp {
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeregisterResp.DeregisteredPathResult & usp.DeregisterResp.DeregisteredPathResult.$Shape;
-
-            /**
-             * Creates a DeregisteredPathResult message from a plain object. Also converts values to their respective internal types.
-             * @param object Plain object
-             * @returns DeregisteredPathResult
-             */
-            static fromObject(object: { [k: string]: any }): usp.DeregisterResp.DeregisteredPathResult;
-
-            /**
-             * Creates a plain object from a DeregisteredPathResult message. Also converts values to other types if specified.
-             * @param message DeregisteredPathResult
-             * @param [options] Conversion options
-             * @returns Plain object
-             */
-            static toObject(message: usp.DeregisterResp.DeregisteredPathResult, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-            /**
-             * Converts this DeregisteredPathResult to JSON.
-             * @returns JSON object
-             */
-            toJSON(): { [k: string]: any };
-
-            /**
-             * Gets the type url for DeregisteredPathResult
-             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns The type url
-             */
-            static getTypeUrl(prefix?: string): string;
         }
 
         namespace DeregisteredPathResult {
@@ -9239,34 +6859,6 @@ export namespace usp {
                  * @throws {$protobuf.util.ProtocolError} If required fields are missing
                  */
                 static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeregisterResp.DeregisteredPathResult.OperationStatus & usp.DeregisterResp.DeregisteredPathResult.OperationStatus.$Shape;
-
-                /**
-                 * Creates an OperationStatus message from a plain object. Also converts values to their respective internal types.
-                 * @param object Plain object
-                 * @returns OperationStatus
-                 */
-                static fromObject(object: { [k: string]: any }): usp.DeregisterResp.DeregisteredPathResult.OperationStatus;
-
-                /**
-                 * Creates a plain object from an OperationStatus message. Also converts values to other types if specified.
-                 * @param message OperationStatus
-                 * @param [options] Conversion options
-                 * @returns Plain object
-                 */
-                static toObject(message: usp.DeregisterResp.DeregisteredPathResult.OperationStatus, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                /**
-                 * Converts this OperationStatus to JSON.
-                 * @returns JSON object
-                 */
-                toJSON(): { [k: string]: any };
-
-                /**
-                 * Gets the type url for OperationStatus
-                 * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                 * @returns The type url
-                 */
-                static getTypeUrl(prefix?: string): string;
             }
 
             namespace OperationStatus {
@@ -9346,34 +6938,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure & usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure.$Shape;
-
-                    /**
-                     * Creates an OperationFailure message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationFailure
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure;
-
-                    /**
-                     * Creates a plain object from an OperationFailure message. Also converts values to other types if specified.
-                     * @param message OperationFailure
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationFailure to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationFailure
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationFailure {
@@ -9442,34 +7006,6 @@ export namespace usp {
                      * @throws {$protobuf.util.ProtocolError} If required fields are missing
                      */
                     static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess & usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess.$Shape;
-
-                    /**
-                     * Creates an OperationSuccess message from a plain object. Also converts values to their respective internal types.
-                     * @param object Plain object
-                     * @returns OperationSuccess
-                     */
-                    static fromObject(object: { [k: string]: any }): usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess;
-
-                    /**
-                     * Creates a plain object from an OperationSuccess message. Also converts values to other types if specified.
-                     * @param message OperationSuccess
-                     * @param [options] Conversion options
-                     * @returns Plain object
-                     */
-                    static toObject(message: usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess, options?: $protobuf.IConversionOptions): { [k: string]: any };
-
-                    /**
-                     * Converts this OperationSuccess to JSON.
-                     * @returns JSON object
-                     */
-                    toJSON(): { [k: string]: any };
-
-                    /**
-                     * Gets the type url for OperationSuccess
-                     * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-                     * @returns The type url
-                     */
-                    static getTypeUrl(prefix?: string): string;
                 }
 
                 namespace OperationSuccess {

@@ -3,7 +3,7 @@
 import $protobuf from "protobufjs/minimal.js";
 
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Array = $util.global.Array, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $Boolean = $util.global.Boolean;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError;
 
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
 
@@ -231,177 +231,6 @@ export const usp_record = $root.usp_record = (() => {
             return message;
         };
 
-        Record.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp_record.Record)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp_record.Record: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp_record.Record();
-            if (object.version != null)
-                if (typeof object.version !== "string" || object.version.length)
-                    message.version = $String(object.version);
-            if (object.toId != null)
-                if (typeof object.toId !== "string" || object.toId.length)
-                    message.toId = $String(object.toId);
-            if (object.fromId != null)
-                if (typeof object.fromId !== "string" || object.fromId.length)
-                    message.fromId = $String(object.fromId);
-            if (object.payloadSecurity !== 0 && (typeof object.payloadSecurity !== "string" || $root.usp_record.Record.PayloadSecurity[object.payloadSecurity] !== 0))
-                switch (object.payloadSecurity) {
-                case "PLAINTEXT":
-                case 0:
-                    message.payloadSecurity = 0;
-                    break;
-                case "TLS12":
-                case 1:
-                    message.payloadSecurity = 1;
-                    break;
-                default:
-                    if (typeof object.payloadSecurity === "number" && (object.payloadSecurity | 0) === object.payloadSecurity)
-                        message.payloadSecurity = object.payloadSecurity;
-                }
-            if (object.macSignature != null)
-                if (object.macSignature.length)
-                    if (typeof object.macSignature === "string")
-                        $util.base64.decode(object.macSignature, message.macSignature = $util.newBuffer($util.base64.length(object.macSignature)), 0);
-                    else if (object.macSignature.length >= 0)
-                        message.macSignature = object.macSignature;
-            if (object.senderCert != null)
-                if (object.senderCert.length)
-                    if (typeof object.senderCert === "string")
-                        $util.base64.decode(object.senderCert, message.senderCert = $util.newBuffer($util.base64.length(object.senderCert)), 0);
-                    else if (object.senderCert.length >= 0)
-                        message.senderCert = object.senderCert;
-            if (object.noSessionContext != null) {
-                if (!$util.isObject(object.noSessionContext))
-                    throw $TypeError(".usp_record.Record.noSessionContext: object expected");
-                message.noSessionContext = $root.usp_record.NoSessionContextRecord.fromObject(object.noSessionContext, _depth + 1);
-            }
-            if (object.sessionContext != null) {
-                if (!$util.isObject(object.sessionContext))
-                    throw $TypeError(".usp_record.Record.sessionContext: object expected");
-                message.sessionContext = $root.usp_record.SessionContextRecord.fromObject(object.sessionContext, _depth + 1);
-            }
-            if (object.websocketConnect != null) {
-                if (!$util.isObject(object.websocketConnect))
-                    throw $TypeError(".usp_record.Record.websocketConnect: object expected");
-                message.websocketConnect = $root.usp_record.WebSocketConnectRecord.fromObject(object.websocketConnect, _depth + 1);
-            }
-            if (object.mqttConnect != null) {
-                if (!$util.isObject(object.mqttConnect))
-                    throw $TypeError(".usp_record.Record.mqttConnect: object expected");
-                message.mqttConnect = $root.usp_record.MQTTConnectRecord.fromObject(object.mqttConnect, _depth + 1);
-            }
-            if (object.stompConnect != null) {
-                if (!$util.isObject(object.stompConnect))
-                    throw $TypeError(".usp_record.Record.stompConnect: object expected");
-                message.stompConnect = $root.usp_record.STOMPConnectRecord.fromObject(object.stompConnect, _depth + 1);
-            }
-            if (object.disconnect != null) {
-                if (!$util.isObject(object.disconnect))
-                    throw $TypeError(".usp_record.Record.disconnect: object expected");
-                message.disconnect = $root.usp_record.DisconnectRecord.fromObject(object.disconnect, _depth + 1);
-            }
-            if (object.udsConnect != null) {
-                if (!$util.isObject(object.udsConnect))
-                    throw $TypeError(".usp_record.Record.udsConnect: object expected");
-                message.udsConnect = $root.usp_record.UDSConnectRecord.fromObject(object.udsConnect, _depth + 1);
-            }
-            return message;
-        };
-
-        Record.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults) {
-                object.version = "";
-                object.toId = "";
-                object.fromId = "";
-                object.payloadSecurity = options.enums === $String ? "PLAINTEXT" : 0;
-                if (options.bytes === $String)
-                    object.macSignature = "";
-                else {
-                    object.macSignature = [];
-                    if (options.bytes !== $Array)
-                        object.macSignature = $util.newBuffer(object.macSignature);
-                }
-                if (options.bytes === $String)
-                    object.senderCert = "";
-                else {
-                    object.senderCert = [];
-                    if (options.bytes !== $Array)
-                        object.senderCert = $util.newBuffer(object.senderCert);
-                }
-            }
-            if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
-                object.version = message.version;
-            if (message.toId != null && $Object.hasOwnProperty.call(message, "toId"))
-                object.toId = message.toId;
-            if (message.fromId != null && $Object.hasOwnProperty.call(message, "fromId"))
-                object.fromId = message.fromId;
-            if (message.payloadSecurity != null && $Object.hasOwnProperty.call(message, "payloadSecurity"))
-                object.payloadSecurity = options.enums === $String ? $root.usp_record.Record.PayloadSecurity[message.payloadSecurity] === $undefined ? message.payloadSecurity : $root.usp_record.Record.PayloadSecurity[message.payloadSecurity] : message.payloadSecurity;
-            if (message.macSignature != null && $Object.hasOwnProperty.call(message, "macSignature"))
-                object.macSignature = options.bytes === $String ? $util.base64.encode(message.macSignature, 0, message.macSignature.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.macSignature) : message.macSignature;
-            if (message.senderCert != null && $Object.hasOwnProperty.call(message, "senderCert"))
-                object.senderCert = options.bytes === $String ? $util.base64.encode(message.senderCert, 0, message.senderCert.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.senderCert) : message.senderCert;
-            if (message.noSessionContext != null && $Object.hasOwnProperty.call(message, "noSessionContext")) {
-                object.noSessionContext = $root.usp_record.NoSessionContextRecord.toObject(message.noSessionContext, options, _depth + 1);
-                if (options.oneofs)
-                    object.recordType = "noSessionContext";
-            }
-            if (message.sessionContext != null && $Object.hasOwnProperty.call(message, "sessionContext")) {
-                object.sessionContext = $root.usp_record.SessionContextRecord.toObject(message.sessionContext, options, _depth + 1);
-                if (options.oneofs)
-                    object.recordType = "sessionContext";
-            }
-            if (message.websocketConnect != null && $Object.hasOwnProperty.call(message, "websocketConnect")) {
-                object.websocketConnect = $root.usp_record.WebSocketConnectRecord.toObject(message.websocketConnect, options, _depth + 1);
-                if (options.oneofs)
-                    object.recordType = "websocketConnect";
-            }
-            if (message.mqttConnect != null && $Object.hasOwnProperty.call(message, "mqttConnect")) {
-                object.mqttConnect = $root.usp_record.MQTTConnectRecord.toObject(message.mqttConnect, options, _depth + 1);
-                if (options.oneofs)
-                    object.recordType = "mqttConnect";
-            }
-            if (message.stompConnect != null && $Object.hasOwnProperty.call(message, "stompConnect")) {
-                object.stompConnect = $root.usp_record.STOMPConnectRecord.toObject(message.stompConnect, options, _depth + 1);
-                if (options.oneofs)
-                    object.recordType = "stompConnect";
-            }
-            if (message.disconnect != null && $Object.hasOwnProperty.call(message, "disconnect")) {
-                object.disconnect = $root.usp_record.DisconnectRecord.toObject(message.disconnect, options, _depth + 1);
-                if (options.oneofs)
-                    object.recordType = "disconnect";
-            }
-            if (message.udsConnect != null && $Object.hasOwnProperty.call(message, "udsConnect")) {
-                object.udsConnect = $root.usp_record.UDSConnectRecord.toObject(message.udsConnect, options, _depth + 1);
-                if (options.oneofs)
-                    object.recordType = "udsConnect";
-            }
-            return object;
-        };
-
-        Record.prototype.toJSON = function() {
-            return Record.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Record.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp_record.Record";
-        };
-
         Record.PayloadSecurity = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "PLAINTEXT"] = 0;
@@ -493,56 +322,6 @@ export const usp_record = $root.usp_record = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        NoSessionContextRecord.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp_record.NoSessionContextRecord)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp_record.NoSessionContextRecord: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp_record.NoSessionContextRecord();
-            if (object.payload != null)
-                if (object.payload.length)
-                    if (typeof object.payload === "string")
-                        $util.base64.decode(object.payload, message.payload = $util.newBuffer($util.base64.length(object.payload)), 0);
-                    else if (object.payload.length >= 0)
-                        message.payload = object.payload;
-            return message;
-        };
-
-        NoSessionContextRecord.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults)
-                if (options.bytes === $String)
-                    object.payload = "";
-                else {
-                    object.payload = [];
-                    if (options.bytes !== $Array)
-                        object.payload = $util.newBuffer(object.payload);
-                }
-            if (message.payload != null && $Object.hasOwnProperty.call(message, "payload"))
-                object.payload = options.bytes === $String ? $util.base64.encode(message.payload, 0, message.payload.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.payload) : message.payload;
-            return object;
-        };
-
-        NoSessionContextRecord.prototype.toJSON = function() {
-            return NoSessionContextRecord.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        NoSessionContextRecord.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp_record.NoSessionContextRecord";
         };
 
         return NoSessionContextRecord;
@@ -704,197 +483,6 @@ export const usp_record = $root.usp_record = (() => {
             return message;
         };
 
-        SessionContextRecord.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp_record.SessionContextRecord)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp_record.SessionContextRecord: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp_record.SessionContextRecord();
-            if (object.sessionId != null)
-                if (typeof object.sessionId === "object" ? object.sessionId.low || object.sessionId.high : $Number(object.sessionId) !== 0)
-                    if ($util.Long)
-                        message.sessionId = $util.Long.fromValue(object.sessionId, true);
-                    else if (typeof object.sessionId === "string")
-                        message.sessionId = $parseInt(object.sessionId, 10);
-                    else if (typeof object.sessionId === "number")
-                        message.sessionId = object.sessionId;
-                    else if (typeof object.sessionId === "object")
-                        message.sessionId = new $util.LongBits(object.sessionId.low >>> 0, object.sessionId.high >>> 0).toNumber(true);
-            if (object.sequenceId != null)
-                if (typeof object.sequenceId === "object" ? object.sequenceId.low || object.sequenceId.high : $Number(object.sequenceId) !== 0)
-                    if ($util.Long)
-                        message.sequenceId = $util.Long.fromValue(object.sequenceId, true);
-                    else if (typeof object.sequenceId === "string")
-                        message.sequenceId = $parseInt(object.sequenceId, 10);
-                    else if (typeof object.sequenceId === "number")
-                        message.sequenceId = object.sequenceId;
-                    else if (typeof object.sequenceId === "object")
-                        message.sequenceId = new $util.LongBits(object.sequenceId.low >>> 0, object.sequenceId.high >>> 0).toNumber(true);
-            if (object.expectedId != null)
-                if (typeof object.expectedId === "object" ? object.expectedId.low || object.expectedId.high : $Number(object.expectedId) !== 0)
-                    if ($util.Long)
-                        message.expectedId = $util.Long.fromValue(object.expectedId, true);
-                    else if (typeof object.expectedId === "string")
-                        message.expectedId = $parseInt(object.expectedId, 10);
-                    else if (typeof object.expectedId === "number")
-                        message.expectedId = object.expectedId;
-                    else if (typeof object.expectedId === "object")
-                        message.expectedId = new $util.LongBits(object.expectedId.low >>> 0, object.expectedId.high >>> 0).toNumber(true);
-            if (object.retransmitId != null)
-                if (typeof object.retransmitId === "object" ? object.retransmitId.low || object.retransmitId.high : $Number(object.retransmitId) !== 0)
-                    if ($util.Long)
-                        message.retransmitId = $util.Long.fromValue(object.retransmitId, true);
-                    else if (typeof object.retransmitId === "string")
-                        message.retransmitId = $parseInt(object.retransmitId, 10);
-                    else if (typeof object.retransmitId === "number")
-                        message.retransmitId = object.retransmitId;
-                    else if (typeof object.retransmitId === "object")
-                        message.retransmitId = new $util.LongBits(object.retransmitId.low >>> 0, object.retransmitId.high >>> 0).toNumber(true);
-            if (object.payloadSarState !== 0 && (typeof object.payloadSarState !== "string" || $root.usp_record.SessionContextRecord.PayloadSARState[object.payloadSarState] !== 0))
-                switch (object.payloadSarState) {
-                case "NONE":
-                case 0:
-                    message.payloadSarState = 0;
-                    break;
-                case "BEGIN":
-                case 1:
-                    message.payloadSarState = 1;
-                    break;
-                case "INPROCESS":
-                case 2:
-                    message.payloadSarState = 2;
-                    break;
-                case "COMPLETE":
-                case 3:
-                    message.payloadSarState = 3;
-                    break;
-                default:
-                    if (typeof object.payloadSarState === "number" && (object.payloadSarState | 0) === object.payloadSarState)
-                        message.payloadSarState = object.payloadSarState;
-                }
-            if (object.payloadrecSarState !== 0 && (typeof object.payloadrecSarState !== "string" || $root.usp_record.SessionContextRecord.PayloadSARState[object.payloadrecSarState] !== 0))
-                switch (object.payloadrecSarState) {
-                case "NONE":
-                case 0:
-                    message.payloadrecSarState = 0;
-                    break;
-                case "BEGIN":
-                case 1:
-                    message.payloadrecSarState = 1;
-                    break;
-                case "INPROCESS":
-                case 2:
-                    message.payloadrecSarState = 2;
-                    break;
-                case "COMPLETE":
-                case 3:
-                    message.payloadrecSarState = 3;
-                    break;
-                default:
-                    if (typeof object.payloadrecSarState === "number" && (object.payloadrecSarState | 0) === object.payloadrecSarState)
-                        message.payloadrecSarState = object.payloadrecSarState;
-                }
-            if (object.payload) {
-                if (!$Array.isArray(object.payload))
-                    throw $TypeError(".usp_record.SessionContextRecord.payload: array expected");
-                message.payload = $Array(object.payload.length);
-                for (let i = 0; i < object.payload.length; ++i)
-                    if (typeof object.payload[i] === "string")
-                        $util.base64.decode(object.payload[i], message.payload[i] = $util.newBuffer($util.base64.length(object.payload[i])), 0);
-                    else if (object.payload[i].length >= 0)
-                        message.payload[i] = object.payload[i];
-            }
-            return message;
-        };
-
-        SessionContextRecord.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.payload = [];
-            if (options.defaults) {
-                if ($util.Long) {
-                    let long = new $util.Long(0, 0, true);
-                    object.sessionId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                } else
-                    object.sessionId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                if ($util.Long) {
-                    let long = new $util.Long(0, 0, true);
-                    object.sequenceId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                } else
-                    object.sequenceId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                if ($util.Long) {
-                    let long = new $util.Long(0, 0, true);
-                    object.expectedId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                } else
-                    object.expectedId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                if ($util.Long) {
-                    let long = new $util.Long(0, 0, true);
-                    object.retransmitId = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                } else
-                    object.retransmitId = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                object.payloadSarState = options.enums === $String ? "NONE" : 0;
-                object.payloadrecSarState = options.enums === $String ? "NONE" : 0;
-            }
-            if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
-                if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                    object.sessionId = typeof message.sessionId === "number" ? $BigInt(message.sessionId) : $util.Long.fromBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0, true).toBigInt();
-                else if (typeof message.sessionId === "number")
-                    object.sessionId = options.longs === $String ? $String(message.sessionId) : message.sessionId;
-                else
-                    object.sessionId = options.longs === $String ? $util.Long.prototype.toString.call(message.sessionId) : options.longs === $Number ? new $util.LongBits(message.sessionId.low >>> 0, message.sessionId.high >>> 0).toNumber(true) : message.sessionId;
-            if (message.sequenceId != null && $Object.hasOwnProperty.call(message, "sequenceId"))
-                if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                    object.sequenceId = typeof message.sequenceId === "number" ? $BigInt(message.sequenceId) : $util.Long.fromBits(message.sequenceId.low >>> 0, message.sequenceId.high >>> 0, true).toBigInt();
-                else if (typeof message.sequenceId === "number")
-                    object.sequenceId = options.longs === $String ? $String(message.sequenceId) : message.sequenceId;
-                else
-                    object.sequenceId = options.longs === $String ? $util.Long.prototype.toString.call(message.sequenceId) : options.longs === $Number ? new $util.LongBits(message.sequenceId.low >>> 0, message.sequenceId.high >>> 0).toNumber(true) : message.sequenceId;
-            if (message.expectedId != null && $Object.hasOwnProperty.call(message, "expectedId"))
-                if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                    object.expectedId = typeof message.expectedId === "number" ? $BigInt(message.expectedId) : $util.Long.fromBits(message.expectedId.low >>> 0, message.expectedId.high >>> 0, true).toBigInt();
-                else if (typeof message.expectedId === "number")
-                    object.expectedId = options.longs === $String ? $String(message.expectedId) : message.expectedId;
-                else
-                    object.expectedId = options.longs === $String ? $util.Long.prototype.toString.call(message.expectedId) : options.longs === $Number ? new $util.LongBits(message.expectedId.low >>> 0, message.expectedId.high >>> 0).toNumber(true) : message.expectedId;
-            if (message.retransmitId != null && $Object.hasOwnProperty.call(message, "retransmitId"))
-                if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                    object.retransmitId = typeof message.retransmitId === "number" ? $BigInt(message.retransmitId) : $util.Long.fromBits(message.retransmitId.low >>> 0, message.retransmitId.high >>> 0, true).toBigInt();
-                else if (typeof message.retransmitId === "number")
-                    object.retransmitId = options.longs === $String ? $String(message.retransmitId) : message.retransmitId;
-                else
-                    object.retransmitId = options.longs === $String ? $util.Long.prototype.toString.call(message.retransmitId) : options.longs === $Number ? new $util.LongBits(message.retransmitId.low >>> 0, message.retransmitId.high >>> 0).toNumber(true) : message.retransmitId;
-            if (message.payloadSarState != null && $Object.hasOwnProperty.call(message, "payloadSarState"))
-                object.payloadSarState = options.enums === $String ? $root.usp_record.SessionContextRecord.PayloadSARState[message.payloadSarState] === $undefined ? message.payloadSarState : $root.usp_record.SessionContextRecord.PayloadSARState[message.payloadSarState] : message.payloadSarState;
-            if (message.payloadrecSarState != null && $Object.hasOwnProperty.call(message, "payloadrecSarState"))
-                object.payloadrecSarState = options.enums === $String ? $root.usp_record.SessionContextRecord.PayloadSARState[message.payloadrecSarState] === $undefined ? message.payloadrecSarState : $root.usp_record.SessionContextRecord.PayloadSARState[message.payloadrecSarState] : message.payloadrecSarState;
-            if (message.payload && message.payload.length) {
-                object.payload = $Array(message.payload.length);
-                for (let j = 0; j < message.payload.length; ++j)
-                    object.payload[j] = options.bytes === $String ? $util.base64.encode(message.payload[j], 0, message.payload[j].length) : options.bytes === $Array ? $Array.prototype.slice.call(message.payload[j]) : message.payload[j];
-            }
-            return object;
-        };
-
-        SessionContextRecord.prototype.toJSON = function() {
-            return SessionContextRecord.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        SessionContextRecord.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp_record.SessionContextRecord";
-        };
-
         SessionContextRecord.PayloadSARState = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "NONE"] = 0;
@@ -972,32 +560,6 @@ export const usp_record = $root.usp_record = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        WebSocketConnectRecord.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp_record.WebSocketConnectRecord)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp_record.WebSocketConnectRecord: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            return new $root.usp_record.WebSocketConnectRecord();
-        };
-
-        WebSocketConnectRecord.toObject = function () {
-            return {};
-        };
-
-        WebSocketConnectRecord.prototype.toJSON = function() {
-            return WebSocketConnectRecord.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        WebSocketConnectRecord.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp_record.WebSocketConnectRecord";
         };
 
         return WebSocketConnectRecord;
@@ -1096,65 +658,6 @@ export const usp_record = $root.usp_record = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        MQTTConnectRecord.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp_record.MQTTConnectRecord)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp_record.MQTTConnectRecord: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp_record.MQTTConnectRecord();
-            if (object.version !== 0 && (typeof object.version !== "string" || $root.usp_record.MQTTConnectRecord.MQTTVersion[object.version] !== 0))
-                switch (object.version) {
-                case "V3_1_1":
-                case 0:
-                    message.version = 0;
-                    break;
-                case "V5":
-                case 1:
-                    message.version = 1;
-                    break;
-                default:
-                    if (typeof object.version === "number" && (object.version | 0) === object.version)
-                        message.version = object.version;
-                }
-            if (object.subscribedTopic != null)
-                if (typeof object.subscribedTopic !== "string" || object.subscribedTopic.length)
-                    message.subscribedTopic = $String(object.subscribedTopic);
-            return message;
-        };
-
-        MQTTConnectRecord.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults) {
-                object.version = options.enums === $String ? "V3_1_1" : 0;
-                object.subscribedTopic = "";
-            }
-            if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
-                object.version = options.enums === $String ? $root.usp_record.MQTTConnectRecord.MQTTVersion[message.version] === $undefined ? message.version : $root.usp_record.MQTTConnectRecord.MQTTVersion[message.version] : message.version;
-            if (message.subscribedTopic != null && $Object.hasOwnProperty.call(message, "subscribedTopic"))
-                object.subscribedTopic = message.subscribedTopic;
-            return object;
-        };
-
-        MQTTConnectRecord.prototype.toJSON = function() {
-            return MQTTConnectRecord.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        MQTTConnectRecord.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp_record.MQTTConnectRecord";
         };
 
         MQTTConnectRecord.MQTTVersion = (function() {
@@ -1262,61 +765,6 @@ export const usp_record = $root.usp_record = (() => {
             return message;
         };
 
-        STOMPConnectRecord.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp_record.STOMPConnectRecord)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp_record.STOMPConnectRecord: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp_record.STOMPConnectRecord();
-            if (object.version !== 0 && (typeof object.version !== "string" || $root.usp_record.STOMPConnectRecord.STOMPVersion[object.version] !== 0))
-                switch (object.version) {
-                case "V1_2":
-                case 0:
-                    message.version = 0;
-                    break;
-                default:
-                    if (typeof object.version === "number" && (object.version | 0) === object.version)
-                        message.version = object.version;
-                }
-            if (object.subscribedDestination != null)
-                if (typeof object.subscribedDestination !== "string" || object.subscribedDestination.length)
-                    message.subscribedDestination = $String(object.subscribedDestination);
-            return message;
-        };
-
-        STOMPConnectRecord.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults) {
-                object.version = options.enums === $String ? "V1_2" : 0;
-                object.subscribedDestination = "";
-            }
-            if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
-                object.version = options.enums === $String ? $root.usp_record.STOMPConnectRecord.STOMPVersion[message.version] === $undefined ? message.version : $root.usp_record.STOMPConnectRecord.STOMPVersion[message.version] : message.version;
-            if (message.subscribedDestination != null && $Object.hasOwnProperty.call(message, "subscribedDestination"))
-                object.subscribedDestination = message.subscribedDestination;
-            return object;
-        };
-
-        STOMPConnectRecord.prototype.toJSON = function() {
-            return STOMPConnectRecord.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        STOMPConnectRecord.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp_record.STOMPConnectRecord";
-        };
-
         STOMPConnectRecord.STOMPVersion = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "V1_2"] = 0;
@@ -1421,54 +869,6 @@ export const usp_record = $root.usp_record = (() => {
             return message;
         };
 
-        DisconnectRecord.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp_record.DisconnectRecord)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp_record.DisconnectRecord: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp_record.DisconnectRecord();
-            if (object.reason != null)
-                if (typeof object.reason !== "string" || object.reason.length)
-                    message.reason = $String(object.reason);
-            if (object.reasonCode != null)
-                if ($Number(object.reasonCode) !== 0)
-                    message.reasonCode = object.reasonCode >>> 0;
-            return message;
-        };
-
-        DisconnectRecord.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults) {
-                object.reason = "";
-                object.reasonCode = 0;
-            }
-            if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
-                object.reason = message.reason;
-            if (message.reasonCode != null && $Object.hasOwnProperty.call(message, "reasonCode"))
-                object.reasonCode = message.reasonCode;
-            return object;
-        };
-
-        DisconnectRecord.prototype.toJSON = function() {
-            return DisconnectRecord.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        DisconnectRecord.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp_record.DisconnectRecord";
-        };
-
         return DisconnectRecord;
     })();
 
@@ -1537,32 +937,6 @@ export const usp_record = $root.usp_record = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        UDSConnectRecord.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp_record.UDSConnectRecord)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp_record.UDSConnectRecord: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            return new $root.usp_record.UDSConnectRecord();
-        };
-
-        UDSConnectRecord.toObject = function () {
-            return {};
-        };
-
-        UDSConnectRecord.prototype.toJSON = function() {
-            return UDSConnectRecord.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        UDSConnectRecord.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp_record.UDSConnectRecord";
         };
 
         return UDSConnectRecord;
@@ -1664,58 +1038,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Msg.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Msg)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Msg: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Msg();
-            if (object.header != null) {
-                if (!$util.isObject(object.header))
-                    throw $TypeError(".usp.Msg.header: object expected");
-                message.header = $root.usp.Header.fromObject(object.header, _depth + 1);
-            }
-            if (object.body != null) {
-                if (!$util.isObject(object.body))
-                    throw $TypeError(".usp.Msg.body: object expected");
-                message.body = $root.usp.Body.fromObject(object.body, _depth + 1);
-            }
-            return message;
-        };
-
-        Msg.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults) {
-                object.header = null;
-                object.body = null;
-            }
-            if (message.header != null && $Object.hasOwnProperty.call(message, "header"))
-                object.header = $root.usp.Header.toObject(message.header, options, _depth + 1);
-            if (message.body != null && $Object.hasOwnProperty.call(message, "body"))
-                object.body = $root.usp.Body.toObject(message.body, options, _depth + 1);
-            return object;
-        };
-
-        Msg.prototype.toJSON = function() {
-            return Msg.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Msg.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Msg";
-        };
-
         return Msg;
     })();
 
@@ -1812,149 +1134,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        Header.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Header)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Header: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Header();
-            if (object.msgId != null)
-                if (typeof object.msgId !== "string" || object.msgId.length)
-                    message.msgId = $String(object.msgId);
-            if (object.msgType !== 0 && (typeof object.msgType !== "string" || $root.usp.Header.MsgType[object.msgType] !== 0))
-                switch (object.msgType) {
-                case "ERROR":
-                case 0:
-                    message.msgType = 0;
-                    break;
-                case "GET":
-                case 1:
-                    message.msgType = 1;
-                    break;
-                case "GET_RESP":
-                case 2:
-                    message.msgType = 2;
-                    break;
-                case "NOTIFY":
-                case 3:
-                    message.msgType = 3;
-                    break;
-                case "SET":
-                case 4:
-                    message.msgType = 4;
-                    break;
-                case "SET_RESP":
-                case 5:
-                    message.msgType = 5;
-                    break;
-                case "OPERATE":
-                case 6:
-                    message.msgType = 6;
-                    break;
-                case "OPERATE_RESP":
-                case 7:
-                    message.msgType = 7;
-                    break;
-                case "ADD":
-                case 8:
-                    message.msgType = 8;
-                    break;
-                case "ADD_RESP":
-                case 9:
-                    message.msgType = 9;
-                    break;
-                case "DELETE":
-                case 10:
-                    message.msgType = 10;
-                    break;
-                case "DELETE_RESP":
-                case 11:
-                    message.msgType = 11;
-                    break;
-                case "GET_SUPPORTED_DM":
-                case 12:
-                    message.msgType = 12;
-                    break;
-                case "GET_SUPPORTED_DM_RESP":
-                case 13:
-                    message.msgType = 13;
-                    break;
-                case "GET_INSTANCES":
-                case 14:
-                    message.msgType = 14;
-                    break;
-                case "GET_INSTANCES_RESP":
-                case 15:
-                    message.msgType = 15;
-                    break;
-                case "NOTIFY_RESP":
-                case 16:
-                    message.msgType = 16;
-                    break;
-                case "GET_SUPPORTED_PROTO":
-                case 17:
-                    message.msgType = 17;
-                    break;
-                case "GET_SUPPORTED_PROTO_RESP":
-                case 18:
-                    message.msgType = 18;
-                    break;
-                case "REGISTER":
-                case 19:
-                    message.msgType = 19;
-                    break;
-                case "REGISTER_RESP":
-                case 20:
-                    message.msgType = 20;
-                    break;
-                case "DEREGISTER":
-                case 21:
-                    message.msgType = 21;
-                    break;
-                case "DEREGISTER_RESP":
-                case 22:
-                    message.msgType = 22;
-                    break;
-                default:
-                    if (typeof object.msgType === "number" && (object.msgType | 0) === object.msgType)
-                        message.msgType = object.msgType;
-                }
-            return message;
-        };
-
-        Header.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults) {
-                object.msgId = "";
-                object.msgType = options.enums === $String ? "ERROR" : 0;
-            }
-            if (message.msgId != null && $Object.hasOwnProperty.call(message, "msgId"))
-                object.msgId = message.msgId;
-            if (message.msgType != null && $Object.hasOwnProperty.call(message, "msgType"))
-                object.msgType = options.enums === $String ? $root.usp.Header.MsgType[message.msgType] === $undefined ? message.msgType : $root.usp.Header.MsgType[message.msgType] : message.msgType;
-            return object;
-        };
-
-        Header.prototype.toJSON = function() {
-            return Header.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Header.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Header";
         };
 
         Header.MsgType = (function() {
@@ -2094,70 +1273,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        Body.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Body)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Body: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Body();
-            if (object.request != null) {
-                if (!$util.isObject(object.request))
-                    throw $TypeError(".usp.Body.request: object expected");
-                message.request = $root.usp.Request.fromObject(object.request, _depth + 1);
-            }
-            if (object.response != null) {
-                if (!$util.isObject(object.response))
-                    throw $TypeError(".usp.Body.response: object expected");
-                message.response = $root.usp.Response.fromObject(object.response, _depth + 1);
-            }
-            if (object.error != null) {
-                if (!$util.isObject(object.error))
-                    throw $TypeError(".usp.Body.error: object expected");
-                message.error = $root.usp.Error.fromObject(object.error, _depth + 1);
-            }
-            return message;
-        };
-
-        Body.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (message.request != null && $Object.hasOwnProperty.call(message, "request")) {
-                object.request = $root.usp.Request.toObject(message.request, options, _depth + 1);
-                if (options.oneofs)
-                    object.msgBody = "request";
-            }
-            if (message.response != null && $Object.hasOwnProperty.call(message, "response")) {
-                object.response = $root.usp.Response.toObject(message.response, options, _depth + 1);
-                if (options.oneofs)
-                    object.msgBody = "response";
-            }
-            if (message.error != null && $Object.hasOwnProperty.call(message, "error")) {
-                object.error = $root.usp.Error.toObject(message.error, options, _depth + 1);
-                if (options.oneofs)
-                    object.msgBody = "error";
-            }
-            return object;
-        };
-
-        Body.prototype.toJSON = function() {
-            return Body.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Body.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Body";
         };
 
         return Body;
@@ -2351,150 +1466,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Request.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Request)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Request: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Request();
-            if (object.get != null) {
-                if (!$util.isObject(object.get))
-                    throw $TypeError(".usp.Request.get: object expected");
-                message.get = $root.usp.Get.fromObject(object.get, _depth + 1);
-            }
-            if (object.getSupportedDm != null) {
-                if (!$util.isObject(object.getSupportedDm))
-                    throw $TypeError(".usp.Request.getSupportedDm: object expected");
-                message.getSupportedDm = $root.usp.GetSupportedDM.fromObject(object.getSupportedDm, _depth + 1);
-            }
-            if (object.getInstances != null) {
-                if (!$util.isObject(object.getInstances))
-                    throw $TypeError(".usp.Request.getInstances: object expected");
-                message.getInstances = $root.usp.GetInstances.fromObject(object.getInstances, _depth + 1);
-            }
-            if (object.set != null) {
-                if (!$util.isObject(object.set))
-                    throw $TypeError(".usp.Request.set: object expected");
-                message.set = $root.usp.Set.fromObject(object.set, _depth + 1);
-            }
-            if (object.add != null) {
-                if (!$util.isObject(object.add))
-                    throw $TypeError(".usp.Request.add: object expected");
-                message.add = $root.usp.Add.fromObject(object.add, _depth + 1);
-            }
-            if (object["delete"] != null) {
-                if (!$util.isObject(object["delete"]))
-                    throw $TypeError(".usp.Request.delete: object expected");
-                message["delete"] = $root.usp.Delete.fromObject(object["delete"], _depth + 1);
-            }
-            if (object.operate != null) {
-                if (!$util.isObject(object.operate))
-                    throw $TypeError(".usp.Request.operate: object expected");
-                message.operate = $root.usp.Operate.fromObject(object.operate, _depth + 1);
-            }
-            if (object.notify != null) {
-                if (!$util.isObject(object.notify))
-                    throw $TypeError(".usp.Request.notify: object expected");
-                message.notify = $root.usp.Notify.fromObject(object.notify, _depth + 1);
-            }
-            if (object.getSupportedProtocol != null) {
-                if (!$util.isObject(object.getSupportedProtocol))
-                    throw $TypeError(".usp.Request.getSupportedProtocol: object expected");
-                message.getSupportedProtocol = $root.usp.GetSupportedProtocol.fromObject(object.getSupportedProtocol, _depth + 1);
-            }
-            if (object.register != null) {
-                if (!$util.isObject(object.register))
-                    throw $TypeError(".usp.Request.register: object expected");
-                message.register = $root.usp.Register.fromObject(object.register, _depth + 1);
-            }
-            if (object.deregister != null) {
-                if (!$util.isObject(object.deregister))
-                    throw $TypeError(".usp.Request.deregister: object expected");
-                message.deregister = $root.usp.Deregister.fromObject(object.deregister, _depth + 1);
-            }
-            return message;
-        };
-
-        Request.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (message.get != null && $Object.hasOwnProperty.call(message, "get")) {
-                object.get = $root.usp.Get.toObject(message.get, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "get";
-            }
-            if (message.getSupportedDm != null && $Object.hasOwnProperty.call(message, "getSupportedDm")) {
-                object.getSupportedDm = $root.usp.GetSupportedDM.toObject(message.getSupportedDm, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "getSupportedDm";
-            }
-            if (message.getInstances != null && $Object.hasOwnProperty.call(message, "getInstances")) {
-                object.getInstances = $root.usp.GetInstances.toObject(message.getInstances, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "getInstances";
-            }
-            if (message.set != null && $Object.hasOwnProperty.call(message, "set")) {
-                object.set = $root.usp.Set.toObject(message.set, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "set";
-            }
-            if (message.add != null && $Object.hasOwnProperty.call(message, "add")) {
-                object.add = $root.usp.Add.toObject(message.add, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "add";
-            }
-            if (message["delete"] != null && $Object.hasOwnProperty.call(message, "delete")) {
-                object["delete"] = $root.usp.Delete.toObject(message["delete"], options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "delete";
-            }
-            if (message.operate != null && $Object.hasOwnProperty.call(message, "operate")) {
-                object.operate = $root.usp.Operate.toObject(message.operate, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "operate";
-            }
-            if (message.notify != null && $Object.hasOwnProperty.call(message, "notify")) {
-                object.notify = $root.usp.Notify.toObject(message.notify, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "notify";
-            }
-            if (message.getSupportedProtocol != null && $Object.hasOwnProperty.call(message, "getSupportedProtocol")) {
-                object.getSupportedProtocol = $root.usp.GetSupportedProtocol.toObject(message.getSupportedProtocol, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "getSupportedProtocol";
-            }
-            if (message.register != null && $Object.hasOwnProperty.call(message, "register")) {
-                object.register = $root.usp.Register.toObject(message.register, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "register";
-            }
-            if (message.deregister != null && $Object.hasOwnProperty.call(message, "deregister")) {
-                object.deregister = $root.usp.Deregister.toObject(message.deregister, options, _depth + 1);
-                if (options.oneofs)
-                    object.reqType = "deregister";
-            }
-            return object;
-        };
-
-        Request.prototype.toJSON = function() {
-            return Request.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Request.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Request";
-        };
-
         return Request;
     })();
 
@@ -2686,150 +1657,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Response.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Response)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Response: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Response();
-            if (object.getResp != null) {
-                if (!$util.isObject(object.getResp))
-                    throw $TypeError(".usp.Response.getResp: object expected");
-                message.getResp = $root.usp.GetResp.fromObject(object.getResp, _depth + 1);
-            }
-            if (object.getSupportedDmResp != null) {
-                if (!$util.isObject(object.getSupportedDmResp))
-                    throw $TypeError(".usp.Response.getSupportedDmResp: object expected");
-                message.getSupportedDmResp = $root.usp.GetSupportedDMResp.fromObject(object.getSupportedDmResp, _depth + 1);
-            }
-            if (object.getInstancesResp != null) {
-                if (!$util.isObject(object.getInstancesResp))
-                    throw $TypeError(".usp.Response.getInstancesResp: object expected");
-                message.getInstancesResp = $root.usp.GetInstancesResp.fromObject(object.getInstancesResp, _depth + 1);
-            }
-            if (object.setResp != null) {
-                if (!$util.isObject(object.setResp))
-                    throw $TypeError(".usp.Response.setResp: object expected");
-                message.setResp = $root.usp.SetResp.fromObject(object.setResp, _depth + 1);
-            }
-            if (object.addResp != null) {
-                if (!$util.isObject(object.addResp))
-                    throw $TypeError(".usp.Response.addResp: object expected");
-                message.addResp = $root.usp.AddResp.fromObject(object.addResp, _depth + 1);
-            }
-            if (object.deleteResp != null) {
-                if (!$util.isObject(object.deleteResp))
-                    throw $TypeError(".usp.Response.deleteResp: object expected");
-                message.deleteResp = $root.usp.DeleteResp.fromObject(object.deleteResp, _depth + 1);
-            }
-            if (object.operateResp != null) {
-                if (!$util.isObject(object.operateResp))
-                    throw $TypeError(".usp.Response.operateResp: object expected");
-                message.operateResp = $root.usp.OperateResp.fromObject(object.operateResp, _depth + 1);
-            }
-            if (object.notifyResp != null) {
-                if (!$util.isObject(object.notifyResp))
-                    throw $TypeError(".usp.Response.notifyResp: object expected");
-                message.notifyResp = $root.usp.NotifyResp.fromObject(object.notifyResp, _depth + 1);
-            }
-            if (object.getSupportedProtocolResp != null) {
-                if (!$util.isObject(object.getSupportedProtocolResp))
-                    throw $TypeError(".usp.Response.getSupportedProtocolResp: object expected");
-                message.getSupportedProtocolResp = $root.usp.GetSupportedProtocolResp.fromObject(object.getSupportedProtocolResp, _depth + 1);
-            }
-            if (object.registerResp != null) {
-                if (!$util.isObject(object.registerResp))
-                    throw $TypeError(".usp.Response.registerResp: object expected");
-                message.registerResp = $root.usp.RegisterResp.fromObject(object.registerResp, _depth + 1);
-            }
-            if (object.deregisterResp != null) {
-                if (!$util.isObject(object.deregisterResp))
-                    throw $TypeError(".usp.Response.deregisterResp: object expected");
-                message.deregisterResp = $root.usp.DeregisterResp.fromObject(object.deregisterResp, _depth + 1);
-            }
-            return message;
-        };
-
-        Response.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (message.getResp != null && $Object.hasOwnProperty.call(message, "getResp")) {
-                object.getResp = $root.usp.GetResp.toObject(message.getResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "getResp";
-            }
-            if (message.getSupportedDmResp != null && $Object.hasOwnProperty.call(message, "getSupportedDmResp")) {
-                object.getSupportedDmResp = $root.usp.GetSupportedDMResp.toObject(message.getSupportedDmResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "getSupportedDmResp";
-            }
-            if (message.getInstancesResp != null && $Object.hasOwnProperty.call(message, "getInstancesResp")) {
-                object.getInstancesResp = $root.usp.GetInstancesResp.toObject(message.getInstancesResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "getInstancesResp";
-            }
-            if (message.setResp != null && $Object.hasOwnProperty.call(message, "setResp")) {
-                object.setResp = $root.usp.SetResp.toObject(message.setResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "setResp";
-            }
-            if (message.addResp != null && $Object.hasOwnProperty.call(message, "addResp")) {
-                object.addResp = $root.usp.AddResp.toObject(message.addResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "addResp";
-            }
-            if (message.deleteResp != null && $Object.hasOwnProperty.call(message, "deleteResp")) {
-                object.deleteResp = $root.usp.DeleteResp.toObject(message.deleteResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "deleteResp";
-            }
-            if (message.operateResp != null && $Object.hasOwnProperty.call(message, "operateResp")) {
-                object.operateResp = $root.usp.OperateResp.toObject(message.operateResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "operateResp";
-            }
-            if (message.notifyResp != null && $Object.hasOwnProperty.call(message, "notifyResp")) {
-                object.notifyResp = $root.usp.NotifyResp.toObject(message.notifyResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "notifyResp";
-            }
-            if (message.getSupportedProtocolResp != null && $Object.hasOwnProperty.call(message, "getSupportedProtocolResp")) {
-                object.getSupportedProtocolResp = $root.usp.GetSupportedProtocolResp.toObject(message.getSupportedProtocolResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "getSupportedProtocolResp";
-            }
-            if (message.registerResp != null && $Object.hasOwnProperty.call(message, "registerResp")) {
-                object.registerResp = $root.usp.RegisterResp.toObject(message.registerResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "registerResp";
-            }
-            if (message.deregisterResp != null && $Object.hasOwnProperty.call(message, "deregisterResp")) {
-                object.deregisterResp = $root.usp.DeregisterResp.toObject(message.deregisterResp, options, _depth + 1);
-                if (options.oneofs)
-                    object.respType = "deregisterResp";
-            }
-            return object;
-        };
-
-        Response.prototype.toJSON = function() {
-            return Response.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Response.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Response";
-        };
-
         return Response;
     })();
 
@@ -2941,71 +1768,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Error.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Error)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Error: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Error();
-            if (object.errCode != null)
-                if ($Number(object.errCode) !== 0)
-                    message.errCode = object.errCode >>> 0;
-            if (object.errMsg != null)
-                if (typeof object.errMsg !== "string" || object.errMsg.length)
-                    message.errMsg = $String(object.errMsg);
-            if (object.paramErrs) {
-                if (!$Array.isArray(object.paramErrs))
-                    throw $TypeError(".usp.Error.paramErrs: array expected");
-                message.paramErrs = $Array(object.paramErrs.length);
-                for (let i = 0; i < object.paramErrs.length; ++i) {
-                    if (!$util.isObject(object.paramErrs[i]))
-                        throw $TypeError(".usp.Error.paramErrs: object expected");
-                    message.paramErrs[i] = $root.usp.Error.ParamError.fromObject(object.paramErrs[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        Error.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.paramErrs = [];
-            if (options.defaults) {
-                object.errCode = 0;
-                object.errMsg = "";
-            }
-            if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                object.errCode = message.errCode;
-            if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                object.errMsg = message.errMsg;
-            if (message.paramErrs && message.paramErrs.length) {
-                object.paramErrs = $Array(message.paramErrs.length);
-                for (let j = 0; j < message.paramErrs.length; ++j)
-                    object.paramErrs[j] = $root.usp.Error.ParamError.toObject(message.paramErrs[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        Error.prototype.toJSON = function() {
-            return Error.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Error.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Error";
-        };
-
         Error.ParamError = (function() {
 
             const ParamError = function (properties) {
@@ -3113,60 +1875,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            ParamError.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Error.ParamError)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Error.ParamError: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Error.ParamError();
-                if (object.paramPath != null)
-                    if (typeof object.paramPath !== "string" || object.paramPath.length)
-                        message.paramPath = $String(object.paramPath);
-                if (object.errCode != null)
-                    if ($Number(object.errCode) !== 0)
-                        message.errCode = object.errCode >>> 0;
-                if (object.errMsg != null)
-                    if (typeof object.errMsg !== "string" || object.errMsg.length)
-                        message.errMsg = $String(object.errMsg);
-                return message;
-            };
-
-            ParamError.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.paramPath = "";
-                    object.errCode = 0;
-                    object.errMsg = "";
-                }
-                if (message.paramPath != null && $Object.hasOwnProperty.call(message, "paramPath"))
-                    object.paramPath = message.paramPath;
-                if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                    object.errCode = message.errCode;
-                if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                    object.errMsg = message.errMsg;
-                return object;
-            };
-
-            ParamError.prototype.toJSON = function() {
-                return ParamError.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            ParamError.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Error.ParamError";
-            };
-
             return ParamError;
         })();
 
@@ -3269,61 +1977,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Get.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Get)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Get: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Get();
-            if (object.paramPaths) {
-                if (!$Array.isArray(object.paramPaths))
-                    throw $TypeError(".usp.Get.paramPaths: array expected");
-                message.paramPaths = $Array(object.paramPaths.length);
-                for (let i = 0; i < object.paramPaths.length; ++i)
-                    message.paramPaths[i] = $String(object.paramPaths[i]);
-            }
-            if (object.maxDepth != null)
-                if ($Number(object.maxDepth) !== 0)
-                    message.maxDepth = object.maxDepth >>> 0;
-            return message;
-        };
-
-        Get.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.paramPaths = [];
-            if (options.defaults)
-                object.maxDepth = 0;
-            if (message.paramPaths && message.paramPaths.length) {
-                object.paramPaths = $Array(message.paramPaths.length);
-                for (let j = 0; j < message.paramPaths.length; ++j)
-                    object.paramPaths[j] = message.paramPaths[j];
-            }
-            if (message.maxDepth != null && $Object.hasOwnProperty.call(message, "maxDepth"))
-                object.maxDepth = message.maxDepth;
-            return object;
-        };
-
-        Get.prototype.toJSON = function() {
-            return Get.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Get.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Get";
-        };
-
         return Get;
     })();
 
@@ -3409,57 +2062,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        GetResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.GetResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.GetResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.GetResp();
-            if (object.reqPathResults) {
-                if (!$Array.isArray(object.reqPathResults))
-                    throw $TypeError(".usp.GetResp.reqPathResults: array expected");
-                message.reqPathResults = $Array(object.reqPathResults.length);
-                for (let i = 0; i < object.reqPathResults.length; ++i) {
-                    if (!$util.isObject(object.reqPathResults[i]))
-                        throw $TypeError(".usp.GetResp.reqPathResults: object expected");
-                    message.reqPathResults[i] = $root.usp.GetResp.RequestedPathResult.fromObject(object.reqPathResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        GetResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.reqPathResults = [];
-            if (message.reqPathResults && message.reqPathResults.length) {
-                object.reqPathResults = $Array(message.reqPathResults.length);
-                for (let j = 0; j < message.reqPathResults.length; ++j)
-                    object.reqPathResults[j] = $root.usp.GetResp.RequestedPathResult.toObject(message.reqPathResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        GetResp.prototype.toJSON = function() {
-            return GetResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        GetResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.GetResp";
         };
 
         GetResp.RequestedPathResult = (function() {
@@ -3580,77 +2182,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            RequestedPathResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetResp.RequestedPathResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetResp.RequestedPathResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetResp.RequestedPathResult();
-                if (object.requestedPath != null)
-                    if (typeof object.requestedPath !== "string" || object.requestedPath.length)
-                        message.requestedPath = $String(object.requestedPath);
-                if (object.errCode != null)
-                    if ($Number(object.errCode) !== 0)
-                        message.errCode = object.errCode >>> 0;
-                if (object.errMsg != null)
-                    if (typeof object.errMsg !== "string" || object.errMsg.length)
-                        message.errMsg = $String(object.errMsg);
-                if (object.resolvedPathResults) {
-                    if (!$Array.isArray(object.resolvedPathResults))
-                        throw $TypeError(".usp.GetResp.RequestedPathResult.resolvedPathResults: array expected");
-                    message.resolvedPathResults = $Array(object.resolvedPathResults.length);
-                    for (let i = 0; i < object.resolvedPathResults.length; ++i) {
-                        if (!$util.isObject(object.resolvedPathResults[i]))
-                            throw $TypeError(".usp.GetResp.RequestedPathResult.resolvedPathResults: object expected");
-                        message.resolvedPathResults[i] = $root.usp.GetResp.ResolvedPathResult.fromObject(object.resolvedPathResults[i], _depth + 1);
-                    }
-                }
-                return message;
-            };
-
-            RequestedPathResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.resolvedPathResults = [];
-                if (options.defaults) {
-                    object.requestedPath = "";
-                    object.errCode = 0;
-                    object.errMsg = "";
-                }
-                if (message.requestedPath != null && $Object.hasOwnProperty.call(message, "requestedPath"))
-                    object.requestedPath = message.requestedPath;
-                if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                    object.errCode = message.errCode;
-                if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                    object.errMsg = message.errMsg;
-                if (message.resolvedPathResults && message.resolvedPathResults.length) {
-                    object.resolvedPathResults = $Array(message.resolvedPathResults.length);
-                    for (let j = 0; j < message.resolvedPathResults.length; ++j)
-                        object.resolvedPathResults[j] = $root.usp.GetResp.ResolvedPathResult.toObject(message.resolvedPathResults[j], options, _depth + 1);
-                }
-                return object;
-            };
-
-            RequestedPathResult.prototype.toJSON = function() {
-                return RequestedPathResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            RequestedPathResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetResp.RequestedPathResult";
             };
 
             return RequestedPathResult;
@@ -3778,68 +2309,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            ResolvedPathResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetResp.ResolvedPathResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetResp.ResolvedPathResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetResp.ResolvedPathResult();
-                if (object.resolvedPath != null)
-                    if (typeof object.resolvedPath !== "string" || object.resolvedPath.length)
-                        message.resolvedPath = $String(object.resolvedPath);
-                if (object.resultParams) {
-                    if (!$util.isObject(object.resultParams))
-                        throw $TypeError(".usp.GetResp.ResolvedPathResult.resultParams: object expected");
-                    message.resultParams = {};
-                    for (let keys = $Object.keys(object.resultParams), i = 0; i < keys.length; ++i) {
-                        if (keys[i] === "__proto__")
-                            $util.makeProp(message.resultParams, keys[i]);
-                        message.resultParams[keys[i]] = $String(object.resultParams[keys[i]]);
-                    }
-                }
-                return message;
-            };
-
-            ResolvedPathResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.objects || options.defaults)
-                    object.resultParams = {};
-                if (options.defaults)
-                    object.resolvedPath = "";
-                if (message.resolvedPath != null && $Object.hasOwnProperty.call(message, "resolvedPath"))
-                    object.resolvedPath = message.resolvedPath;
-                let keys2;
-                if (message.resultParams && (keys2 = $Object.keys(message.resultParams)).length) {
-                    object.resultParams = {};
-                    for (let j = 0; j < keys2.length; ++j) {
-                        if (keys2[j] === "__proto__")
-                            $util.makeProp(object.resultParams, keys2[j]);
-                        object.resultParams[keys2[j]] = message.resultParams[keys2[j]];
-                    }
-                }
-                return object;
-            };
-
-            ResolvedPathResult.prototype.toJSON = function() {
-                return ResolvedPathResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            ResolvedPathResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetResp.ResolvedPathResult";
             };
 
             return ResolvedPathResult;
@@ -3992,86 +2461,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        GetSupportedDM.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.GetSupportedDM)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.GetSupportedDM: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.GetSupportedDM();
-            if (object.objPaths) {
-                if (!$Array.isArray(object.objPaths))
-                    throw $TypeError(".usp.GetSupportedDM.objPaths: array expected");
-                message.objPaths = $Array(object.objPaths.length);
-                for (let i = 0; i < object.objPaths.length; ++i)
-                    message.objPaths[i] = $String(object.objPaths[i]);
-            }
-            if (object.firstLevelOnly != null)
-                if (object.firstLevelOnly)
-                    message.firstLevelOnly = $Boolean(object.firstLevelOnly);
-            if (object.returnCommands != null)
-                if (object.returnCommands)
-                    message.returnCommands = $Boolean(object.returnCommands);
-            if (object.returnEvents != null)
-                if (object.returnEvents)
-                    message.returnEvents = $Boolean(object.returnEvents);
-            if (object.returnParams != null)
-                if (object.returnParams)
-                    message.returnParams = $Boolean(object.returnParams);
-            if (object.returnUniqueKeySets != null)
-                if (object.returnUniqueKeySets)
-                    message.returnUniqueKeySets = $Boolean(object.returnUniqueKeySets);
-            return message;
-        };
-
-        GetSupportedDM.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.objPaths = [];
-            if (options.defaults) {
-                object.firstLevelOnly = false;
-                object.returnCommands = false;
-                object.returnEvents = false;
-                object.returnParams = false;
-                object.returnUniqueKeySets = false;
-            }
-            if (message.objPaths && message.objPaths.length) {
-                object.objPaths = $Array(message.objPaths.length);
-                for (let j = 0; j < message.objPaths.length; ++j)
-                    object.objPaths[j] = message.objPaths[j];
-            }
-            if (message.firstLevelOnly != null && $Object.hasOwnProperty.call(message, "firstLevelOnly"))
-                object.firstLevelOnly = message.firstLevelOnly;
-            if (message.returnCommands != null && $Object.hasOwnProperty.call(message, "returnCommands"))
-                object.returnCommands = message.returnCommands;
-            if (message.returnEvents != null && $Object.hasOwnProperty.call(message, "returnEvents"))
-                object.returnEvents = message.returnEvents;
-            if (message.returnParams != null && $Object.hasOwnProperty.call(message, "returnParams"))
-                object.returnParams = message.returnParams;
-            if (message.returnUniqueKeySets != null && $Object.hasOwnProperty.call(message, "returnUniqueKeySets"))
-                object.returnUniqueKeySets = message.returnUniqueKeySets;
-            return object;
-        };
-
-        GetSupportedDM.prototype.toJSON = function() {
-            return GetSupportedDM.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        GetSupportedDM.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.GetSupportedDM";
-        };
-
         return GetSupportedDM;
     })();
 
@@ -4157,57 +2546,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        GetSupportedDMResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.GetSupportedDMResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.GetSupportedDMResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.GetSupportedDMResp();
-            if (object.reqObjResults) {
-                if (!$Array.isArray(object.reqObjResults))
-                    throw $TypeError(".usp.GetSupportedDMResp.reqObjResults: array expected");
-                message.reqObjResults = $Array(object.reqObjResults.length);
-                for (let i = 0; i < object.reqObjResults.length; ++i) {
-                    if (!$util.isObject(object.reqObjResults[i]))
-                        throw $TypeError(".usp.GetSupportedDMResp.reqObjResults: object expected");
-                    message.reqObjResults[i] = $root.usp.GetSupportedDMResp.RequestedObjectResult.fromObject(object.reqObjResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        GetSupportedDMResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.reqObjResults = [];
-            if (message.reqObjResults && message.reqObjResults.length) {
-                object.reqObjResults = $Array(message.reqObjResults.length);
-                for (let j = 0; j < message.reqObjResults.length; ++j)
-                    object.reqObjResults[j] = $root.usp.GetSupportedDMResp.RequestedObjectResult.toObject(message.reqObjResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        GetSupportedDMResp.prototype.toJSON = function() {
-            return GetSupportedDMResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        GetSupportedDMResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.GetSupportedDMResp";
         };
 
         GetSupportedDMResp.RequestedObjectResult = (function() {
@@ -4340,83 +2678,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            RequestedObjectResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetSupportedDMResp.RequestedObjectResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetSupportedDMResp.RequestedObjectResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetSupportedDMResp.RequestedObjectResult();
-                if (object.reqObjPath != null)
-                    if (typeof object.reqObjPath !== "string" || object.reqObjPath.length)
-                        message.reqObjPath = $String(object.reqObjPath);
-                if (object.errCode != null)
-                    if ($Number(object.errCode) !== 0)
-                        message.errCode = object.errCode >>> 0;
-                if (object.errMsg != null)
-                    if (typeof object.errMsg !== "string" || object.errMsg.length)
-                        message.errMsg = $String(object.errMsg);
-                if (object.dataModelInstUri != null)
-                    if (typeof object.dataModelInstUri !== "string" || object.dataModelInstUri.length)
-                        message.dataModelInstUri = $String(object.dataModelInstUri);
-                if (object.supportedObjs) {
-                    if (!$Array.isArray(object.supportedObjs))
-                        throw $TypeError(".usp.GetSupportedDMResp.RequestedObjectResult.supportedObjs: array expected");
-                    message.supportedObjs = $Array(object.supportedObjs.length);
-                    for (let i = 0; i < object.supportedObjs.length; ++i) {
-                        if (!$util.isObject(object.supportedObjs[i]))
-                            throw $TypeError(".usp.GetSupportedDMResp.RequestedObjectResult.supportedObjs: object expected");
-                        message.supportedObjs[i] = $root.usp.GetSupportedDMResp.SupportedObjectResult.fromObject(object.supportedObjs[i], _depth + 1);
-                    }
-                }
-                return message;
-            };
-
-            RequestedObjectResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.supportedObjs = [];
-                if (options.defaults) {
-                    object.reqObjPath = "";
-                    object.errCode = 0;
-                    object.errMsg = "";
-                    object.dataModelInstUri = "";
-                }
-                if (message.reqObjPath != null && $Object.hasOwnProperty.call(message, "reqObjPath"))
-                    object.reqObjPath = message.reqObjPath;
-                if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                    object.errCode = message.errCode;
-                if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                    object.errMsg = message.errMsg;
-                if (message.dataModelInstUri != null && $Object.hasOwnProperty.call(message, "dataModelInstUri"))
-                    object.dataModelInstUri = message.dataModelInstUri;
-                if (message.supportedObjs && message.supportedObjs.length) {
-                    object.supportedObjs = $Array(message.supportedObjs.length);
-                    for (let j = 0; j < message.supportedObjs.length; ++j)
-                        object.supportedObjs[j] = $root.usp.GetSupportedDMResp.SupportedObjectResult.toObject(message.supportedObjs[j], options, _depth + 1);
-                }
-                return object;
-            };
-
-            RequestedObjectResult.prototype.toJSON = function() {
-                return RequestedObjectResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            RequestedObjectResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetSupportedDMResp.RequestedObjectResult";
             };
 
             return RequestedObjectResult;
@@ -4594,158 +2855,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            SupportedObjectResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetSupportedDMResp.SupportedObjectResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetSupportedDMResp.SupportedObjectResult();
-                if (object.supportedObjPath != null)
-                    if (typeof object.supportedObjPath !== "string" || object.supportedObjPath.length)
-                        message.supportedObjPath = $String(object.supportedObjPath);
-                if (object.access !== 0 && (typeof object.access !== "string" || $root.usp.GetSupportedDMResp.ObjAccessType[object.access] !== 0))
-                    switch (object.access) {
-                    case "OBJ_READ_ONLY":
-                    case 0:
-                        message.access = 0;
-                        break;
-                    case "OBJ_ADD_DELETE":
-                    case 1:
-                        message.access = 1;
-                        break;
-                    case "OBJ_ADD_ONLY":
-                    case 2:
-                        message.access = 2;
-                        break;
-                    case "OBJ_DELETE_ONLY":
-                    case 3:
-                        message.access = 3;
-                        break;
-                    default:
-                        if (typeof object.access === "number" && (object.access | 0) === object.access)
-                            message.access = object.access;
-                    }
-                if (object.isMultiInstance != null)
-                    if (object.isMultiInstance)
-                        message.isMultiInstance = $Boolean(object.isMultiInstance);
-                if (object.supportedCommands) {
-                    if (!$Array.isArray(object.supportedCommands))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.supportedCommands: array expected");
-                    message.supportedCommands = $Array(object.supportedCommands.length);
-                    for (let i = 0; i < object.supportedCommands.length; ++i) {
-                        if (!$util.isObject(object.supportedCommands[i]))
-                            throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.supportedCommands: object expected");
-                        message.supportedCommands[i] = $root.usp.GetSupportedDMResp.SupportedCommandResult.fromObject(object.supportedCommands[i], _depth + 1);
-                    }
-                }
-                if (object.supportedEvents) {
-                    if (!$Array.isArray(object.supportedEvents))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.supportedEvents: array expected");
-                    message.supportedEvents = $Array(object.supportedEvents.length);
-                    for (let i = 0; i < object.supportedEvents.length; ++i) {
-                        if (!$util.isObject(object.supportedEvents[i]))
-                            throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.supportedEvents: object expected");
-                        message.supportedEvents[i] = $root.usp.GetSupportedDMResp.SupportedEventResult.fromObject(object.supportedEvents[i], _depth + 1);
-                    }
-                }
-                if (object.supportedParams) {
-                    if (!$Array.isArray(object.supportedParams))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.supportedParams: array expected");
-                    message.supportedParams = $Array(object.supportedParams.length);
-                    for (let i = 0; i < object.supportedParams.length; ++i) {
-                        if (!$util.isObject(object.supportedParams[i]))
-                            throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.supportedParams: object expected");
-                        message.supportedParams[i] = $root.usp.GetSupportedDMResp.SupportedParamResult.fromObject(object.supportedParams[i], _depth + 1);
-                    }
-                }
-                if (object.divergentPaths) {
-                    if (!$Array.isArray(object.divergentPaths))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.divergentPaths: array expected");
-                    message.divergentPaths = $Array(object.divergentPaths.length);
-                    for (let i = 0; i < object.divergentPaths.length; ++i)
-                        message.divergentPaths[i] = $String(object.divergentPaths[i]);
-                }
-                if (object.uniqueKeySets) {
-                    if (!$Array.isArray(object.uniqueKeySets))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.uniqueKeySets: array expected");
-                    message.uniqueKeySets = $Array(object.uniqueKeySets.length);
-                    for (let i = 0; i < object.uniqueKeySets.length; ++i) {
-                        if (!$util.isObject(object.uniqueKeySets[i]))
-                            throw $TypeError(".usp.GetSupportedDMResp.SupportedObjectResult.uniqueKeySets: object expected");
-                        message.uniqueKeySets[i] = $root.usp.GetSupportedDMResp.SupportedUniqueKeySet.fromObject(object.uniqueKeySets[i], _depth + 1);
-                    }
-                }
-                return message;
-            };
-
-            SupportedObjectResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults) {
-                    object.supportedCommands = [];
-                    object.supportedEvents = [];
-                    object.supportedParams = [];
-                    object.divergentPaths = [];
-                    object.uniqueKeySets = [];
-                }
-                if (options.defaults) {
-                    object.supportedObjPath = "";
-                    object.access = options.enums === $String ? "OBJ_READ_ONLY" : 0;
-                    object.isMultiInstance = false;
-                }
-                if (message.supportedObjPath != null && $Object.hasOwnProperty.call(message, "supportedObjPath"))
-                    object.supportedObjPath = message.supportedObjPath;
-                if (message.access != null && $Object.hasOwnProperty.call(message, "access"))
-                    object.access = options.enums === $String ? $root.usp.GetSupportedDMResp.ObjAccessType[message.access] === $undefined ? message.access : $root.usp.GetSupportedDMResp.ObjAccessType[message.access] : message.access;
-                if (message.isMultiInstance != null && $Object.hasOwnProperty.call(message, "isMultiInstance"))
-                    object.isMultiInstance = message.isMultiInstance;
-                if (message.supportedCommands && message.supportedCommands.length) {
-                    object.supportedCommands = $Array(message.supportedCommands.length);
-                    for (let j = 0; j < message.supportedCommands.length; ++j)
-                        object.supportedCommands[j] = $root.usp.GetSupportedDMResp.SupportedCommandResult.toObject(message.supportedCommands[j], options, _depth + 1);
-                }
-                if (message.supportedEvents && message.supportedEvents.length) {
-                    object.supportedEvents = $Array(message.supportedEvents.length);
-                    for (let j = 0; j < message.supportedEvents.length; ++j)
-                        object.supportedEvents[j] = $root.usp.GetSupportedDMResp.SupportedEventResult.toObject(message.supportedEvents[j], options, _depth + 1);
-                }
-                if (message.supportedParams && message.supportedParams.length) {
-                    object.supportedParams = $Array(message.supportedParams.length);
-                    for (let j = 0; j < message.supportedParams.length; ++j)
-                        object.supportedParams[j] = $root.usp.GetSupportedDMResp.SupportedParamResult.toObject(message.supportedParams[j], options, _depth + 1);
-                }
-                if (message.divergentPaths && message.divergentPaths.length) {
-                    object.divergentPaths = $Array(message.divergentPaths.length);
-                    for (let j = 0; j < message.divergentPaths.length; ++j)
-                        object.divergentPaths[j] = message.divergentPaths[j];
-                }
-                if (message.uniqueKeySets && message.uniqueKeySets.length) {
-                    object.uniqueKeySets = $Array(message.uniqueKeySets.length);
-                    for (let j = 0; j < message.uniqueKeySets.length; ++j)
-                        object.uniqueKeySets[j] = $root.usp.GetSupportedDMResp.SupportedUniqueKeySet.toObject(message.uniqueKeySets[j], options, _depth + 1);
-                }
-                return object;
-            };
-
-            SupportedObjectResult.prototype.toJSON = function() {
-                return SupportedObjectResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            SupportedObjectResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetSupportedDMResp.SupportedObjectResult";
-            };
-
             return SupportedObjectResult;
         })();
 
@@ -4866,143 +2975,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            SupportedParamResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetSupportedDMResp.SupportedParamResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetSupportedDMResp.SupportedParamResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetSupportedDMResp.SupportedParamResult();
-                if (object.paramName != null)
-                    if (typeof object.paramName !== "string" || object.paramName.length)
-                        message.paramName = $String(object.paramName);
-                if (object.access !== 0 && (typeof object.access !== "string" || $root.usp.GetSupportedDMResp.ParamAccessType[object.access] !== 0))
-                    switch (object.access) {
-                    case "PARAM_READ_ONLY":
-                    case 0:
-                        message.access = 0;
-                        break;
-                    case "PARAM_READ_WRITE":
-                    case 1:
-                        message.access = 1;
-                        break;
-                    case "PARAM_WRITE_ONLY":
-                    case 2:
-                        message.access = 2;
-                        break;
-                    default:
-                        if (typeof object.access === "number" && (object.access | 0) === object.access)
-                            message.access = object.access;
-                    }
-                if (object.valueType !== 0 && (typeof object.valueType !== "string" || $root.usp.GetSupportedDMResp.ParamValueType[object.valueType] !== 0))
-                    switch (object.valueType) {
-                    case "PARAM_UNKNOWN":
-                    case 0:
-                        message.valueType = 0;
-                        break;
-                    case "PARAM_BASE_64":
-                    case 1:
-                        message.valueType = 1;
-                        break;
-                    case "PARAM_BOOLEAN":
-                    case 2:
-                        message.valueType = 2;
-                        break;
-                    case "PARAM_DATE_TIME":
-                    case 3:
-                        message.valueType = 3;
-                        break;
-                    case "PARAM_DECIMAL":
-                    case 4:
-                        message.valueType = 4;
-                        break;
-                    case "PARAM_HEX_BINARY":
-                    case 5:
-                        message.valueType = 5;
-                        break;
-                    case "PARAM_INT":
-                    case 6:
-                        message.valueType = 6;
-                        break;
-                    case "PARAM_LONG":
-                    case 7:
-                        message.valueType = 7;
-                        break;
-                    case "PARAM_STRING":
-                    case 8:
-                        message.valueType = 8;
-                        break;
-                    case "PARAM_UNSIGNED_INT":
-                    case 9:
-                        message.valueType = 9;
-                        break;
-                    case "PARAM_UNSIGNED_LONG":
-                    case 10:
-                        message.valueType = 10;
-                        break;
-                    default:
-                        if (typeof object.valueType === "number" && (object.valueType | 0) === object.valueType)
-                            message.valueType = object.valueType;
-                    }
-                if (object.valueChange !== 0 && (typeof object.valueChange !== "string" || $root.usp.GetSupportedDMResp.ValueChangeType[object.valueChange] !== 0))
-                    switch (object.valueChange) {
-                    case "VALUE_CHANGE_UNKNOWN":
-                    case 0:
-                        message.valueChange = 0;
-                        break;
-                    case "VALUE_CHANGE_ALLOWED":
-                    case 1:
-                        message.valueChange = 1;
-                        break;
-                    case "VALUE_CHANGE_WILL_IGNORE":
-                    case 2:
-                        message.valueChange = 2;
-                        break;
-                    default:
-                        if (typeof object.valueChange === "number" && (object.valueChange | 0) === object.valueChange)
-                            message.valueChange = object.valueChange;
-                    }
-                return message;
-            };
-
-            SupportedParamResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.paramName = "";
-                    object.access = options.enums === $String ? "PARAM_READ_ONLY" : 0;
-                    object.valueType = options.enums === $String ? "PARAM_UNKNOWN" : 0;
-                    object.valueChange = options.enums === $String ? "VALUE_CHANGE_UNKNOWN" : 0;
-                }
-                if (message.paramName != null && $Object.hasOwnProperty.call(message, "paramName"))
-                    object.paramName = message.paramName;
-                if (message.access != null && $Object.hasOwnProperty.call(message, "access"))
-                    object.access = options.enums === $String ? $root.usp.GetSupportedDMResp.ParamAccessType[message.access] === $undefined ? message.access : $root.usp.GetSupportedDMResp.ParamAccessType[message.access] : message.access;
-                if (message.valueType != null && $Object.hasOwnProperty.call(message, "valueType"))
-                    object.valueType = options.enums === $String ? $root.usp.GetSupportedDMResp.ParamValueType[message.valueType] === $undefined ? message.valueType : $root.usp.GetSupportedDMResp.ParamValueType[message.valueType] : message.valueType;
-                if (message.valueChange != null && $Object.hasOwnProperty.call(message, "valueChange"))
-                    object.valueChange = options.enums === $String ? $root.usp.GetSupportedDMResp.ValueChangeType[message.valueChange] === $undefined ? message.valueChange : $root.usp.GetSupportedDMResp.ValueChangeType[message.valueChange] : message.valueChange;
-                return object;
-            };
-
-            SupportedParamResult.prototype.toJSON = function() {
-                return SupportedParamResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            SupportedParamResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetSupportedDMResp.SupportedParamResult";
             };
 
             return SupportedParamResult;
@@ -5129,97 +3101,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            SupportedCommandResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetSupportedDMResp.SupportedCommandResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetSupportedDMResp.SupportedCommandResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetSupportedDMResp.SupportedCommandResult();
-                if (object.commandName != null)
-                    if (typeof object.commandName !== "string" || object.commandName.length)
-                        message.commandName = $String(object.commandName);
-                if (object.inputArgNames) {
-                    if (!$Array.isArray(object.inputArgNames))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedCommandResult.inputArgNames: array expected");
-                    message.inputArgNames = $Array(object.inputArgNames.length);
-                    for (let i = 0; i < object.inputArgNames.length; ++i)
-                        message.inputArgNames[i] = $String(object.inputArgNames[i]);
-                }
-                if (object.outputArgNames) {
-                    if (!$Array.isArray(object.outputArgNames))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedCommandResult.outputArgNames: array expected");
-                    message.outputArgNames = $Array(object.outputArgNames.length);
-                    for (let i = 0; i < object.outputArgNames.length; ++i)
-                        message.outputArgNames[i] = $String(object.outputArgNames[i]);
-                }
-                if (object.commandType !== 0 && (typeof object.commandType !== "string" || $root.usp.GetSupportedDMResp.CmdType[object.commandType] !== 0))
-                    switch (object.commandType) {
-                    case "CMD_UNKNOWN":
-                    case 0:
-                        message.commandType = 0;
-                        break;
-                    case "CMD_SYNC":
-                    case 1:
-                        message.commandType = 1;
-                        break;
-                    case "CMD_ASYNC":
-                    case 2:
-                        message.commandType = 2;
-                        break;
-                    default:
-                        if (typeof object.commandType === "number" && (object.commandType | 0) === object.commandType)
-                            message.commandType = object.commandType;
-                    }
-                return message;
-            };
-
-            SupportedCommandResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults) {
-                    object.inputArgNames = [];
-                    object.outputArgNames = [];
-                }
-                if (options.defaults) {
-                    object.commandName = "";
-                    object.commandType = options.enums === $String ? "CMD_UNKNOWN" : 0;
-                }
-                if (message.commandName != null && $Object.hasOwnProperty.call(message, "commandName"))
-                    object.commandName = message.commandName;
-                if (message.inputArgNames && message.inputArgNames.length) {
-                    object.inputArgNames = $Array(message.inputArgNames.length);
-                    for (let j = 0; j < message.inputArgNames.length; ++j)
-                        object.inputArgNames[j] = message.inputArgNames[j];
-                }
-                if (message.outputArgNames && message.outputArgNames.length) {
-                    object.outputArgNames = $Array(message.outputArgNames.length);
-                    for (let j = 0; j < message.outputArgNames.length; ++j)
-                        object.outputArgNames[j] = message.outputArgNames[j];
-                }
-                if (message.commandType != null && $Object.hasOwnProperty.call(message, "commandType"))
-                    object.commandType = options.enums === $String ? $root.usp.GetSupportedDMResp.CmdType[message.commandType] === $undefined ? message.commandType : $root.usp.GetSupportedDMResp.CmdType[message.commandType] : message.commandType;
-                return object;
-            };
-
-            SupportedCommandResult.prototype.toJSON = function() {
-                return SupportedCommandResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            SupportedCommandResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetSupportedDMResp.SupportedCommandResult";
-            };
-
             return SupportedCommandResult;
         })();
 
@@ -5319,61 +3200,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            SupportedEventResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetSupportedDMResp.SupportedEventResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetSupportedDMResp.SupportedEventResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetSupportedDMResp.SupportedEventResult();
-                if (object.eventName != null)
-                    if (typeof object.eventName !== "string" || object.eventName.length)
-                        message.eventName = $String(object.eventName);
-                if (object.argNames) {
-                    if (!$Array.isArray(object.argNames))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedEventResult.argNames: array expected");
-                    message.argNames = $Array(object.argNames.length);
-                    for (let i = 0; i < object.argNames.length; ++i)
-                        message.argNames[i] = $String(object.argNames[i]);
-                }
-                return message;
-            };
-
-            SupportedEventResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.argNames = [];
-                if (options.defaults)
-                    object.eventName = "";
-                if (message.eventName != null && $Object.hasOwnProperty.call(message, "eventName"))
-                    object.eventName = message.eventName;
-                if (message.argNames && message.argNames.length) {
-                    object.argNames = $Array(message.argNames.length);
-                    for (let j = 0; j < message.argNames.length; ++j)
-                        object.argNames[j] = message.argNames[j];
-                }
-                return object;
-            };
-
-            SupportedEventResult.prototype.toJSON = function() {
-                return SupportedEventResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            SupportedEventResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetSupportedDMResp.SupportedEventResult";
-            };
-
             return SupportedEventResult;
         })();
 
@@ -5459,54 +3285,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            SupportedUniqueKeySet.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetSupportedDMResp.SupportedUniqueKeySet)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetSupportedDMResp.SupportedUniqueKeySet: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetSupportedDMResp.SupportedUniqueKeySet();
-                if (object.keyNames) {
-                    if (!$Array.isArray(object.keyNames))
-                        throw $TypeError(".usp.GetSupportedDMResp.SupportedUniqueKeySet.keyNames: array expected");
-                    message.keyNames = $Array(object.keyNames.length);
-                    for (let i = 0; i < object.keyNames.length; ++i)
-                        message.keyNames[i] = $String(object.keyNames[i]);
-                }
-                return message;
-            };
-
-            SupportedUniqueKeySet.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.keyNames = [];
-                if (message.keyNames && message.keyNames.length) {
-                    object.keyNames = $Array(message.keyNames.length);
-                    for (let j = 0; j < message.keyNames.length; ++j)
-                        object.keyNames[j] = message.keyNames[j];
-                }
-                return object;
-            };
-
-            SupportedUniqueKeySet.prototype.toJSON = function() {
-                return SupportedUniqueKeySet.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            SupportedUniqueKeySet.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetSupportedDMResp.SupportedUniqueKeySet";
             };
 
             return SupportedUniqueKeySet;
@@ -5660,61 +3438,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        GetInstances.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.GetInstances)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.GetInstances: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.GetInstances();
-            if (object.objPaths) {
-                if (!$Array.isArray(object.objPaths))
-                    throw $TypeError(".usp.GetInstances.objPaths: array expected");
-                message.objPaths = $Array(object.objPaths.length);
-                for (let i = 0; i < object.objPaths.length; ++i)
-                    message.objPaths[i] = $String(object.objPaths[i]);
-            }
-            if (object.firstLevelOnly != null)
-                if (object.firstLevelOnly)
-                    message.firstLevelOnly = $Boolean(object.firstLevelOnly);
-            return message;
-        };
-
-        GetInstances.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.objPaths = [];
-            if (options.defaults)
-                object.firstLevelOnly = false;
-            if (message.objPaths && message.objPaths.length) {
-                object.objPaths = $Array(message.objPaths.length);
-                for (let j = 0; j < message.objPaths.length; ++j)
-                    object.objPaths[j] = message.objPaths[j];
-            }
-            if (message.firstLevelOnly != null && $Object.hasOwnProperty.call(message, "firstLevelOnly"))
-                object.firstLevelOnly = message.firstLevelOnly;
-            return object;
-        };
-
-        GetInstances.prototype.toJSON = function() {
-            return GetInstances.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        GetInstances.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.GetInstances";
-        };
-
         return GetInstances;
     })();
 
@@ -5800,57 +3523,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        GetInstancesResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.GetInstancesResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.GetInstancesResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.GetInstancesResp();
-            if (object.reqPathResults) {
-                if (!$Array.isArray(object.reqPathResults))
-                    throw $TypeError(".usp.GetInstancesResp.reqPathResults: array expected");
-                message.reqPathResults = $Array(object.reqPathResults.length);
-                for (let i = 0; i < object.reqPathResults.length; ++i) {
-                    if (!$util.isObject(object.reqPathResults[i]))
-                        throw $TypeError(".usp.GetInstancesResp.reqPathResults: object expected");
-                    message.reqPathResults[i] = $root.usp.GetInstancesResp.RequestedPathResult.fromObject(object.reqPathResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        GetInstancesResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.reqPathResults = [];
-            if (message.reqPathResults && message.reqPathResults.length) {
-                object.reqPathResults = $Array(message.reqPathResults.length);
-                for (let j = 0; j < message.reqPathResults.length; ++j)
-                    object.reqPathResults[j] = $root.usp.GetInstancesResp.RequestedPathResult.toObject(message.reqPathResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        GetInstancesResp.prototype.toJSON = function() {
-            return GetInstancesResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        GetInstancesResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.GetInstancesResp";
         };
 
         GetInstancesResp.RequestedPathResult = (function() {
@@ -5971,77 +3643,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            RequestedPathResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetInstancesResp.RequestedPathResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetInstancesResp.RequestedPathResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetInstancesResp.RequestedPathResult();
-                if (object.requestedPath != null)
-                    if (typeof object.requestedPath !== "string" || object.requestedPath.length)
-                        message.requestedPath = $String(object.requestedPath);
-                if (object.errCode != null)
-                    if ($Number(object.errCode) !== 0)
-                        message.errCode = object.errCode >>> 0;
-                if (object.errMsg != null)
-                    if (typeof object.errMsg !== "string" || object.errMsg.length)
-                        message.errMsg = $String(object.errMsg);
-                if (object.currInsts) {
-                    if (!$Array.isArray(object.currInsts))
-                        throw $TypeError(".usp.GetInstancesResp.RequestedPathResult.currInsts: array expected");
-                    message.currInsts = $Array(object.currInsts.length);
-                    for (let i = 0; i < object.currInsts.length; ++i) {
-                        if (!$util.isObject(object.currInsts[i]))
-                            throw $TypeError(".usp.GetInstancesResp.RequestedPathResult.currInsts: object expected");
-                        message.currInsts[i] = $root.usp.GetInstancesResp.CurrInstance.fromObject(object.currInsts[i], _depth + 1);
-                    }
-                }
-                return message;
-            };
-
-            RequestedPathResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.currInsts = [];
-                if (options.defaults) {
-                    object.requestedPath = "";
-                    object.errCode = 0;
-                    object.errMsg = "";
-                }
-                if (message.requestedPath != null && $Object.hasOwnProperty.call(message, "requestedPath"))
-                    object.requestedPath = message.requestedPath;
-                if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                    object.errCode = message.errCode;
-                if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                    object.errMsg = message.errMsg;
-                if (message.currInsts && message.currInsts.length) {
-                    object.currInsts = $Array(message.currInsts.length);
-                    for (let j = 0; j < message.currInsts.length; ++j)
-                        object.currInsts[j] = $root.usp.GetInstancesResp.CurrInstance.toObject(message.currInsts[j], options, _depth + 1);
-                }
-                return object;
-            };
-
-            RequestedPathResult.prototype.toJSON = function() {
-                return RequestedPathResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            RequestedPathResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetInstancesResp.RequestedPathResult";
             };
 
             return RequestedPathResult;
@@ -6171,68 +3772,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            CurrInstance.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.GetInstancesResp.CurrInstance)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.GetInstancesResp.CurrInstance: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.GetInstancesResp.CurrInstance();
-                if (object.instantiatedObjPath != null)
-                    if (typeof object.instantiatedObjPath !== "string" || object.instantiatedObjPath.length)
-                        message.instantiatedObjPath = $String(object.instantiatedObjPath);
-                if (object.uniqueKeys) {
-                    if (!$util.isObject(object.uniqueKeys))
-                        throw $TypeError(".usp.GetInstancesResp.CurrInstance.uniqueKeys: object expected");
-                    message.uniqueKeys = {};
-                    for (let keys = $Object.keys(object.uniqueKeys), i = 0; i < keys.length; ++i) {
-                        if (keys[i] === "__proto__")
-                            $util.makeProp(message.uniqueKeys, keys[i]);
-                        message.uniqueKeys[keys[i]] = $String(object.uniqueKeys[keys[i]]);
-                    }
-                }
-                return message;
-            };
-
-            CurrInstance.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.objects || options.defaults)
-                    object.uniqueKeys = {};
-                if (options.defaults)
-                    object.instantiatedObjPath = "";
-                if (message.instantiatedObjPath != null && $Object.hasOwnProperty.call(message, "instantiatedObjPath"))
-                    object.instantiatedObjPath = message.instantiatedObjPath;
-                let keys2;
-                if (message.uniqueKeys && (keys2 = $Object.keys(message.uniqueKeys)).length) {
-                    object.uniqueKeys = {};
-                    for (let j = 0; j < keys2.length; ++j) {
-                        if (keys2[j] === "__proto__")
-                            $util.makeProp(object.uniqueKeys, keys2[j]);
-                        object.uniqueKeys[keys2[j]] = message.uniqueKeys[keys2[j]];
-                    }
-                }
-                return object;
-            };
-
-            CurrInstance.prototype.toJSON = function() {
-                return CurrInstance.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            CurrInstance.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.GetInstancesResp.CurrInstance";
-            };
-
             return CurrInstance;
         })();
 
@@ -6322,47 +3861,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        GetSupportedProtocol.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.GetSupportedProtocol)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.GetSupportedProtocol: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.GetSupportedProtocol();
-            if (object.controllerSupportedProtocolVersions != null)
-                if (typeof object.controllerSupportedProtocolVersions !== "string" || object.controllerSupportedProtocolVersions.length)
-                    message.controllerSupportedProtocolVersions = $String(object.controllerSupportedProtocolVersions);
-            return message;
-        };
-
-        GetSupportedProtocol.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults)
-                object.controllerSupportedProtocolVersions = "";
-            if (message.controllerSupportedProtocolVersions != null && $Object.hasOwnProperty.call(message, "controllerSupportedProtocolVersions"))
-                object.controllerSupportedProtocolVersions = message.controllerSupportedProtocolVersions;
-            return object;
-        };
-
-        GetSupportedProtocol.prototype.toJSON = function() {
-            return GetSupportedProtocol.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        GetSupportedProtocol.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.GetSupportedProtocol";
-        };
-
         return GetSupportedProtocol;
     })();
 
@@ -6447,47 +3945,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        GetSupportedProtocolResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.GetSupportedProtocolResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.GetSupportedProtocolResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.GetSupportedProtocolResp();
-            if (object.agentSupportedProtocolVersions != null)
-                if (typeof object.agentSupportedProtocolVersions !== "string" || object.agentSupportedProtocolVersions.length)
-                    message.agentSupportedProtocolVersions = $String(object.agentSupportedProtocolVersions);
-            return message;
-        };
-
-        GetSupportedProtocolResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults)
-                object.agentSupportedProtocolVersions = "";
-            if (message.agentSupportedProtocolVersions != null && $Object.hasOwnProperty.call(message, "agentSupportedProtocolVersions"))
-                object.agentSupportedProtocolVersions = message.agentSupportedProtocolVersions;
-            return object;
-        };
-
-        GetSupportedProtocolResp.prototype.toJSON = function() {
-            return GetSupportedProtocolResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        GetSupportedProtocolResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.GetSupportedProtocolResp";
         };
 
         return GetSupportedProtocolResp;
@@ -6589,64 +4046,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Add.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Add)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Add: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Add();
-            if (object.allowPartial != null)
-                if (object.allowPartial)
-                    message.allowPartial = $Boolean(object.allowPartial);
-            if (object.createObjs) {
-                if (!$Array.isArray(object.createObjs))
-                    throw $TypeError(".usp.Add.createObjs: array expected");
-                message.createObjs = $Array(object.createObjs.length);
-                for (let i = 0; i < object.createObjs.length; ++i) {
-                    if (!$util.isObject(object.createObjs[i]))
-                        throw $TypeError(".usp.Add.createObjs: object expected");
-                    message.createObjs[i] = $root.usp.Add.CreateObject.fromObject(object.createObjs[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        Add.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.createObjs = [];
-            if (options.defaults)
-                object.allowPartial = false;
-            if (message.allowPartial != null && $Object.hasOwnProperty.call(message, "allowPartial"))
-                object.allowPartial = message.allowPartial;
-            if (message.createObjs && message.createObjs.length) {
-                object.createObjs = $Array(message.createObjs.length);
-                for (let j = 0; j < message.createObjs.length; ++j)
-                    object.createObjs[j] = $root.usp.Add.CreateObject.toObject(message.createObjs[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        Add.prototype.toJSON = function() {
-            return Add.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Add.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Add";
-        };
-
         Add.CreateObject = (function() {
 
             const CreateObject = function (properties) {
@@ -6741,64 +4140,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            CreateObject.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Add.CreateObject)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Add.CreateObject: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Add.CreateObject();
-                if (object.objPath != null)
-                    if (typeof object.objPath !== "string" || object.objPath.length)
-                        message.objPath = $String(object.objPath);
-                if (object.paramSettings) {
-                    if (!$Array.isArray(object.paramSettings))
-                        throw $TypeError(".usp.Add.CreateObject.paramSettings: array expected");
-                    message.paramSettings = $Array(object.paramSettings.length);
-                    for (let i = 0; i < object.paramSettings.length; ++i) {
-                        if (!$util.isObject(object.paramSettings[i]))
-                            throw $TypeError(".usp.Add.CreateObject.paramSettings: object expected");
-                        message.paramSettings[i] = $root.usp.Add.CreateParamSetting.fromObject(object.paramSettings[i], _depth + 1);
-                    }
-                }
-                return message;
-            };
-
-            CreateObject.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.paramSettings = [];
-                if (options.defaults)
-                    object.objPath = "";
-                if (message.objPath != null && $Object.hasOwnProperty.call(message, "objPath"))
-                    object.objPath = message.objPath;
-                if (message.paramSettings && message.paramSettings.length) {
-                    object.paramSettings = $Array(message.paramSettings.length);
-                    for (let j = 0; j < message.paramSettings.length; ++j)
-                        object.paramSettings[j] = $root.usp.Add.CreateParamSetting.toObject(message.paramSettings[j], options, _depth + 1);
-                }
-                return object;
-            };
-
-            CreateObject.prototype.toJSON = function() {
-                return CreateObject.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            CreateObject.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Add.CreateObject";
             };
 
             return CreateObject;
@@ -6911,60 +4252,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            CreateParamSetting.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Add.CreateParamSetting)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Add.CreateParamSetting: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Add.CreateParamSetting();
-                if (object.param != null)
-                    if (typeof object.param !== "string" || object.param.length)
-                        message.param = $String(object.param);
-                if (object.value != null)
-                    if (typeof object.value !== "string" || object.value.length)
-                        message.value = $String(object.value);
-                if (object.required != null)
-                    if (object.required)
-                        message.required = $Boolean(object.required);
-                return message;
-            };
-
-            CreateParamSetting.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.param = "";
-                    object.value = "";
-                    object.required = false;
-                }
-                if (message.param != null && $Object.hasOwnProperty.call(message, "param"))
-                    object.param = message.param;
-                if (message.value != null && $Object.hasOwnProperty.call(message, "value"))
-                    object.value = message.value;
-                if (message.required != null && $Object.hasOwnProperty.call(message, "required"))
-                    object.required = message.required;
-                return object;
-            };
-
-            CreateParamSetting.prototype.toJSON = function() {
-                return CreateParamSetting.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            CreateParamSetting.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Add.CreateParamSetting";
-            };
-
             return CreateParamSetting;
         })();
 
@@ -7053,57 +4340,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        AddResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.AddResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.AddResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.AddResp();
-            if (object.createdObjResults) {
-                if (!$Array.isArray(object.createdObjResults))
-                    throw $TypeError(".usp.AddResp.createdObjResults: array expected");
-                message.createdObjResults = $Array(object.createdObjResults.length);
-                for (let i = 0; i < object.createdObjResults.length; ++i) {
-                    if (!$util.isObject(object.createdObjResults[i]))
-                        throw $TypeError(".usp.AddResp.createdObjResults: object expected");
-                    message.createdObjResults[i] = $root.usp.AddResp.CreatedObjectResult.fromObject(object.createdObjResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        AddResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.createdObjResults = [];
-            if (message.createdObjResults && message.createdObjResults.length) {
-                object.createdObjResults = $Array(message.createdObjResults.length);
-                for (let j = 0; j < message.createdObjResults.length; ++j)
-                    object.createdObjResults[j] = $root.usp.AddResp.CreatedObjectResult.toObject(message.createdObjResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        AddResp.prototype.toJSON = function() {
-            return AddResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        AddResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.AddResp";
         };
 
         AddResp.CreatedObjectResult = (function() {
@@ -7196,56 +4432,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            CreatedObjectResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.AddResp.CreatedObjectResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.AddResp.CreatedObjectResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.AddResp.CreatedObjectResult();
-                if (object.requestedPath != null)
-                    if (typeof object.requestedPath !== "string" || object.requestedPath.length)
-                        message.requestedPath = $String(object.requestedPath);
-                if (object.operStatus != null) {
-                    if (!$util.isObject(object.operStatus))
-                        throw $TypeError(".usp.AddResp.CreatedObjectResult.operStatus: object expected");
-                    message.operStatus = $root.usp.AddResp.CreatedObjectResult.OperationStatus.fromObject(object.operStatus, _depth + 1);
-                }
-                return message;
-            };
-
-            CreatedObjectResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.requestedPath = "";
-                    object.operStatus = null;
-                }
-                if (message.requestedPath != null && $Object.hasOwnProperty.call(message, "requestedPath"))
-                    object.requestedPath = message.requestedPath;
-                if (message.operStatus != null && $Object.hasOwnProperty.call(message, "operStatus"))
-                    object.operStatus = $root.usp.AddResp.CreatedObjectResult.OperationStatus.toObject(message.operStatus, options, _depth + 1);
-                return object;
-            };
-
-            CreatedObjectResult.prototype.toJSON = function() {
-                return CreatedObjectResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            CreatedObjectResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.AddResp.CreatedObjectResult";
             };
 
             CreatedObjectResult.OperationStatus = (function() {
@@ -7346,60 +4532,6 @@ export const usp = $root.usp = (() => {
                     return message;
                 };
 
-                OperationStatus.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.AddResp.CreatedObjectResult.OperationStatus)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.AddResp.CreatedObjectResult.OperationStatus: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.AddResp.CreatedObjectResult.OperationStatus();
-                    if (object.operFailure != null) {
-                        if (!$util.isObject(object.operFailure))
-                            throw $TypeError(".usp.AddResp.CreatedObjectResult.OperationStatus.operFailure: object expected");
-                        message.operFailure = $root.usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure.fromObject(object.operFailure, _depth + 1);
-                    }
-                    if (object.operSuccess != null) {
-                        if (!$util.isObject(object.operSuccess))
-                            throw $TypeError(".usp.AddResp.CreatedObjectResult.OperationStatus.operSuccess: object expected");
-                        message.operSuccess = $root.usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.fromObject(object.operSuccess, _depth + 1);
-                    }
-                    return message;
-                };
-
-                OperationStatus.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (message.operFailure != null && $Object.hasOwnProperty.call(message, "operFailure")) {
-                        object.operFailure = $root.usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure.toObject(message.operFailure, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operFailure";
-                    }
-                    if (message.operSuccess != null && $Object.hasOwnProperty.call(message, "operSuccess")) {
-                        object.operSuccess = $root.usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.toObject(message.operSuccess, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operSuccess";
-                    }
-                    return object;
-                };
-
-                OperationStatus.prototype.toJSON = function() {
-                    return OperationStatus.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                OperationStatus.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.AddResp.CreatedObjectResult.OperationStatus";
-                };
-
                 OperationStatus.OperationFailure = (function() {
 
                     const OperationFailure = function (properties) {
@@ -7493,54 +4625,6 @@ export const usp = $root.usp = (() => {
                         if (_end !== $undefined)
                             throw $Error("missing end group");
                         return message;
-                    };
-
-                    OperationFailure.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure();
-                        if (object.errCode != null)
-                            if ($Number(object.errCode) !== 0)
-                                message.errCode = object.errCode >>> 0;
-                        if (object.errMsg != null)
-                            if (typeof object.errMsg !== "string" || object.errMsg.length)
-                                message.errMsg = $String(object.errMsg);
-                        return message;
-                    };
-
-                    OperationFailure.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.defaults) {
-                            object.errCode = 0;
-                            object.errMsg = "";
-                        }
-                        if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                            object.errCode = message.errCode;
-                        if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                            object.errMsg = message.errMsg;
-                        return object;
-                    };
-
-                    OperationFailure.prototype.toJSON = function() {
-                        return OperationFailure.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationFailure.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.AddResp.CreatedObjectResult.OperationStatus.OperationFailure";
                     };
 
                     return OperationFailure;
@@ -7683,85 +4767,6 @@ export const usp = $root.usp = (() => {
                         return message;
                     };
 
-                    OperationSuccess.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess();
-                        if (object.instantiatedPath != null)
-                            if (typeof object.instantiatedPath !== "string" || object.instantiatedPath.length)
-                                message.instantiatedPath = $String(object.instantiatedPath);
-                        if (object.paramErrs) {
-                            if (!$Array.isArray(object.paramErrs))
-                                throw $TypeError(".usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.paramErrs: array expected");
-                            message.paramErrs = $Array(object.paramErrs.length);
-                            for (let i = 0; i < object.paramErrs.length; ++i) {
-                                if (!$util.isObject(object.paramErrs[i]))
-                                    throw $TypeError(".usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.paramErrs: object expected");
-                                message.paramErrs[i] = $root.usp.AddResp.ParameterError.fromObject(object.paramErrs[i], _depth + 1);
-                            }
-                        }
-                        if (object.uniqueKeys) {
-                            if (!$util.isObject(object.uniqueKeys))
-                                throw $TypeError(".usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.uniqueKeys: object expected");
-                            message.uniqueKeys = {};
-                            for (let keys = $Object.keys(object.uniqueKeys), i = 0; i < keys.length; ++i) {
-                                if (keys[i] === "__proto__")
-                                    $util.makeProp(message.uniqueKeys, keys[i]);
-                                message.uniqueKeys[keys[i]] = $String(object.uniqueKeys[keys[i]]);
-                            }
-                        }
-                        return message;
-                    };
-
-                    OperationSuccess.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.arrays || options.defaults)
-                            object.paramErrs = [];
-                        if (options.objects || options.defaults)
-                            object.uniqueKeys = {};
-                        if (options.defaults)
-                            object.instantiatedPath = "";
-                        if (message.instantiatedPath != null && $Object.hasOwnProperty.call(message, "instantiatedPath"))
-                            object.instantiatedPath = message.instantiatedPath;
-                        if (message.paramErrs && message.paramErrs.length) {
-                            object.paramErrs = $Array(message.paramErrs.length);
-                            for (let j = 0; j < message.paramErrs.length; ++j)
-                                object.paramErrs[j] = $root.usp.AddResp.ParameterError.toObject(message.paramErrs[j], options, _depth + 1);
-                        }
-                        let keys2;
-                        if (message.uniqueKeys && (keys2 = $Object.keys(message.uniqueKeys)).length) {
-                            object.uniqueKeys = {};
-                            for (let j = 0; j < keys2.length; ++j) {
-                                if (keys2[j] === "__proto__")
-                                    $util.makeProp(object.uniqueKeys, keys2[j]);
-                                object.uniqueKeys[keys2[j]] = message.uniqueKeys[keys2[j]];
-                            }
-                        }
-                        return object;
-                    };
-
-                    OperationSuccess.prototype.toJSON = function() {
-                        return OperationSuccess.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationSuccess.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess";
-                    };
-
                     return OperationSuccess;
                 })();
 
@@ -7878,60 +4883,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            ParameterError.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.AddResp.ParameterError)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.AddResp.ParameterError: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.AddResp.ParameterError();
-                if (object.param != null)
-                    if (typeof object.param !== "string" || object.param.length)
-                        message.param = $String(object.param);
-                if (object.errCode != null)
-                    if ($Number(object.errCode) !== 0)
-                        message.errCode = object.errCode >>> 0;
-                if (object.errMsg != null)
-                    if (typeof object.errMsg !== "string" || object.errMsg.length)
-                        message.errMsg = $String(object.errMsg);
-                return message;
-            };
-
-            ParameterError.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.param = "";
-                    object.errCode = 0;
-                    object.errMsg = "";
-                }
-                if (message.param != null && $Object.hasOwnProperty.call(message, "param"))
-                    object.param = message.param;
-                if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                    object.errCode = message.errCode;
-                if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                    object.errMsg = message.errMsg;
-                return object;
-            };
-
-            ParameterError.prototype.toJSON = function() {
-                return ParameterError.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            ParameterError.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.AddResp.ParameterError";
-            };
-
             return ParameterError;
         })();
 
@@ -8034,61 +4985,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Delete.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Delete)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Delete: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Delete();
-            if (object.allowPartial != null)
-                if (object.allowPartial)
-                    message.allowPartial = $Boolean(object.allowPartial);
-            if (object.objPaths) {
-                if (!$Array.isArray(object.objPaths))
-                    throw $TypeError(".usp.Delete.objPaths: array expected");
-                message.objPaths = $Array(object.objPaths.length);
-                for (let i = 0; i < object.objPaths.length; ++i)
-                    message.objPaths[i] = $String(object.objPaths[i]);
-            }
-            return message;
-        };
-
-        Delete.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.objPaths = [];
-            if (options.defaults)
-                object.allowPartial = false;
-            if (message.allowPartial != null && $Object.hasOwnProperty.call(message, "allowPartial"))
-                object.allowPartial = message.allowPartial;
-            if (message.objPaths && message.objPaths.length) {
-                object.objPaths = $Array(message.objPaths.length);
-                for (let j = 0; j < message.objPaths.length; ++j)
-                    object.objPaths[j] = message.objPaths[j];
-            }
-            return object;
-        };
-
-        Delete.prototype.toJSON = function() {
-            return Delete.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Delete.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Delete";
-        };
-
         return Delete;
     })();
 
@@ -8174,57 +5070,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        DeleteResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.DeleteResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.DeleteResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.DeleteResp();
-            if (object.deletedObjResults) {
-                if (!$Array.isArray(object.deletedObjResults))
-                    throw $TypeError(".usp.DeleteResp.deletedObjResults: array expected");
-                message.deletedObjResults = $Array(object.deletedObjResults.length);
-                for (let i = 0; i < object.deletedObjResults.length; ++i) {
-                    if (!$util.isObject(object.deletedObjResults[i]))
-                        throw $TypeError(".usp.DeleteResp.deletedObjResults: object expected");
-                    message.deletedObjResults[i] = $root.usp.DeleteResp.DeletedObjectResult.fromObject(object.deletedObjResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        DeleteResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.deletedObjResults = [];
-            if (message.deletedObjResults && message.deletedObjResults.length) {
-                object.deletedObjResults = $Array(message.deletedObjResults.length);
-                for (let j = 0; j < message.deletedObjResults.length; ++j)
-                    object.deletedObjResults[j] = $root.usp.DeleteResp.DeletedObjectResult.toObject(message.deletedObjResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        DeleteResp.prototype.toJSON = function() {
-            return DeleteResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        DeleteResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.DeleteResp";
         };
 
         DeleteResp.DeletedObjectResult = (function() {
@@ -8317,56 +5162,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            DeletedObjectResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.DeleteResp.DeletedObjectResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.DeleteResp.DeletedObjectResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.DeleteResp.DeletedObjectResult();
-                if (object.requestedPath != null)
-                    if (typeof object.requestedPath !== "string" || object.requestedPath.length)
-                        message.requestedPath = $String(object.requestedPath);
-                if (object.operStatus != null) {
-                    if (!$util.isObject(object.operStatus))
-                        throw $TypeError(".usp.DeleteResp.DeletedObjectResult.operStatus: object expected");
-                    message.operStatus = $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.fromObject(object.operStatus, _depth + 1);
-                }
-                return message;
-            };
-
-            DeletedObjectResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.requestedPath = "";
-                    object.operStatus = null;
-                }
-                if (message.requestedPath != null && $Object.hasOwnProperty.call(message, "requestedPath"))
-                    object.requestedPath = message.requestedPath;
-                if (message.operStatus != null && $Object.hasOwnProperty.call(message, "operStatus"))
-                    object.operStatus = $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.toObject(message.operStatus, options, _depth + 1);
-                return object;
-            };
-
-            DeletedObjectResult.prototype.toJSON = function() {
-                return DeletedObjectResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            DeletedObjectResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.DeleteResp.DeletedObjectResult";
             };
 
             DeletedObjectResult.OperationStatus = (function() {
@@ -8467,60 +5262,6 @@ export const usp = $root.usp = (() => {
                     return message;
                 };
 
-                OperationStatus.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.DeleteResp.DeletedObjectResult.OperationStatus)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.DeleteResp.DeletedObjectResult.OperationStatus: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.DeleteResp.DeletedObjectResult.OperationStatus();
-                    if (object.operFailure != null) {
-                        if (!$util.isObject(object.operFailure))
-                            throw $TypeError(".usp.DeleteResp.DeletedObjectResult.OperationStatus.operFailure: object expected");
-                        message.operFailure = $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure.fromObject(object.operFailure, _depth + 1);
-                    }
-                    if (object.operSuccess != null) {
-                        if (!$util.isObject(object.operSuccess))
-                            throw $TypeError(".usp.DeleteResp.DeletedObjectResult.OperationStatus.operSuccess: object expected");
-                        message.operSuccess = $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess.fromObject(object.operSuccess, _depth + 1);
-                    }
-                    return message;
-                };
-
-                OperationStatus.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (message.operFailure != null && $Object.hasOwnProperty.call(message, "operFailure")) {
-                        object.operFailure = $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure.toObject(message.operFailure, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operFailure";
-                    }
-                    if (message.operSuccess != null && $Object.hasOwnProperty.call(message, "operSuccess")) {
-                        object.operSuccess = $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess.toObject(message.operSuccess, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operSuccess";
-                    }
-                    return object;
-                };
-
-                OperationStatus.prototype.toJSON = function() {
-                    return OperationStatus.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                OperationStatus.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.DeleteResp.DeletedObjectResult.OperationStatus";
-                };
-
                 OperationStatus.OperationFailure = (function() {
 
                     const OperationFailure = function (properties) {
@@ -8614,54 +5355,6 @@ export const usp = $root.usp = (() => {
                         if (_end !== $undefined)
                             throw $Error("missing end group");
                         return message;
-                    };
-
-                    OperationFailure.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure();
-                        if (object.errCode != null)
-                            if ($Number(object.errCode) !== 0)
-                                message.errCode = object.errCode >>> 0;
-                        if (object.errMsg != null)
-                            if (typeof object.errMsg !== "string" || object.errMsg.length)
-                                message.errMsg = $String(object.errMsg);
-                        return message;
-                    };
-
-                    OperationFailure.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.defaults) {
-                            object.errCode = 0;
-                            object.errMsg = "";
-                        }
-                        if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                            object.errCode = message.errCode;
-                        if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                            object.errMsg = message.errMsg;
-                        return object;
-                    };
-
-                    OperationFailure.prototype.toJSON = function() {
-                        return OperationFailure.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationFailure.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationFailure";
                     };
 
                     return OperationFailure;
@@ -8762,71 +5455,6 @@ export const usp = $root.usp = (() => {
                         if (_end !== $undefined)
                             throw $Error("missing end group");
                         return message;
-                    };
-
-                    OperationSuccess.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess();
-                        if (object.affectedPaths) {
-                            if (!$Array.isArray(object.affectedPaths))
-                                throw $TypeError(".usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess.affectedPaths: array expected");
-                            message.affectedPaths = $Array(object.affectedPaths.length);
-                            for (let i = 0; i < object.affectedPaths.length; ++i)
-                                message.affectedPaths[i] = $String(object.affectedPaths[i]);
-                        }
-                        if (object.unaffectedPathErrs) {
-                            if (!$Array.isArray(object.unaffectedPathErrs))
-                                throw $TypeError(".usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess.unaffectedPathErrs: array expected");
-                            message.unaffectedPathErrs = $Array(object.unaffectedPathErrs.length);
-                            for (let i = 0; i < object.unaffectedPathErrs.length; ++i) {
-                                if (!$util.isObject(object.unaffectedPathErrs[i]))
-                                    throw $TypeError(".usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess.unaffectedPathErrs: object expected");
-                                message.unaffectedPathErrs[i] = $root.usp.DeleteResp.UnaffectedPathError.fromObject(object.unaffectedPathErrs[i], _depth + 1);
-                            }
-                        }
-                        return message;
-                    };
-
-                    OperationSuccess.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.arrays || options.defaults) {
-                            object.affectedPaths = [];
-                            object.unaffectedPathErrs = [];
-                        }
-                        if (message.affectedPaths && message.affectedPaths.length) {
-                            object.affectedPaths = $Array(message.affectedPaths.length);
-                            for (let j = 0; j < message.affectedPaths.length; ++j)
-                                object.affectedPaths[j] = message.affectedPaths[j];
-                        }
-                        if (message.unaffectedPathErrs && message.unaffectedPathErrs.length) {
-                            object.unaffectedPathErrs = $Array(message.unaffectedPathErrs.length);
-                            for (let j = 0; j < message.unaffectedPathErrs.length; ++j)
-                                object.unaffectedPathErrs[j] = $root.usp.DeleteResp.UnaffectedPathError.toObject(message.unaffectedPathErrs[j], options, _depth + 1);
-                        }
-                        return object;
-                    };
-
-                    OperationSuccess.prototype.toJSON = function() {
-                        return OperationSuccess.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationSuccess.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.DeleteResp.DeletedObjectResult.OperationStatus.OperationSuccess";
                     };
 
                     return OperationSuccess;
@@ -8945,60 +5573,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            UnaffectedPathError.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.DeleteResp.UnaffectedPathError)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.DeleteResp.UnaffectedPathError: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.DeleteResp.UnaffectedPathError();
-                if (object.unaffectedPath != null)
-                    if (typeof object.unaffectedPath !== "string" || object.unaffectedPath.length)
-                        message.unaffectedPath = $String(object.unaffectedPath);
-                if (object.errCode != null)
-                    if ($Number(object.errCode) !== 0)
-                        message.errCode = object.errCode >>> 0;
-                if (object.errMsg != null)
-                    if (typeof object.errMsg !== "string" || object.errMsg.length)
-                        message.errMsg = $String(object.errMsg);
-                return message;
-            };
-
-            UnaffectedPathError.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.unaffectedPath = "";
-                    object.errCode = 0;
-                    object.errMsg = "";
-                }
-                if (message.unaffectedPath != null && $Object.hasOwnProperty.call(message, "unaffectedPath"))
-                    object.unaffectedPath = message.unaffectedPath;
-                if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                    object.errCode = message.errCode;
-                if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                    object.errMsg = message.errMsg;
-                return object;
-            };
-
-            UnaffectedPathError.prototype.toJSON = function() {
-                return UnaffectedPathError.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            UnaffectedPathError.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.DeleteResp.UnaffectedPathError";
-            };
-
             return UnaffectedPathError;
         })();
 
@@ -9101,64 +5675,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Set.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Set)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Set: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Set();
-            if (object.allowPartial != null)
-                if (object.allowPartial)
-                    message.allowPartial = $Boolean(object.allowPartial);
-            if (object.updateObjs) {
-                if (!$Array.isArray(object.updateObjs))
-                    throw $TypeError(".usp.Set.updateObjs: array expected");
-                message.updateObjs = $Array(object.updateObjs.length);
-                for (let i = 0; i < object.updateObjs.length; ++i) {
-                    if (!$util.isObject(object.updateObjs[i]))
-                        throw $TypeError(".usp.Set.updateObjs: object expected");
-                    message.updateObjs[i] = $root.usp.Set.UpdateObject.fromObject(object.updateObjs[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        Set.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.updateObjs = [];
-            if (options.defaults)
-                object.allowPartial = false;
-            if (message.allowPartial != null && $Object.hasOwnProperty.call(message, "allowPartial"))
-                object.allowPartial = message.allowPartial;
-            if (message.updateObjs && message.updateObjs.length) {
-                object.updateObjs = $Array(message.updateObjs.length);
-                for (let j = 0; j < message.updateObjs.length; ++j)
-                    object.updateObjs[j] = $root.usp.Set.UpdateObject.toObject(message.updateObjs[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        Set.prototype.toJSON = function() {
-            return Set.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Set.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Set";
-        };
-
         Set.UpdateObject = (function() {
 
             const UpdateObject = function (properties) {
@@ -9253,64 +5769,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            UpdateObject.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Set.UpdateObject)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Set.UpdateObject: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Set.UpdateObject();
-                if (object.objPath != null)
-                    if (typeof object.objPath !== "string" || object.objPath.length)
-                        message.objPath = $String(object.objPath);
-                if (object.paramSettings) {
-                    if (!$Array.isArray(object.paramSettings))
-                        throw $TypeError(".usp.Set.UpdateObject.paramSettings: array expected");
-                    message.paramSettings = $Array(object.paramSettings.length);
-                    for (let i = 0; i < object.paramSettings.length; ++i) {
-                        if (!$util.isObject(object.paramSettings[i]))
-                            throw $TypeError(".usp.Set.UpdateObject.paramSettings: object expected");
-                        message.paramSettings[i] = $root.usp.Set.UpdateParamSetting.fromObject(object.paramSettings[i], _depth + 1);
-                    }
-                }
-                return message;
-            };
-
-            UpdateObject.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.paramSettings = [];
-                if (options.defaults)
-                    object.objPath = "";
-                if (message.objPath != null && $Object.hasOwnProperty.call(message, "objPath"))
-                    object.objPath = message.objPath;
-                if (message.paramSettings && message.paramSettings.length) {
-                    object.paramSettings = $Array(message.paramSettings.length);
-                    for (let j = 0; j < message.paramSettings.length; ++j)
-                        object.paramSettings[j] = $root.usp.Set.UpdateParamSetting.toObject(message.paramSettings[j], options, _depth + 1);
-                }
-                return object;
-            };
-
-            UpdateObject.prototype.toJSON = function() {
-                return UpdateObject.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            UpdateObject.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Set.UpdateObject";
             };
 
             return UpdateObject;
@@ -9423,60 +5881,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            UpdateParamSetting.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Set.UpdateParamSetting)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Set.UpdateParamSetting: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Set.UpdateParamSetting();
-                if (object.param != null)
-                    if (typeof object.param !== "string" || object.param.length)
-                        message.param = $String(object.param);
-                if (object.value != null)
-                    if (typeof object.value !== "string" || object.value.length)
-                        message.value = $String(object.value);
-                if (object.required != null)
-                    if (object.required)
-                        message.required = $Boolean(object.required);
-                return message;
-            };
-
-            UpdateParamSetting.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.param = "";
-                    object.value = "";
-                    object.required = false;
-                }
-                if (message.param != null && $Object.hasOwnProperty.call(message, "param"))
-                    object.param = message.param;
-                if (message.value != null && $Object.hasOwnProperty.call(message, "value"))
-                    object.value = message.value;
-                if (message.required != null && $Object.hasOwnProperty.call(message, "required"))
-                    object.required = message.required;
-                return object;
-            };
-
-            UpdateParamSetting.prototype.toJSON = function() {
-                return UpdateParamSetting.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            UpdateParamSetting.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Set.UpdateParamSetting";
-            };
-
             return UpdateParamSetting;
         })();
 
@@ -9565,57 +5969,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        SetResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.SetResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.SetResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.SetResp();
-            if (object.updatedObjResults) {
-                if (!$Array.isArray(object.updatedObjResults))
-                    throw $TypeError(".usp.SetResp.updatedObjResults: array expected");
-                message.updatedObjResults = $Array(object.updatedObjResults.length);
-                for (let i = 0; i < object.updatedObjResults.length; ++i) {
-                    if (!$util.isObject(object.updatedObjResults[i]))
-                        throw $TypeError(".usp.SetResp.updatedObjResults: object expected");
-                    message.updatedObjResults[i] = $root.usp.SetResp.UpdatedObjectResult.fromObject(object.updatedObjResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        SetResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.updatedObjResults = [];
-            if (message.updatedObjResults && message.updatedObjResults.length) {
-                object.updatedObjResults = $Array(message.updatedObjResults.length);
-                for (let j = 0; j < message.updatedObjResults.length; ++j)
-                    object.updatedObjResults[j] = $root.usp.SetResp.UpdatedObjectResult.toObject(message.updatedObjResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        SetResp.prototype.toJSON = function() {
-            return SetResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        SetResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.SetResp";
         };
 
         SetResp.UpdatedObjectResult = (function() {
@@ -9708,56 +6061,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            UpdatedObjectResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.SetResp.UpdatedObjectResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.SetResp.UpdatedObjectResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.SetResp.UpdatedObjectResult();
-                if (object.requestedPath != null)
-                    if (typeof object.requestedPath !== "string" || object.requestedPath.length)
-                        message.requestedPath = $String(object.requestedPath);
-                if (object.operStatus != null) {
-                    if (!$util.isObject(object.operStatus))
-                        throw $TypeError(".usp.SetResp.UpdatedObjectResult.operStatus: object expected");
-                    message.operStatus = $root.usp.SetResp.UpdatedObjectResult.OperationStatus.fromObject(object.operStatus, _depth + 1);
-                }
-                return message;
-            };
-
-            UpdatedObjectResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.requestedPath = "";
-                    object.operStatus = null;
-                }
-                if (message.requestedPath != null && $Object.hasOwnProperty.call(message, "requestedPath"))
-                    object.requestedPath = message.requestedPath;
-                if (message.operStatus != null && $Object.hasOwnProperty.call(message, "operStatus"))
-                    object.operStatus = $root.usp.SetResp.UpdatedObjectResult.OperationStatus.toObject(message.operStatus, options, _depth + 1);
-                return object;
-            };
-
-            UpdatedObjectResult.prototype.toJSON = function() {
-                return UpdatedObjectResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            UpdatedObjectResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.SetResp.UpdatedObjectResult";
             };
 
             UpdatedObjectResult.OperationStatus = (function() {
@@ -9856,60 +6159,6 @@ export const usp = $root.usp = (() => {
                     if (_end !== $undefined)
                         throw $Error("missing end group");
                     return message;
-                };
-
-                OperationStatus.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.SetResp.UpdatedObjectResult.OperationStatus)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.SetResp.UpdatedObjectResult.OperationStatus();
-                    if (object.operFailure != null) {
-                        if (!$util.isObject(object.operFailure))
-                            throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus.operFailure: object expected");
-                        message.operFailure = $root.usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure.fromObject(object.operFailure, _depth + 1);
-                    }
-                    if (object.operSuccess != null) {
-                        if (!$util.isObject(object.operSuccess))
-                            throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus.operSuccess: object expected");
-                        message.operSuccess = $root.usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess.fromObject(object.operSuccess, _depth + 1);
-                    }
-                    return message;
-                };
-
-                OperationStatus.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (message.operFailure != null && $Object.hasOwnProperty.call(message, "operFailure")) {
-                        object.operFailure = $root.usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure.toObject(message.operFailure, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operFailure";
-                    }
-                    if (message.operSuccess != null && $Object.hasOwnProperty.call(message, "operSuccess")) {
-                        object.operSuccess = $root.usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess.toObject(message.operSuccess, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operSuccess";
-                    }
-                    return object;
-                };
-
-                OperationStatus.prototype.toJSON = function() {
-                    return OperationStatus.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                OperationStatus.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.SetResp.UpdatedObjectResult.OperationStatus";
                 };
 
                 OperationStatus.OperationFailure = (function() {
@@ -10020,71 +6269,6 @@ export const usp = $root.usp = (() => {
                         return message;
                     };
 
-                    OperationFailure.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure();
-                        if (object.errCode != null)
-                            if ($Number(object.errCode) !== 0)
-                                message.errCode = object.errCode >>> 0;
-                        if (object.errMsg != null)
-                            if (typeof object.errMsg !== "string" || object.errMsg.length)
-                                message.errMsg = $String(object.errMsg);
-                        if (object.updatedInstFailures) {
-                            if (!$Array.isArray(object.updatedInstFailures))
-                                throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure.updatedInstFailures: array expected");
-                            message.updatedInstFailures = $Array(object.updatedInstFailures.length);
-                            for (let i = 0; i < object.updatedInstFailures.length; ++i) {
-                                if (!$util.isObject(object.updatedInstFailures[i]))
-                                    throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure.updatedInstFailures: object expected");
-                                message.updatedInstFailures[i] = $root.usp.SetResp.UpdatedInstanceFailure.fromObject(object.updatedInstFailures[i], _depth + 1);
-                            }
-                        }
-                        return message;
-                    };
-
-                    OperationFailure.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.arrays || options.defaults)
-                            object.updatedInstFailures = [];
-                        if (options.defaults) {
-                            object.errCode = 0;
-                            object.errMsg = "";
-                        }
-                        if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                            object.errCode = message.errCode;
-                        if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                            object.errMsg = message.errMsg;
-                        if (message.updatedInstFailures && message.updatedInstFailures.length) {
-                            object.updatedInstFailures = $Array(message.updatedInstFailures.length);
-                            for (let j = 0; j < message.updatedInstFailures.length; ++j)
-                                object.updatedInstFailures[j] = $root.usp.SetResp.UpdatedInstanceFailure.toObject(message.updatedInstFailures[j], options, _depth + 1);
-                        }
-                        return object;
-                    };
-
-                    OperationFailure.prototype.toJSON = function() {
-                        return OperationFailure.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationFailure.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.SetResp.UpdatedObjectResult.OperationStatus.OperationFailure";
-                    };
-
                     return OperationFailure;
                 })();
 
@@ -10170,57 +6354,6 @@ export const usp = $root.usp = (() => {
                         if (_end !== $undefined)
                             throw $Error("missing end group");
                         return message;
-                    };
-
-                    OperationSuccess.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess();
-                        if (object.updatedInstResults) {
-                            if (!$Array.isArray(object.updatedInstResults))
-                                throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess.updatedInstResults: array expected");
-                            message.updatedInstResults = $Array(object.updatedInstResults.length);
-                            for (let i = 0; i < object.updatedInstResults.length; ++i) {
-                                if (!$util.isObject(object.updatedInstResults[i]))
-                                    throw $TypeError(".usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess.updatedInstResults: object expected");
-                                message.updatedInstResults[i] = $root.usp.SetResp.UpdatedInstanceResult.fromObject(object.updatedInstResults[i], _depth + 1);
-                            }
-                        }
-                        return message;
-                    };
-
-                    OperationSuccess.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.arrays || options.defaults)
-                            object.updatedInstResults = [];
-                        if (message.updatedInstResults && message.updatedInstResults.length) {
-                            object.updatedInstResults = $Array(message.updatedInstResults.length);
-                            for (let j = 0; j < message.updatedInstResults.length; ++j)
-                                object.updatedInstResults[j] = $root.usp.SetResp.UpdatedInstanceResult.toObject(message.updatedInstResults[j], options, _depth + 1);
-                        }
-                        return object;
-                    };
-
-                    OperationSuccess.prototype.toJSON = function() {
-                        return OperationSuccess.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationSuccess.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.SetResp.UpdatedObjectResult.OperationStatus.OperationSuccess";
                     };
 
                     return OperationSuccess;
@@ -10326,64 +6459,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            UpdatedInstanceFailure.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.SetResp.UpdatedInstanceFailure)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.SetResp.UpdatedInstanceFailure: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.SetResp.UpdatedInstanceFailure();
-                if (object.affectedPath != null)
-                    if (typeof object.affectedPath !== "string" || object.affectedPath.length)
-                        message.affectedPath = $String(object.affectedPath);
-                if (object.paramErrs) {
-                    if (!$Array.isArray(object.paramErrs))
-                        throw $TypeError(".usp.SetResp.UpdatedInstanceFailure.paramErrs: array expected");
-                    message.paramErrs = $Array(object.paramErrs.length);
-                    for (let i = 0; i < object.paramErrs.length; ++i) {
-                        if (!$util.isObject(object.paramErrs[i]))
-                            throw $TypeError(".usp.SetResp.UpdatedInstanceFailure.paramErrs: object expected");
-                        message.paramErrs[i] = $root.usp.SetResp.ParameterError.fromObject(object.paramErrs[i], _depth + 1);
-                    }
-                }
-                return message;
-            };
-
-            UpdatedInstanceFailure.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.paramErrs = [];
-                if (options.defaults)
-                    object.affectedPath = "";
-                if (message.affectedPath != null && $Object.hasOwnProperty.call(message, "affectedPath"))
-                    object.affectedPath = message.affectedPath;
-                if (message.paramErrs && message.paramErrs.length) {
-                    object.paramErrs = $Array(message.paramErrs.length);
-                    for (let j = 0; j < message.paramErrs.length; ++j)
-                        object.paramErrs[j] = $root.usp.SetResp.ParameterError.toObject(message.paramErrs[j], options, _depth + 1);
-                }
-                return object;
-            };
-
-            UpdatedInstanceFailure.prototype.toJSON = function() {
-                return UpdatedInstanceFailure.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            UpdatedInstanceFailure.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.SetResp.UpdatedInstanceFailure";
             };
 
             return UpdatedInstanceFailure;
@@ -10526,85 +6601,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            UpdatedInstanceResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.SetResp.UpdatedInstanceResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.SetResp.UpdatedInstanceResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.SetResp.UpdatedInstanceResult();
-                if (object.affectedPath != null)
-                    if (typeof object.affectedPath !== "string" || object.affectedPath.length)
-                        message.affectedPath = $String(object.affectedPath);
-                if (object.paramErrs) {
-                    if (!$Array.isArray(object.paramErrs))
-                        throw $TypeError(".usp.SetResp.UpdatedInstanceResult.paramErrs: array expected");
-                    message.paramErrs = $Array(object.paramErrs.length);
-                    for (let i = 0; i < object.paramErrs.length; ++i) {
-                        if (!$util.isObject(object.paramErrs[i]))
-                            throw $TypeError(".usp.SetResp.UpdatedInstanceResult.paramErrs: object expected");
-                        message.paramErrs[i] = $root.usp.SetResp.ParameterError.fromObject(object.paramErrs[i], _depth + 1);
-                    }
-                }
-                if (object.updatedParams) {
-                    if (!$util.isObject(object.updatedParams))
-                        throw $TypeError(".usp.SetResp.UpdatedInstanceResult.updatedParams: object expected");
-                    message.updatedParams = {};
-                    for (let keys = $Object.keys(object.updatedParams), i = 0; i < keys.length; ++i) {
-                        if (keys[i] === "__proto__")
-                            $util.makeProp(message.updatedParams, keys[i]);
-                        message.updatedParams[keys[i]] = $String(object.updatedParams[keys[i]]);
-                    }
-                }
-                return message;
-            };
-
-            UpdatedInstanceResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.paramErrs = [];
-                if (options.objects || options.defaults)
-                    object.updatedParams = {};
-                if (options.defaults)
-                    object.affectedPath = "";
-                if (message.affectedPath != null && $Object.hasOwnProperty.call(message, "affectedPath"))
-                    object.affectedPath = message.affectedPath;
-                if (message.paramErrs && message.paramErrs.length) {
-                    object.paramErrs = $Array(message.paramErrs.length);
-                    for (let j = 0; j < message.paramErrs.length; ++j)
-                        object.paramErrs[j] = $root.usp.SetResp.ParameterError.toObject(message.paramErrs[j], options, _depth + 1);
-                }
-                let keys2;
-                if (message.updatedParams && (keys2 = $Object.keys(message.updatedParams)).length) {
-                    object.updatedParams = {};
-                    for (let j = 0; j < keys2.length; ++j) {
-                        if (keys2[j] === "__proto__")
-                            $util.makeProp(object.updatedParams, keys2[j]);
-                        object.updatedParams[keys2[j]] = message.updatedParams[keys2[j]];
-                    }
-                }
-                return object;
-            };
-
-            UpdatedInstanceResult.prototype.toJSON = function() {
-                return UpdatedInstanceResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            UpdatedInstanceResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.SetResp.UpdatedInstanceResult";
-            };
-
             return UpdatedInstanceResult;
         })();
 
@@ -10713,60 +6709,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            ParameterError.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.SetResp.ParameterError)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.SetResp.ParameterError: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.SetResp.ParameterError();
-                if (object.param != null)
-                    if (typeof object.param !== "string" || object.param.length)
-                        message.param = $String(object.param);
-                if (object.errCode != null)
-                    if ($Number(object.errCode) !== 0)
-                        message.errCode = object.errCode >>> 0;
-                if (object.errMsg != null)
-                    if (typeof object.errMsg !== "string" || object.errMsg.length)
-                        message.errMsg = $String(object.errMsg);
-                return message;
-            };
-
-            ParameterError.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.param = "";
-                    object.errCode = 0;
-                    object.errMsg = "";
-                }
-                if (message.param != null && $Object.hasOwnProperty.call(message, "param"))
-                    object.param = message.param;
-                if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                    object.errCode = message.errCode;
-                if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                    object.errMsg = message.errMsg;
-                return object;
-            };
-
-            ParameterError.prototype.toJSON = function() {
-                return ParameterError.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            ParameterError.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.SetResp.ParameterError";
             };
 
             return ParameterError;
@@ -10923,81 +6865,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Operate.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Operate)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Operate: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Operate();
-            if (object.command != null)
-                if (typeof object.command !== "string" || object.command.length)
-                    message.command = $String(object.command);
-            if (object.commandKey != null)
-                if (typeof object.commandKey !== "string" || object.commandKey.length)
-                    message.commandKey = $String(object.commandKey);
-            if (object.sendResp != null)
-                if (object.sendResp)
-                    message.sendResp = $Boolean(object.sendResp);
-            if (object.inputArgs) {
-                if (!$util.isObject(object.inputArgs))
-                    throw $TypeError(".usp.Operate.inputArgs: object expected");
-                message.inputArgs = {};
-                for (let keys = $Object.keys(object.inputArgs), i = 0; i < keys.length; ++i) {
-                    if (keys[i] === "__proto__")
-                        $util.makeProp(message.inputArgs, keys[i]);
-                    message.inputArgs[keys[i]] = $String(object.inputArgs[keys[i]]);
-                }
-            }
-            return message;
-        };
-
-        Operate.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.objects || options.defaults)
-                object.inputArgs = {};
-            if (options.defaults) {
-                object.command = "";
-                object.commandKey = "";
-                object.sendResp = false;
-            }
-            if (message.command != null && $Object.hasOwnProperty.call(message, "command"))
-                object.command = message.command;
-            if (message.commandKey != null && $Object.hasOwnProperty.call(message, "commandKey"))
-                object.commandKey = message.commandKey;
-            if (message.sendResp != null && $Object.hasOwnProperty.call(message, "sendResp"))
-                object.sendResp = message.sendResp;
-            let keys2;
-            if (message.inputArgs && (keys2 = $Object.keys(message.inputArgs)).length) {
-                object.inputArgs = {};
-                for (let j = 0; j < keys2.length; ++j) {
-                    if (keys2[j] === "__proto__")
-                        $util.makeProp(object.inputArgs, keys2[j]);
-                    object.inputArgs[keys2[j]] = message.inputArgs[keys2[j]];
-                }
-            }
-            return object;
-        };
-
-        Operate.prototype.toJSON = function() {
-            return Operate.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Operate.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Operate";
-        };
-
         return Operate;
     })();
 
@@ -11083,57 +6950,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        OperateResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.OperateResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.OperateResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.OperateResp();
-            if (object.operationResults) {
-                if (!$Array.isArray(object.operationResults))
-                    throw $TypeError(".usp.OperateResp.operationResults: array expected");
-                message.operationResults = $Array(object.operationResults.length);
-                for (let i = 0; i < object.operationResults.length; ++i) {
-                    if (!$util.isObject(object.operationResults[i]))
-                        throw $TypeError(".usp.OperateResp.operationResults: object expected");
-                    message.operationResults[i] = $root.usp.OperateResp.OperationResult.fromObject(object.operationResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        OperateResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.operationResults = [];
-            if (message.operationResults && message.operationResults.length) {
-                object.operationResults = $Array(message.operationResults.length);
-                for (let j = 0; j < message.operationResults.length; ++j)
-                    object.operationResults[j] = $root.usp.OperateResp.OperationResult.toObject(message.operationResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        OperateResp.prototype.toJSON = function() {
-            return OperateResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        OperateResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.OperateResp";
         };
 
         OperateResp.OperationResult = (function() {
@@ -11256,74 +7072,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            OperationResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.OperateResp.OperationResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.OperateResp.OperationResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.OperateResp.OperationResult();
-                if (object.executedCommand != null)
-                    if (typeof object.executedCommand !== "string" || object.executedCommand.length)
-                        message.executedCommand = $String(object.executedCommand);
-                if (object.reqObjPath != null)
-                    message.reqObjPath = $String(object.reqObjPath);
-                if (object.reqOutputArgs != null) {
-                    if (!$util.isObject(object.reqOutputArgs))
-                        throw $TypeError(".usp.OperateResp.OperationResult.reqOutputArgs: object expected");
-                    message.reqOutputArgs = $root.usp.OperateResp.OperationResult.OutputArgs.fromObject(object.reqOutputArgs, _depth + 1);
-                }
-                if (object.cmdFailure != null) {
-                    if (!$util.isObject(object.cmdFailure))
-                        throw $TypeError(".usp.OperateResp.OperationResult.cmdFailure: object expected");
-                    message.cmdFailure = $root.usp.OperateResp.OperationResult.CommandFailure.fromObject(object.cmdFailure, _depth + 1);
-                }
-                return message;
-            };
-
-            OperationResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults)
-                    object.executedCommand = "";
-                if (message.executedCommand != null && $Object.hasOwnProperty.call(message, "executedCommand"))
-                    object.executedCommand = message.executedCommand;
-                if (message.reqObjPath != null && $Object.hasOwnProperty.call(message, "reqObjPath")) {
-                    object.reqObjPath = message.reqObjPath;
-                    if (options.oneofs)
-                        object.operationResp = "reqObjPath";
-                }
-                if (message.reqOutputArgs != null && $Object.hasOwnProperty.call(message, "reqOutputArgs")) {
-                    object.reqOutputArgs = $root.usp.OperateResp.OperationResult.OutputArgs.toObject(message.reqOutputArgs, options, _depth + 1);
-                    if (options.oneofs)
-                        object.operationResp = "reqOutputArgs";
-                }
-                if (message.cmdFailure != null && $Object.hasOwnProperty.call(message, "cmdFailure")) {
-                    object.cmdFailure = $root.usp.OperateResp.OperationResult.CommandFailure.toObject(message.cmdFailure, options, _depth + 1);
-                    if (options.oneofs)
-                        object.operationResp = "cmdFailure";
-                }
-                return object;
-            };
-
-            OperationResult.prototype.toJSON = function() {
-                return OperationResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            OperationResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.OperateResp.OperationResult";
-            };
-
             OperationResult.OutputArgs = (function() {
 
                 const OutputArgs = function (properties) {
@@ -11436,61 +7184,6 @@ export const usp = $root.usp = (() => {
                     return message;
                 };
 
-                OutputArgs.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.OperateResp.OperationResult.OutputArgs)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.OperateResp.OperationResult.OutputArgs: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.OperateResp.OperationResult.OutputArgs();
-                    if (object.outputArgs) {
-                        if (!$util.isObject(object.outputArgs))
-                            throw $TypeError(".usp.OperateResp.OperationResult.OutputArgs.outputArgs: object expected");
-                        message.outputArgs = {};
-                        for (let keys = $Object.keys(object.outputArgs), i = 0; i < keys.length; ++i) {
-                            if (keys[i] === "__proto__")
-                                $util.makeProp(message.outputArgs, keys[i]);
-                            message.outputArgs[keys[i]] = $String(object.outputArgs[keys[i]]);
-                        }
-                    }
-                    return message;
-                };
-
-                OutputArgs.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (options.objects || options.defaults)
-                        object.outputArgs = {};
-                    let keys2;
-                    if (message.outputArgs && (keys2 = $Object.keys(message.outputArgs)).length) {
-                        object.outputArgs = {};
-                        for (let j = 0; j < keys2.length; ++j) {
-                            if (keys2[j] === "__proto__")
-                                $util.makeProp(object.outputArgs, keys2[j]);
-                            object.outputArgs[keys2[j]] = message.outputArgs[keys2[j]];
-                        }
-                    }
-                    return object;
-                };
-
-                OutputArgs.prototype.toJSON = function() {
-                    return OutputArgs.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                OutputArgs.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.OperateResp.OperationResult.OutputArgs";
-                };
-
                 return OutputArgs;
             })();
 
@@ -11587,54 +7280,6 @@ export const usp = $root.usp = (() => {
                     if (_end !== $undefined)
                         throw $Error("missing end group");
                     return message;
-                };
-
-                CommandFailure.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.OperateResp.OperationResult.CommandFailure)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.OperateResp.OperationResult.CommandFailure: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.OperateResp.OperationResult.CommandFailure();
-                    if (object.errCode != null)
-                        if ($Number(object.errCode) !== 0)
-                            message.errCode = object.errCode >>> 0;
-                    if (object.errMsg != null)
-                        if (typeof object.errMsg !== "string" || object.errMsg.length)
-                            message.errMsg = $String(object.errMsg);
-                    return message;
-                };
-
-                CommandFailure.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (options.defaults) {
-                        object.errCode = 0;
-                        object.errMsg = "";
-                    }
-                    if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                        object.errCode = message.errCode;
-                    if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                        object.errMsg = message.errMsg;
-                    return object;
-                };
-
-                CommandFailure.prototype.toJSON = function() {
-                    return CommandFailure.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                CommandFailure.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.OperateResp.OperationResult.CommandFailure";
                 };
 
                 return CommandFailure;
@@ -11808,114 +7453,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Notify.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Notify)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Notify: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Notify();
-            if (object.subscriptionId != null)
-                if (typeof object.subscriptionId !== "string" || object.subscriptionId.length)
-                    message.subscriptionId = $String(object.subscriptionId);
-            if (object.sendResp != null)
-                if (object.sendResp)
-                    message.sendResp = $Boolean(object.sendResp);
-            if (object.event != null) {
-                if (!$util.isObject(object.event))
-                    throw $TypeError(".usp.Notify.event: object expected");
-                message.event = $root.usp.Notify.Event.fromObject(object.event, _depth + 1);
-            }
-            if (object.valueChange != null) {
-                if (!$util.isObject(object.valueChange))
-                    throw $TypeError(".usp.Notify.valueChange: object expected");
-                message.valueChange = $root.usp.Notify.ValueChange.fromObject(object.valueChange, _depth + 1);
-            }
-            if (object.objCreation != null) {
-                if (!$util.isObject(object.objCreation))
-                    throw $TypeError(".usp.Notify.objCreation: object expected");
-                message.objCreation = $root.usp.Notify.ObjectCreation.fromObject(object.objCreation, _depth + 1);
-            }
-            if (object.objDeletion != null) {
-                if (!$util.isObject(object.objDeletion))
-                    throw $TypeError(".usp.Notify.objDeletion: object expected");
-                message.objDeletion = $root.usp.Notify.ObjectDeletion.fromObject(object.objDeletion, _depth + 1);
-            }
-            if (object.operComplete != null) {
-                if (!$util.isObject(object.operComplete))
-                    throw $TypeError(".usp.Notify.operComplete: object expected");
-                message.operComplete = $root.usp.Notify.OperationComplete.fromObject(object.operComplete, _depth + 1);
-            }
-            if (object.onBoardReq != null) {
-                if (!$util.isObject(object.onBoardReq))
-                    throw $TypeError(".usp.Notify.onBoardReq: object expected");
-                message.onBoardReq = $root.usp.Notify.OnBoardRequest.fromObject(object.onBoardReq, _depth + 1);
-            }
-            return message;
-        };
-
-        Notify.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults) {
-                object.subscriptionId = "";
-                object.sendResp = false;
-            }
-            if (message.subscriptionId != null && $Object.hasOwnProperty.call(message, "subscriptionId"))
-                object.subscriptionId = message.subscriptionId;
-            if (message.sendResp != null && $Object.hasOwnProperty.call(message, "sendResp"))
-                object.sendResp = message.sendResp;
-            if (message.event != null && $Object.hasOwnProperty.call(message, "event")) {
-                object.event = $root.usp.Notify.Event.toObject(message.event, options, _depth + 1);
-                if (options.oneofs)
-                    object.notification = "event";
-            }
-            if (message.valueChange != null && $Object.hasOwnProperty.call(message, "valueChange")) {
-                object.valueChange = $root.usp.Notify.ValueChange.toObject(message.valueChange, options, _depth + 1);
-                if (options.oneofs)
-                    object.notification = "valueChange";
-            }
-            if (message.objCreation != null && $Object.hasOwnProperty.call(message, "objCreation")) {
-                object.objCreation = $root.usp.Notify.ObjectCreation.toObject(message.objCreation, options, _depth + 1);
-                if (options.oneofs)
-                    object.notification = "objCreation";
-            }
-            if (message.objDeletion != null && $Object.hasOwnProperty.call(message, "objDeletion")) {
-                object.objDeletion = $root.usp.Notify.ObjectDeletion.toObject(message.objDeletion, options, _depth + 1);
-                if (options.oneofs)
-                    object.notification = "objDeletion";
-            }
-            if (message.operComplete != null && $Object.hasOwnProperty.call(message, "operComplete")) {
-                object.operComplete = $root.usp.Notify.OperationComplete.toObject(message.operComplete, options, _depth + 1);
-                if (options.oneofs)
-                    object.notification = "operComplete";
-            }
-            if (message.onBoardReq != null && $Object.hasOwnProperty.call(message, "onBoardReq")) {
-                object.onBoardReq = $root.usp.Notify.OnBoardRequest.toObject(message.onBoardReq, options, _depth + 1);
-                if (options.oneofs)
-                    object.notification = "onBoardReq";
-            }
-            return object;
-        };
-
-        Notify.prototype.toJSON = function() {
-            return Notify.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Notify.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Notify";
-        };
-
         Notify.Event = (function() {
 
             const Event = function (properties) {
@@ -12052,75 +7589,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            Event.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Notify.Event)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Notify.Event: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Notify.Event();
-                if (object.objPath != null)
-                    if (typeof object.objPath !== "string" || object.objPath.length)
-                        message.objPath = $String(object.objPath);
-                if (object.eventName != null)
-                    if (typeof object.eventName !== "string" || object.eventName.length)
-                        message.eventName = $String(object.eventName);
-                if (object.params) {
-                    if (!$util.isObject(object.params))
-                        throw $TypeError(".usp.Notify.Event.params: object expected");
-                    message.params = {};
-                    for (let keys = $Object.keys(object.params), i = 0; i < keys.length; ++i) {
-                        if (keys[i] === "__proto__")
-                            $util.makeProp(message.params, keys[i]);
-                        message.params[keys[i]] = $String(object.params[keys[i]]);
-                    }
-                }
-                return message;
-            };
-
-            Event.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.objects || options.defaults)
-                    object.params = {};
-                if (options.defaults) {
-                    object.objPath = "";
-                    object.eventName = "";
-                }
-                if (message.objPath != null && $Object.hasOwnProperty.call(message, "objPath"))
-                    object.objPath = message.objPath;
-                if (message.eventName != null && $Object.hasOwnProperty.call(message, "eventName"))
-                    object.eventName = message.eventName;
-                let keys2;
-                if (message.params && (keys2 = $Object.keys(message.params)).length) {
-                    object.params = {};
-                    for (let j = 0; j < keys2.length; ++j) {
-                        if (keys2[j] === "__proto__")
-                            $util.makeProp(object.params, keys2[j]);
-                        object.params[keys2[j]] = message.params[keys2[j]];
-                    }
-                }
-                return object;
-            };
-
-            Event.prototype.toJSON = function() {
-                return Event.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            Event.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Notify.Event";
-            };
-
             return Event;
         })();
 
@@ -12217,54 +7685,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            ValueChange.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Notify.ValueChange)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Notify.ValueChange: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Notify.ValueChange();
-                if (object.paramPath != null)
-                    if (typeof object.paramPath !== "string" || object.paramPath.length)
-                        message.paramPath = $String(object.paramPath);
-                if (object.paramValue != null)
-                    if (typeof object.paramValue !== "string" || object.paramValue.length)
-                        message.paramValue = $String(object.paramValue);
-                return message;
-            };
-
-            ValueChange.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.paramPath = "";
-                    object.paramValue = "";
-                }
-                if (message.paramPath != null && $Object.hasOwnProperty.call(message, "paramPath"))
-                    object.paramPath = message.paramPath;
-                if (message.paramValue != null && $Object.hasOwnProperty.call(message, "paramValue"))
-                    object.paramValue = message.paramValue;
-                return object;
-            };
-
-            ValueChange.prototype.toJSON = function() {
-                return ValueChange.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            ValueChange.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Notify.ValueChange";
             };
 
             return ValueChange;
@@ -12394,68 +7814,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            ObjectCreation.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Notify.ObjectCreation)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Notify.ObjectCreation: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Notify.ObjectCreation();
-                if (object.objPath != null)
-                    if (typeof object.objPath !== "string" || object.objPath.length)
-                        message.objPath = $String(object.objPath);
-                if (object.uniqueKeys) {
-                    if (!$util.isObject(object.uniqueKeys))
-                        throw $TypeError(".usp.Notify.ObjectCreation.uniqueKeys: object expected");
-                    message.uniqueKeys = {};
-                    for (let keys = $Object.keys(object.uniqueKeys), i = 0; i < keys.length; ++i) {
-                        if (keys[i] === "__proto__")
-                            $util.makeProp(message.uniqueKeys, keys[i]);
-                        message.uniqueKeys[keys[i]] = $String(object.uniqueKeys[keys[i]]);
-                    }
-                }
-                return message;
-            };
-
-            ObjectCreation.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.objects || options.defaults)
-                    object.uniqueKeys = {};
-                if (options.defaults)
-                    object.objPath = "";
-                if (message.objPath != null && $Object.hasOwnProperty.call(message, "objPath"))
-                    object.objPath = message.objPath;
-                let keys2;
-                if (message.uniqueKeys && (keys2 = $Object.keys(message.uniqueKeys)).length) {
-                    object.uniqueKeys = {};
-                    for (let j = 0; j < keys2.length; ++j) {
-                        if (keys2[j] === "__proto__")
-                            $util.makeProp(object.uniqueKeys, keys2[j]);
-                        object.uniqueKeys[keys2[j]] = message.uniqueKeys[keys2[j]];
-                    }
-                }
-                return object;
-            };
-
-            ObjectCreation.prototype.toJSON = function() {
-                return ObjectCreation.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            ObjectCreation.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Notify.ObjectCreation";
-            };
-
             return ObjectCreation;
         })();
 
@@ -12540,47 +7898,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            ObjectDeletion.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Notify.ObjectDeletion)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Notify.ObjectDeletion: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Notify.ObjectDeletion();
-                if (object.objPath != null)
-                    if (typeof object.objPath !== "string" || object.objPath.length)
-                        message.objPath = $String(object.objPath);
-                return message;
-            };
-
-            ObjectDeletion.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults)
-                    object.objPath = "";
-                if (message.objPath != null && $Object.hasOwnProperty.call(message, "objPath"))
-                    object.objPath = message.objPath;
-                return object;
-            };
-
-            ObjectDeletion.prototype.toJSON = function() {
-                return ObjectDeletion.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            ObjectDeletion.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Notify.ObjectDeletion";
             };
 
             return ObjectDeletion;
@@ -12720,80 +8037,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            OperationComplete.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Notify.OperationComplete)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Notify.OperationComplete: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Notify.OperationComplete();
-                if (object.objPath != null)
-                    if (typeof object.objPath !== "string" || object.objPath.length)
-                        message.objPath = $String(object.objPath);
-                if (object.commandName != null)
-                    if (typeof object.commandName !== "string" || object.commandName.length)
-                        message.commandName = $String(object.commandName);
-                if (object.commandKey != null)
-                    if (typeof object.commandKey !== "string" || object.commandKey.length)
-                        message.commandKey = $String(object.commandKey);
-                if (object.reqOutputArgs != null) {
-                    if (!$util.isObject(object.reqOutputArgs))
-                        throw $TypeError(".usp.Notify.OperationComplete.reqOutputArgs: object expected");
-                    message.reqOutputArgs = $root.usp.Notify.OperationComplete.OutputArgs.fromObject(object.reqOutputArgs, _depth + 1);
-                }
-                if (object.cmdFailure != null) {
-                    if (!$util.isObject(object.cmdFailure))
-                        throw $TypeError(".usp.Notify.OperationComplete.cmdFailure: object expected");
-                    message.cmdFailure = $root.usp.Notify.OperationComplete.CommandFailure.fromObject(object.cmdFailure, _depth + 1);
-                }
-                return message;
-            };
-
-            OperationComplete.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.objPath = "";
-                    object.commandName = "";
-                    object.commandKey = "";
-                }
-                if (message.objPath != null && $Object.hasOwnProperty.call(message, "objPath"))
-                    object.objPath = message.objPath;
-                if (message.commandName != null && $Object.hasOwnProperty.call(message, "commandName"))
-                    object.commandName = message.commandName;
-                if (message.commandKey != null && $Object.hasOwnProperty.call(message, "commandKey"))
-                    object.commandKey = message.commandKey;
-                if (message.reqOutputArgs != null && $Object.hasOwnProperty.call(message, "reqOutputArgs")) {
-                    object.reqOutputArgs = $root.usp.Notify.OperationComplete.OutputArgs.toObject(message.reqOutputArgs, options, _depth + 1);
-                    if (options.oneofs)
-                        object.operationResp = "reqOutputArgs";
-                }
-                if (message.cmdFailure != null && $Object.hasOwnProperty.call(message, "cmdFailure")) {
-                    object.cmdFailure = $root.usp.Notify.OperationComplete.CommandFailure.toObject(message.cmdFailure, options, _depth + 1);
-                    if (options.oneofs)
-                        object.operationResp = "cmdFailure";
-                }
-                return object;
-            };
-
-            OperationComplete.prototype.toJSON = function() {
-                return OperationComplete.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            OperationComplete.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Notify.OperationComplete";
-            };
-
             OperationComplete.OutputArgs = (function() {
 
                 const OutputArgs = function (properties) {
@@ -12906,61 +8149,6 @@ export const usp = $root.usp = (() => {
                     return message;
                 };
 
-                OutputArgs.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.Notify.OperationComplete.OutputArgs)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.Notify.OperationComplete.OutputArgs: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.Notify.OperationComplete.OutputArgs();
-                    if (object.outputArgs) {
-                        if (!$util.isObject(object.outputArgs))
-                            throw $TypeError(".usp.Notify.OperationComplete.OutputArgs.outputArgs: object expected");
-                        message.outputArgs = {};
-                        for (let keys = $Object.keys(object.outputArgs), i = 0; i < keys.length; ++i) {
-                            if (keys[i] === "__proto__")
-                                $util.makeProp(message.outputArgs, keys[i]);
-                            message.outputArgs[keys[i]] = $String(object.outputArgs[keys[i]]);
-                        }
-                    }
-                    return message;
-                };
-
-                OutputArgs.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (options.objects || options.defaults)
-                        object.outputArgs = {};
-                    let keys2;
-                    if (message.outputArgs && (keys2 = $Object.keys(message.outputArgs)).length) {
-                        object.outputArgs = {};
-                        for (let j = 0; j < keys2.length; ++j) {
-                            if (keys2[j] === "__proto__")
-                                $util.makeProp(object.outputArgs, keys2[j]);
-                            object.outputArgs[keys2[j]] = message.outputArgs[keys2[j]];
-                        }
-                    }
-                    return object;
-                };
-
-                OutputArgs.prototype.toJSON = function() {
-                    return OutputArgs.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                OutputArgs.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.Notify.OperationComplete.OutputArgs";
-                };
-
                 return OutputArgs;
             })();
 
@@ -13057,54 +8245,6 @@ export const usp = $root.usp = (() => {
                     if (_end !== $undefined)
                         throw $Error("missing end group");
                     return message;
-                };
-
-                CommandFailure.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.Notify.OperationComplete.CommandFailure)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.Notify.OperationComplete.CommandFailure: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.Notify.OperationComplete.CommandFailure();
-                    if (object.errCode != null)
-                        if ($Number(object.errCode) !== 0)
-                            message.errCode = object.errCode >>> 0;
-                    if (object.errMsg != null)
-                        if (typeof object.errMsg !== "string" || object.errMsg.length)
-                            message.errMsg = $String(object.errMsg);
-                    return message;
-                };
-
-                CommandFailure.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (options.defaults) {
-                        object.errCode = 0;
-                        object.errMsg = "";
-                    }
-                    if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                        object.errCode = message.errCode;
-                    if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                        object.errMsg = message.errMsg;
-                    return object;
-                };
-
-                CommandFailure.prototype.toJSON = function() {
-                    return CommandFailure.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                CommandFailure.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.Notify.OperationComplete.CommandFailure";
                 };
 
                 return CommandFailure;
@@ -13232,66 +8372,6 @@ export const usp = $root.usp = (() => {
                 return message;
             };
 
-            OnBoardRequest.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Notify.OnBoardRequest)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Notify.OnBoardRequest: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Notify.OnBoardRequest();
-                if (object.oui != null)
-                    if (typeof object.oui !== "string" || object.oui.length)
-                        message.oui = $String(object.oui);
-                if (object.productClass != null)
-                    if (typeof object.productClass !== "string" || object.productClass.length)
-                        message.productClass = $String(object.productClass);
-                if (object.serialNumber != null)
-                    if (typeof object.serialNumber !== "string" || object.serialNumber.length)
-                        message.serialNumber = $String(object.serialNumber);
-                if (object.agentSupportedProtocolVersions != null)
-                    if (typeof object.agentSupportedProtocolVersions !== "string" || object.agentSupportedProtocolVersions.length)
-                        message.agentSupportedProtocolVersions = $String(object.agentSupportedProtocolVersions);
-                return message;
-            };
-
-            OnBoardRequest.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.oui = "";
-                    object.productClass = "";
-                    object.serialNumber = "";
-                    object.agentSupportedProtocolVersions = "";
-                }
-                if (message.oui != null && $Object.hasOwnProperty.call(message, "oui"))
-                    object.oui = message.oui;
-                if (message.productClass != null && $Object.hasOwnProperty.call(message, "productClass"))
-                    object.productClass = message.productClass;
-                if (message.serialNumber != null && $Object.hasOwnProperty.call(message, "serialNumber"))
-                    object.serialNumber = message.serialNumber;
-                if (message.agentSupportedProtocolVersions != null && $Object.hasOwnProperty.call(message, "agentSupportedProtocolVersions"))
-                    object.agentSupportedProtocolVersions = message.agentSupportedProtocolVersions;
-                return object;
-            };
-
-            OnBoardRequest.prototype.toJSON = function() {
-                return OnBoardRequest.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            OnBoardRequest.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Notify.OnBoardRequest";
-            };
-
             return OnBoardRequest;
         })();
 
@@ -13379,47 +8459,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        NotifyResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.NotifyResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.NotifyResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.NotifyResp();
-            if (object.subscriptionId != null)
-                if (typeof object.subscriptionId !== "string" || object.subscriptionId.length)
-                    message.subscriptionId = $String(object.subscriptionId);
-            return message;
-        };
-
-        NotifyResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.defaults)
-                object.subscriptionId = "";
-            if (message.subscriptionId != null && $Object.hasOwnProperty.call(message, "subscriptionId"))
-                object.subscriptionId = message.subscriptionId;
-            return object;
-        };
-
-        NotifyResp.prototype.toJSON = function() {
-            return NotifyResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        NotifyResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.NotifyResp";
         };
 
         return NotifyResp;
@@ -13521,64 +8560,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Register.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Register)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Register: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Register();
-            if (object.allowPartial != null)
-                if (object.allowPartial)
-                    message.allowPartial = $Boolean(object.allowPartial);
-            if (object.regPaths) {
-                if (!$Array.isArray(object.regPaths))
-                    throw $TypeError(".usp.Register.regPaths: array expected");
-                message.regPaths = $Array(object.regPaths.length);
-                for (let i = 0; i < object.regPaths.length; ++i) {
-                    if (!$util.isObject(object.regPaths[i]))
-                        throw $TypeError(".usp.Register.regPaths: object expected");
-                    message.regPaths[i] = $root.usp.Register.RegistrationPath.fromObject(object.regPaths[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        Register.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.regPaths = [];
-            if (options.defaults)
-                object.allowPartial = false;
-            if (message.allowPartial != null && $Object.hasOwnProperty.call(message, "allowPartial"))
-                object.allowPartial = message.allowPartial;
-            if (message.regPaths && message.regPaths.length) {
-                object.regPaths = $Array(message.regPaths.length);
-                for (let j = 0; j < message.regPaths.length; ++j)
-                    object.regPaths[j] = $root.usp.Register.RegistrationPath.toObject(message.regPaths[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        Register.prototype.toJSON = function() {
-            return Register.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Register.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Register";
-        };
-
         Register.RegistrationPath = (function() {
 
             const RegistrationPath = function (properties) {
@@ -13660,47 +8641,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            RegistrationPath.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.Register.RegistrationPath)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.Register.RegistrationPath: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.Register.RegistrationPath();
-                if (object.path != null)
-                    if (typeof object.path !== "string" || object.path.length)
-                        message.path = $String(object.path);
-                return message;
-            };
-
-            RegistrationPath.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults)
-                    object.path = "";
-                if (message.path != null && $Object.hasOwnProperty.call(message, "path"))
-                    object.path = message.path;
-                return object;
-            };
-
-            RegistrationPath.prototype.toJSON = function() {
-                return RegistrationPath.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            RegistrationPath.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.Register.RegistrationPath";
             };
 
             return RegistrationPath;
@@ -13793,57 +8733,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        RegisterResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.RegisterResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.RegisterResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.RegisterResp();
-            if (object.registeredPathResults) {
-                if (!$Array.isArray(object.registeredPathResults))
-                    throw $TypeError(".usp.RegisterResp.registeredPathResults: array expected");
-                message.registeredPathResults = $Array(object.registeredPathResults.length);
-                for (let i = 0; i < object.registeredPathResults.length; ++i) {
-                    if (!$util.isObject(object.registeredPathResults[i]))
-                        throw $TypeError(".usp.RegisterResp.registeredPathResults: object expected");
-                    message.registeredPathResults[i] = $root.usp.RegisterResp.RegisteredPathResult.fromObject(object.registeredPathResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        RegisterResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.registeredPathResults = [];
-            if (message.registeredPathResults && message.registeredPathResults.length) {
-                object.registeredPathResults = $Array(message.registeredPathResults.length);
-                for (let j = 0; j < message.registeredPathResults.length; ++j)
-                    object.registeredPathResults[j] = $root.usp.RegisterResp.RegisteredPathResult.toObject(message.registeredPathResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        RegisterResp.prototype.toJSON = function() {
-            return RegisterResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        RegisterResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.RegisterResp";
-        };
-
         RegisterResp.RegisteredPathResult = (function() {
 
             const RegisteredPathResult = function (properties) {
@@ -13934,56 +8823,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            RegisteredPathResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.RegisterResp.RegisteredPathResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.RegisterResp.RegisteredPathResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.RegisterResp.RegisteredPathResult();
-                if (object.requestedPath != null)
-                    if (typeof object.requestedPath !== "string" || object.requestedPath.length)
-                        message.requestedPath = $String(object.requestedPath);
-                if (object.operStatus != null) {
-                    if (!$util.isObject(object.operStatus))
-                        throw $TypeError(".usp.RegisterResp.RegisteredPathResult.operStatus: object expected");
-                    message.operStatus = $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.fromObject(object.operStatus, _depth + 1);
-                }
-                return message;
-            };
-
-            RegisteredPathResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.requestedPath = "";
-                    object.operStatus = null;
-                }
-                if (message.requestedPath != null && $Object.hasOwnProperty.call(message, "requestedPath"))
-                    object.requestedPath = message.requestedPath;
-                if (message.operStatus != null && $Object.hasOwnProperty.call(message, "operStatus"))
-                    object.operStatus = $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.toObject(message.operStatus, options, _depth + 1);
-                return object;
-            };
-
-            RegisteredPathResult.prototype.toJSON = function() {
-                return RegisteredPathResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            RegisteredPathResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.RegisterResp.RegisteredPathResult";
             };
 
             RegisteredPathResult.OperationStatus = (function() {
@@ -14084,60 +8923,6 @@ export const usp = $root.usp = (() => {
                     return message;
                 };
 
-                OperationStatus.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.RegisterResp.RegisteredPathResult.OperationStatus)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.RegisterResp.RegisteredPathResult.OperationStatus: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.RegisterResp.RegisteredPathResult.OperationStatus();
-                    if (object.operFailure != null) {
-                        if (!$util.isObject(object.operFailure))
-                            throw $TypeError(".usp.RegisterResp.RegisteredPathResult.OperationStatus.operFailure: object expected");
-                        message.operFailure = $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure.fromObject(object.operFailure, _depth + 1);
-                    }
-                    if (object.operSuccess != null) {
-                        if (!$util.isObject(object.operSuccess))
-                            throw $TypeError(".usp.RegisterResp.RegisteredPathResult.OperationStatus.operSuccess: object expected");
-                        message.operSuccess = $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess.fromObject(object.operSuccess, _depth + 1);
-                    }
-                    return message;
-                };
-
-                OperationStatus.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (message.operFailure != null && $Object.hasOwnProperty.call(message, "operFailure")) {
-                        object.operFailure = $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure.toObject(message.operFailure, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operFailure";
-                    }
-                    if (message.operSuccess != null && $Object.hasOwnProperty.call(message, "operSuccess")) {
-                        object.operSuccess = $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess.toObject(message.operSuccess, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operSuccess";
-                    }
-                    return object;
-                };
-
-                OperationStatus.prototype.toJSON = function() {
-                    return OperationStatus.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                OperationStatus.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.RegisterResp.RegisteredPathResult.OperationStatus";
-                };
-
                 OperationStatus.OperationFailure = (function() {
 
                     const OperationFailure = function (properties) {
@@ -14233,54 +9018,6 @@ export const usp = $root.usp = (() => {
                         return message;
                     };
 
-                    OperationFailure.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure();
-                        if (object.errCode != null)
-                            if ($Number(object.errCode) !== 0)
-                                message.errCode = object.errCode >>> 0;
-                        if (object.errMsg != null)
-                            if (typeof object.errMsg !== "string" || object.errMsg.length)
-                                message.errMsg = $String(object.errMsg);
-                        return message;
-                    };
-
-                    OperationFailure.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.defaults) {
-                            object.errCode = 0;
-                            object.errMsg = "";
-                        }
-                        if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                            object.errCode = message.errCode;
-                        if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                            object.errMsg = message.errMsg;
-                        return object;
-                    };
-
-                    OperationFailure.prototype.toJSON = function() {
-                        return OperationFailure.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationFailure.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationFailure";
-                    };
-
                     return OperationFailure;
                 })();
 
@@ -14365,47 +9102,6 @@ export const usp = $root.usp = (() => {
                         if (_end !== $undefined)
                             throw $Error("missing end group");
                         return message;
-                    };
-
-                    OperationSuccess.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess();
-                        if (object.registeredPath != null)
-                            if (typeof object.registeredPath !== "string" || object.registeredPath.length)
-                                message.registeredPath = $String(object.registeredPath);
-                        return message;
-                    };
-
-                    OperationSuccess.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.defaults)
-                            object.registeredPath = "";
-                        if (message.registeredPath != null && $Object.hasOwnProperty.call(message, "registeredPath"))
-                            object.registeredPath = message.registeredPath;
-                        return object;
-                    };
-
-                    OperationSuccess.prototype.toJSON = function() {
-                        return OperationSuccess.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationSuccess.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.RegisterResp.RegisteredPathResult.OperationStatus.OperationSuccess";
                     };
 
                     return OperationSuccess;
@@ -14504,54 +9200,6 @@ export const usp = $root.usp = (() => {
             return message;
         };
 
-        Deregister.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.Deregister)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.Deregister: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.Deregister();
-            if (object.paths) {
-                if (!$Array.isArray(object.paths))
-                    throw $TypeError(".usp.Deregister.paths: array expected");
-                message.paths = $Array(object.paths.length);
-                for (let i = 0; i < object.paths.length; ++i)
-                    message.paths[i] = $String(object.paths[i]);
-            }
-            return message;
-        };
-
-        Deregister.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.paths = [];
-            if (message.paths && message.paths.length) {
-                object.paths = $Array(message.paths.length);
-                for (let j = 0; j < message.paths.length; ++j)
-                    object.paths[j] = message.paths[j];
-            }
-            return object;
-        };
-
-        Deregister.prototype.toJSON = function() {
-            return Deregister.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        Deregister.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.Deregister";
-        };
-
         return Deregister;
     })();
 
@@ -14637,57 +9285,6 @@ export const usp = $root.usp = (() => {
             if (_end !== $undefined)
                 throw $Error("missing end group");
             return message;
-        };
-
-        DeregisterResp.fromObject = function (object, _depth) {
-            if (object instanceof $root.usp.DeregisterResp)
-                return object;
-            if (!$util.isObject(object))
-                throw $TypeError(".usp.DeregisterResp: object expected");
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let message = new $root.usp.DeregisterResp();
-            if (object.deregisteredPathResults) {
-                if (!$Array.isArray(object.deregisteredPathResults))
-                    throw $TypeError(".usp.DeregisterResp.deregisteredPathResults: array expected");
-                message.deregisteredPathResults = $Array(object.deregisteredPathResults.length);
-                for (let i = 0; i < object.deregisteredPathResults.length; ++i) {
-                    if (!$util.isObject(object.deregisteredPathResults[i]))
-                        throw $TypeError(".usp.DeregisterResp.deregisteredPathResults: object expected");
-                    message.deregisteredPathResults[i] = $root.usp.DeregisterResp.DeregisteredPathResult.fromObject(object.deregisteredPathResults[i], _depth + 1);
-                }
-            }
-            return message;
-        };
-
-        DeregisterResp.toObject = function (message, options, _depth) {
-            if (!options)
-                options = {};
-            if (_depth === $undefined)
-                _depth = 0;
-            if (_depth > $util.recursionLimit)
-                throw $Error("max depth exceeded");
-            let object = {};
-            if (options.arrays || options.defaults)
-                object.deregisteredPathResults = [];
-            if (message.deregisteredPathResults && message.deregisteredPathResults.length) {
-                object.deregisteredPathResults = $Array(message.deregisteredPathResults.length);
-                for (let j = 0; j < message.deregisteredPathResults.length; ++j)
-                    object.deregisteredPathResults[j] = $root.usp.DeregisterResp.DeregisteredPathResult.toObject(message.deregisteredPathResults[j], options, _depth + 1);
-            }
-            return object;
-        };
-
-        DeregisterResp.prototype.toJSON = function() {
-            return DeregisterResp.toObject(this, $protobuf.util.toJSONOptions);
-        };
-
-        DeregisterResp.getTypeUrl = function(prefix) {
-            if (prefix === $undefined)
-                prefix = "type.googleapis.com";
-            return prefix + "/usp.DeregisterResp";
         };
 
         DeregisterResp.DeregisteredPathResult = (function() {
@@ -14780,56 +9377,6 @@ export const usp = $root.usp = (() => {
                 if (_end !== $undefined)
                     throw $Error("missing end group");
                 return message;
-            };
-
-            DeregisteredPathResult.fromObject = function (object, _depth) {
-                if (object instanceof $root.usp.DeregisterResp.DeregisteredPathResult)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".usp.DeregisterResp.DeregisteredPathResult: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.usp.DeregisterResp.DeregisteredPathResult();
-                if (object.requestedPath != null)
-                    if (typeof object.requestedPath !== "string" || object.requestedPath.length)
-                        message.requestedPath = $String(object.requestedPath);
-                if (object.operStatus != null) {
-                    if (!$util.isObject(object.operStatus))
-                        throw $TypeError(".usp.DeregisterResp.DeregisteredPathResult.operStatus: object expected");
-                    message.operStatus = $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.fromObject(object.operStatus, _depth + 1);
-                }
-                return message;
-            };
-
-            DeregisteredPathResult.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.requestedPath = "";
-                    object.operStatus = null;
-                }
-                if (message.requestedPath != null && $Object.hasOwnProperty.call(message, "requestedPath"))
-                    object.requestedPath = message.requestedPath;
-                if (message.operStatus != null && $Object.hasOwnProperty.call(message, "operStatus"))
-                    object.operStatus = $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.toObject(message.operStatus, options, _depth + 1);
-                return object;
-            };
-
-            DeregisteredPathResult.prototype.toJSON = function() {
-                return DeregisteredPathResult.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            DeregisteredPathResult.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/usp.DeregisterResp.DeregisteredPathResult";
             };
 
             DeregisteredPathResult.OperationStatus = (function() {
@@ -14930,60 +9477,6 @@ export const usp = $root.usp = (() => {
                     return message;
                 };
 
-                OperationStatus.fromObject = function (object, _depth) {
-                    if (object instanceof $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".usp.DeregisterResp.DeregisteredPathResult.OperationStatus: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus();
-                    if (object.operFailure != null) {
-                        if (!$util.isObject(object.operFailure))
-                            throw $TypeError(".usp.DeregisterResp.DeregisteredPathResult.OperationStatus.operFailure: object expected");
-                        message.operFailure = $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure.fromObject(object.operFailure, _depth + 1);
-                    }
-                    if (object.operSuccess != null) {
-                        if (!$util.isObject(object.operSuccess))
-                            throw $TypeError(".usp.DeregisterResp.DeregisteredPathResult.OperationStatus.operSuccess: object expected");
-                        message.operSuccess = $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess.fromObject(object.operSuccess, _depth + 1);
-                    }
-                    return message;
-                };
-
-                OperationStatus.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (message.operFailure != null && $Object.hasOwnProperty.call(message, "operFailure")) {
-                        object.operFailure = $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure.toObject(message.operFailure, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operFailure";
-                    }
-                    if (message.operSuccess != null && $Object.hasOwnProperty.call(message, "operSuccess")) {
-                        object.operSuccess = $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess.toObject(message.operSuccess, options, _depth + 1);
-                        if (options.oneofs)
-                            object.operStatus = "operSuccess";
-                    }
-                    return object;
-                };
-
-                OperationStatus.prototype.toJSON = function() {
-                    return OperationStatus.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                OperationStatus.getTypeUrl = function(prefix) {
-                    if (prefix === $undefined)
-                        prefix = "type.googleapis.com";
-                    return prefix + "/usp.DeregisterResp.DeregisteredPathResult.OperationStatus";
-                };
-
                 OperationStatus.OperationFailure = (function() {
 
                     const OperationFailure = function (properties) {
@@ -15079,54 +9572,6 @@ export const usp = $root.usp = (() => {
                         return message;
                     };
 
-                    OperationFailure.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure();
-                        if (object.errCode != null)
-                            if ($Number(object.errCode) !== 0)
-                                message.errCode = object.errCode >>> 0;
-                        if (object.errMsg != null)
-                            if (typeof object.errMsg !== "string" || object.errMsg.length)
-                                message.errMsg = $String(object.errMsg);
-                        return message;
-                    };
-
-                    OperationFailure.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.defaults) {
-                            object.errCode = 0;
-                            object.errMsg = "";
-                        }
-                        if (message.errCode != null && $Object.hasOwnProperty.call(message, "errCode"))
-                            object.errCode = message.errCode;
-                        if (message.errMsg != null && $Object.hasOwnProperty.call(message, "errMsg"))
-                            object.errMsg = message.errMsg;
-                        return object;
-                    };
-
-                    OperationFailure.prototype.toJSON = function() {
-                        return OperationFailure.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationFailure.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationFailure";
-                    };
-
                     return OperationFailure;
                 })();
 
@@ -15212,54 +9657,6 @@ export const usp = $root.usp = (() => {
                         if (_end !== $undefined)
                             throw $Error("missing end group");
                         return message;
-                    };
-
-                    OperationSuccess.fromObject = function (object, _depth) {
-                        if (object instanceof $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess)
-                            return object;
-                        if (!$util.isObject(object))
-                            throw $TypeError(".usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess: object expected");
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let message = new $root.usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess();
-                        if (object.deregisteredPath) {
-                            if (!$Array.isArray(object.deregisteredPath))
-                                throw $TypeError(".usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess.deregisteredPath: array expected");
-                            message.deregisteredPath = $Array(object.deregisteredPath.length);
-                            for (let i = 0; i < object.deregisteredPath.length; ++i)
-                                message.deregisteredPath[i] = $String(object.deregisteredPath[i]);
-                        }
-                        return message;
-                    };
-
-                    OperationSuccess.toObject = function (message, options, _depth) {
-                        if (!options)
-                            options = {};
-                        if (_depth === $undefined)
-                            _depth = 0;
-                        if (_depth > $util.recursionLimit)
-                            throw $Error("max depth exceeded");
-                        let object = {};
-                        if (options.arrays || options.defaults)
-                            object.deregisteredPath = [];
-                        if (message.deregisteredPath && message.deregisteredPath.length) {
-                            object.deregisteredPath = $Array(message.deregisteredPath.length);
-                            for (let j = 0; j < message.deregisteredPath.length; ++j)
-                                object.deregisteredPath[j] = message.deregisteredPath[j];
-                        }
-                        return object;
-                    };
-
-                    OperationSuccess.prototype.toJSON = function() {
-                        return OperationSuccess.toObject(this, $protobuf.util.toJSONOptions);
-                    };
-
-                    OperationSuccess.getTypeUrl = function(prefix) {
-                        if (prefix === $undefined)
-                            prefix = "type.googleapis.com";
-                        return prefix + "/usp.DeregisterResp.DeregisteredPathResult.OperationStatus.OperationSuccess";
                     };
 
                     return OperationSuccess;

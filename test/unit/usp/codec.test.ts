@@ -2,6 +2,7 @@
 // field numbers and wire types of proto/*.proto, and the 7100 / 7004 error rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import protobuf from 'protobufjs';
 import { usp, usp_record } from '../../../src/usp/generated/usp.js';
 import {
   USP_VERSION,
@@ -38,9 +39,13 @@ function expectUspError(work: () => unknown, code: number): void {
   });
 }
 
+// The .proto files read by protobufjs' reflection: an independent view of the schema (the generated code has no
+// converters, the agent does not need them).
+const ReflectedMsg = protobuf.loadSync(['proto/usp-record-1-4.proto', 'proto/usp-msg-1-4.proto'].map((file) => new URL(`../../../${file}`, import.meta.url).pathname)).lookupType('usp.Msg');
+
 /** A Msg as a plain object with every default spelled out, so that `allowPartial: false` equals an absent field. */
-function normalize(msg: usp.Msg): Record<string, unknown> {
-  return usp.Msg.toObject(msg, { defaults: true, arrays: true, objects: true });
+function normalize(msg: usp.Msg | usp.Msg.$Properties): Record<string, unknown> {
+  return ReflectedMsg.toObject(ReflectedMsg.fromObject(msg), { defaults: true, arrays: true, objects: true, longs: String });
 }
 
 /** Msg → bytes → NoSessionContext Record → bytes → Record → Msg; the decoded Msg must equal the input. */
@@ -52,7 +57,7 @@ function roundTrip(msg: usp.Msg.$Properties, expectedKind: MsgBodyKind): usp.Msg
   assert.equal(record.fromId, CONTROLLER);
   assert.equal(record.recordType, 'noSessionContext');
   const decoded = decodeMsg(record.noSessionContext!.payload!);
-  assert.deepEqual(normalize(decoded), normalize(usp.Msg.fromObject(msg)));
+  assert.deepEqual(normalize(decoded), normalize(msg));
   assert.deepEqual(msgBodyKind(decoded), expectedKind);
   return decoded;
 }
