@@ -1,25 +1,23 @@
 // The `custom` member of a catalog target: what a gateway must know before it downloads a byte (admission
 // control runs on these figures), signed by the publisher together with the package's length and hashes.
 // Integers and strings only: TUF's canonical JSON refuses floats.
-import { z } from 'zod';
+import { array, integer, object, string } from '../validation/schema.ts';
+import type { Infer } from '../validation/schema.ts';
 
-const resourceInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const resourceInt = integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 
-export const targetCustomSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
-  vendor: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),
-  version: z.string().min(1).max(64),
-  description: z.string().max(1024),
-  requiresBerth: z.string().max(256),
+export const targetCustomSchema = object({
+  name: string({ pattern: /^[a-z0-9][a-z0-9-]{0,62}$/ }),
+  vendor: string({ pattern: /^[a-z0-9][a-z0-9.-]{0,62}$/ }),
+  version: string({ min: 1, max: 64 }),
+  description: string({ max: 1024 }),
+  requiresBerth: string({ max: 256 }),
   packageSize: resourceInt,
   unpackedSize: resourceInt,
-  executionUnits: z
-    .array(z.strictObject({ name: z.string().min(1).max(63), memoryKiB: resourceInt, cpuPercent: resourceInt, diskKiB: resourceInt }))
-    .min(1)
-    .max(16),
+  executionUnits: array(object({ name: string({ min: 1, max: 63 }), memoryKiB: resourceInt, cpuPercent: resourceInt, diskKiB: resourceInt }), { min: 1, max: 16 }),
 });
 
-export type TargetCustom = z.infer<typeof targetCustomSchema>;
+export type TargetCustom = Infer<typeof targetCustomSchema>;
 
 /** The signed catalog path of a package: `<vendor>/<app>/<app>-<version>.berth` (matched by the `<vendor>/*\/*` delegation). */
 export function targetPathOf(custom: Pick<TargetCustom, 'vendor' | 'name' | 'version'>): string {

@@ -156,7 +156,7 @@ export function createCatalogClient(options: CatalogClientOptions): CatalogClien
         if (!info) {
           throw new CatalogError(CatalogFault.BadSignature, `no signed target ${targetPath} in the catalog (unknown, or not within its publisher's delegation)`);
         }
-        const parsed = targetCustomSchema.safeParse(info.custom);
+        const parsed = targetCustomSchema.parse(info.custom);
         if (!parsed.success) throw new CatalogError(CatalogFault.BadSignature, `target ${targetPath} has no valid signed summary`);
         const custom = parsed.data;
         if (!semver.satisfies(options.berthVersion, custom.requiresBerth, { includePrerelease: true })) {

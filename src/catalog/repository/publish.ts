@@ -14,6 +14,7 @@ import type { Targets } from '@tufjs/models';
 import { readPackageFile } from '../package/package-reader.ts';
 import { PackageError } from '../package/package-error.ts';
 import { isSafeTargetPath, targetCustomOf, targetCustomSchema, targetPathOf } from '../target-custom.ts';
+import { formatPath } from '../../validation/schema.ts';
 import type { TargetCustom } from '../target-custom.ts';
 import type { Envelope } from '../tuf/signed-metadata.ts';
 import { DEFAULT_EXPIRY, RepositoryError, commitRole, isValidVendor, loadRole, loadState } from './repository.ts';
@@ -83,8 +84,8 @@ export async function checkRole(dir: string, state: RepositoryState, vendor: str
     }
     const sha256 = target.hashes['sha256'];
     if (sha256 === undefined || !HEX64.test(sha256)) fail('BAD_METADATA', `target ${path} must list a sha256 hash`);
-    const parsed = targetCustomSchema.safeParse(target.custom);
-    if (!parsed.success) fail('BAD_METADATA', `target ${path}: custom summary invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const parsed = targetCustomSchema.parse(target.custom);
+    if (!parsed.success) fail('BAD_METADATA', `target ${path}: custom summary invalid: ${parsed.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
     const custom = parsed.data;
     if (custom.vendor !== vendor || targetPathOf(custom) !== path) {
       fail('BAD_METADATA', `target ${path} does not match its custom summary (${custom.vendor}/${custom.name} ${custom.version})`);

@@ -40,7 +40,7 @@ export async function listApps(dir: string): Promise<PublisherListing[]> {
     }
     const targets = role.signed['targets'] as Record<string, { hashes: { sha256?: string }; custom?: unknown }>;
     for (const [targetPath, target] of Object.entries(targets)) {
-      const custom = targetCustomSchema.safeParse(target.custom);
+      const custom = targetCustomSchema.parse(target.custom);
       if (custom.success) listing.apps.push({ ...custom.data, targetPath, sha256: target.hashes.sha256 ?? '' });
     }
     listing.apps.sort((a, b) => a.name.localeCompare(b.name) || b.version.localeCompare(a.version, undefined, { numeric: true }));
