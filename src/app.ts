@@ -11,7 +11,7 @@ import { bindMqtt } from './datamodel/bindings/mqtt.ts';
 import { bindSoftwareModules, execEnvInfo, EXEC_ENV_TABLE } from './datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits, raiseDuStateChange } from './datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from './datamodel/bindings/vendor-log-files.ts';
-import { createCatalogClient } from './catalog/client/catalog-client.ts';
+import { createLazyCatalogClient } from './catalog/client/lazy-catalog-client.ts';
 import { createSmmService } from './smm/smm-service.ts';
 import type { SmmService } from './smm/smm-service.ts';
 import { emptySmmState } from './smm/smm-state.ts';
@@ -220,7 +220,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     {
       runtime,
       catalog: config.catalog
-        ? createCatalogClient({ url: config.catalog.url, rootFile: config.catalog.root, stateDir: join(config.dataDir, 'trust'), berthVersion: BERTH_VERSION, logger: logger.child({ component: 'catalog' }) })
+        ? createLazyCatalogClient({ url: config.catalog.url, rootFile: config.catalog.root, stateDir: join(config.dataDir, 'trust'), berthVersion: BERTH_VERSION, logger: logger.child({ component: 'catalog' }) })
         : undefined,
       work,
       owner: config.endpointId,

@@ -8,7 +8,9 @@
 //   crash, boot() reconciles the runtime with the state: whatever the interrupted operation made is removed,
 //   the previous version keeps running, and the operation is reported failed.
 import { randomUUID } from 'node:crypto';
-import semver from 'semver';
+// Only the two functions: the rest of semver (ranges) is loaded with the catalog client, at the first install.
+import compareVersions from 'semver/functions/compare.js';
+import validVersion from 'semver/functions/valid.js';
 import type { CatalogClient } from '../catalog/client/catalog-client.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import type { Logger } from '../log.ts';
@@ -454,7 +456,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
               if (custom.name !== old.name || custom.vendor !== old.vendor) {
                 throw new SmmFault(SmmFaultCode.DuToExecEnvMismatch, `${url} is ${custom.vendor}/${custom.name}, not ${old.vendor}/${old.name}: an Update keeps the app`);
               }
-              const newer = semver.valid(custom.version) && semver.valid(old.version) ? semver.compare(custom.version, old.version) : custom.version.localeCompare(old.version);
+              const newer = validVersion(custom.version) && validVersion(old.version) ? compareVersions(custom.version, old.version) : custom.version.localeCompare(old.version);
               if (newer < 0 && !options.allowDowngrade) {
                 throw new SmmFault(SmmFaultCode.InvalidDuState, `${old.name} ${custom.version} is older than the installed ${old.version}: downgrades are not allowed (config smm.allowDowngrade)`);
               }
