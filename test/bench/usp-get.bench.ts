@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startLocalBroker } from '../../src/cli/local-broker.ts';
 import { connectController } from '../../src/controller/controller-client.ts';
-import { rssMiB } from './process-memory.ts';
+import { rssMiB, rssParts } from './process-memory.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AGENT = 'os::012345-BENCH001';
@@ -71,6 +71,7 @@ try {
   times.sort((a, b) => a - b);
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = await rssMiB(agent.pid!);
+  const idleParts = await rssParts(agent.pid!);
 
   const rssSamples: [number, number][] = [[0, await rssMiB(agent.pid!)]];
   for (let i = 1; i <= 10_000; i++) {
@@ -84,7 +85,7 @@ try {
   console.log(`Get Device.LocalAgent. (${params} parameters in ${first.reqPathResults![0]!.resolvedPathResults!.length} objects), 500 sequential round trips via Mosquitto on 127.0.0.1:`);
   console.log(`  median ${percentile(times, 50).toFixed(3)} ms   p95 ${percentile(times, 95).toFixed(3)} ms   p99 ${percentile(times, 99).toFixed(3)} ms   max ${times[times.length - 1]!.toFixed(3)} ms`);
   console.log(`  throughput ${(500 / (elapsed / 1000)).toFixed(0)} round trips/s`);
-  console.log(`agent resident memory: idle ${idleRss.toFixed(1)} MiB; during 10,000 more requests ${rssSamples.map(([n, mib]) => `${n}:${mib.toFixed(1)}`).join(' ')} MiB; 2 s after ${afterRss.toFixed(1)} MiB`);
+  console.log(`agent resident memory: idle ${idleRss.toFixed(1)} MiB (${idleParts}); during 10,000 more requests ${rssSamples.map(([n, mib]) => `${n}:${mib.toFixed(1)}`).join(' ')} MiB; 2 s after ${afterRss.toFixed(1)} MiB`);
   const targets = [
     ['median ≤ 1.0 ms', percentile(times, 50) <= 1.0],
     ['≥ 1,000 round trips/s', 500 / (elapsed / 1000) >= 1000],
