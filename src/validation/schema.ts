@@ -26,14 +26,11 @@ type Check<T> = (value: unknown, path: readonly PathPart[], issues: Issue[]) => 
 export class Schema<T> {
   /** Type only: what parse() gives (see Infer). */
   declare readonly output: T;
-  /** Whether an object may omit the key (set by optional() and default()). */
-  readonly omittable: boolean;
   /** @internal */
   readonly check: Check<T>;
 
-  constructor(check: Check<T>, omittable = false) {
+  constructor(check: Check<T>) {
     this.check = check;
-    this.omittable = omittable;
   }
 
   parse(value: unknown): ParseResult<T> {
@@ -44,15 +41,16 @@ export class Schema<T> {
 
   /** The value may be absent (undefined). */
   optional(): OptionalSchema<T> {
-    return new Schema<T | undefined>((value, path, issues) => (value === undefined ? undefined : this.check(value, path, issues)), true) as OptionalSchema<T>;
+    return new Schema<T | undefined>((value, path, issues) => (value === undefined ? undefined : this.check(value, path, issues))) as OptionalSchema<T>;
   }
 
   /**
    * An absent value is checked as `fallback` instead, so an object's default can be `{}` and its keys' own
-   * defaults fill it. A fresh copy each time: callers may change what they get.
+   * defaults fill it. Objects, lists and records are built anew by their check, so every parse gets its own
+   * copy and callers may change what they get.
    */
   default(fallback: T | Partial<T>): Schema<T> {
-    return new Schema<T>((value, path, issues) => this.check(value === undefined ? structuredClone(fallback) : value, path, issues), true);
+    return new Schema<T>((value, path, issues) => this.check(value === undefined ? fallback : value, path, issues));
   }
 
   /** A further rule; `message` is reported at the value's path, or at `path` below it. */
@@ -65,7 +63,7 @@ export class Schema<T> {
         return INVALID;
       }
       return checked;
-    }, this.omittable);
+    });
   }
 
   /** Rules that need the whole value and report at paths inside it (e.g. duplicates in a list). */
@@ -76,7 +74,7 @@ export class Schema<T> {
       const before = issues.length;
       rules(checked, (path, message) => issues.push({ path: [...at, ...path], message }));
       return issues.length > before ? INVALID : checked;
-    }, this.omittable);
+    });
   }
 }
 
@@ -94,7 +92,10 @@ function fail(issues: Issue[], path: readonly PathPart[], message: string): type
 function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === 'object') return 'an object';
+  // Hostile input can be megabytes long: the message quotes only its start.
+  const text = JSON.stringify(value) ?? '';
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}…` : text}`;
 }
 
 function missingOr(value: unknown, expected: string): string {

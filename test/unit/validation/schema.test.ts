@@ -36,6 +36,7 @@ test('every problem is reported with its path, in terms a user can act on', () =
   assert.deepEqual(issuesOf(app.parse({ tags: [''] })), ['name: is required (a string)', 'tags[0]: must not be empty']);
   assert.deepEqual(issuesOf(app.parse(null)), [': must be an object, not null']);
   assert.deepEqual(issuesOf(app.parse({ name: 'toolongname' })), ['name: must be at most 8 characters']);
+  assert.deepEqual(issuesOf(app.parse({ name: 'web', port: 'x'.repeat(1_000_000) })), [`port: must be an integer from 1 to 65535, not string "${'x'.repeat(39)}…`]);
 });
 
 test('integers are safe integers: no fractions, NaN, infinities, strings or huge values', () => {
