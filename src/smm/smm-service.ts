@@ -14,6 +14,7 @@ import validVersion from 'semver/functions/valid.js';
 import type { CatalogClient } from '../catalog/client/catalog-client.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import type { Logger } from '../log.ts';
+import { utcTimestamp } from '../usp/values.ts';
 import { carryData, removeDeployment } from './deployment.ts';
 import type { DeploymentRecord } from './deployment.ts';
 import { installPackage, SmmFault, SmmFaultCode } from './install-package.ts';
@@ -267,7 +268,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
   }
 
   async function beginOperation(kind: OperationKind, fields: Pick<InFlightOperation, 'url' | 'execEnv' | 'uuid' | 'version'>): Promise<InFlightOperation> {
-    const op: InFlightOperation = { id: randomUUID(), kind, ...fields, startedAt: now().toISOString(), imageIds: [] };
+    const op: InFlightOperation = { id: randomUUID(), kind, ...fields, startedAt: utcTimestamp(now()), imageIds: [] };
     state.inFlight.push(op);
     await save();
     return op;
@@ -323,7 +324,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
             onProgress: (phase, detail) => args.onProgress?.(detail ? `${phase} ${detail.received}/${detail.total}` : phase),
           },
         );
-        const at = now().toISOString();
+        const at = utcTimestamp(now());
         const unitOptions = { shutdownDelay: args.shutdownDelay, autoRestart: args.autoRestart };
         const duInstance = state.nextDuInstance++;
         const entry: DeploymentEntry = {
@@ -486,7 +487,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
         await probation(toStart.map((u) => ({ id: u.containerId, name: u.name })), options.probationMs, 'the new version');
 
         // Commit: the new version becomes the record; the old one's containers, volumes and image go.
-        const at = now().toISOString();
+        const at = utcTimestamp(now());
         const units: UnitSettings[] = next.units.map((unit) => {
           const previous = settingsOf(unit.name);
           return previous ? { ...previous } : newUnitSettings(next, unit, at, {});

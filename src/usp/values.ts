@@ -546,6 +546,17 @@ export function toDateTime(date: Date): string {
   const ms = date.getTime();
   if (Number.isNaN(ms) || ms < UNKNOWN_SECONDS * 1000) return UNKNOWN_TIME;
   if (ms >= 253402300800000) return INFINITE_TIME; // 10000-01-01T00:00:00Z
-  const iso = date.toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ for years 0..9999
-  return `${iso.slice(0, 19)}Z`;
+  return `${utcTimestamp(date).slice(0, 19)}Z`;
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/**
+ * What Date.prototype.toISOString gives for a valid Date in years 0..9999 ('2024-05-01T12:00:00.789Z'), built from
+ * the getUTC* fields. toISOString's first call sets up V8's time-zone support, which costs the agent ~0.8 MiB of
+ * resident memory for a result that is UTC anyway (npm run bench:usp).
+ */
+export function utcTimestamp(date: Date): string {
+  const day = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
+  return `${day}T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}.${pad(date.getUTCMilliseconds(), 3)}Z`;
 }

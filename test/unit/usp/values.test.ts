@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, UspError } from '../../../src/usp/errors.ts';
 import type { SearchOp } from '../../../src/usp/path.ts';
-import { canonicalValue, compileTerm, INFINITE_TIME, matchesTerm, splitList, toDateTime, UNKNOWN_TIME } from '../../../src/usp/values.ts';
+import { canonicalValue, compileTerm, INFINITE_TIME, matchesTerm, splitList, toDateTime, UNKNOWN_TIME, utcTimestamp } from '../../../src/usp/values.ts';
 import type { ParamType, ValueSpec } from '../../../src/usp/values.ts';
 
 function codeOf(fn: () => unknown): number | 'ok' {
@@ -297,6 +297,14 @@ test('toDateTime: UTC with Z and no milliseconds; Unknown/Infinite Time outside 
     assert.equal(canonicalValue(time, expected), expected);
   }
   assert.match(toDateTime(new Date()), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+});
+
+test('utcTimestamp is toISOString for every year 0..9999', () => {
+  const first = -62167219200000; // 0000-01-01T00:00:00.000Z
+  const last = 253402300799999; // 9999-12-31T23:59:59.999Z
+  const samples = [first, last, 0, Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(999, 11, 31, 1, 2, 3, 4)];
+  for (let i = 0; i < 2000; i++) samples.push(Math.floor(first + Math.random() * (last - first)));
+  for (const ms of samples) assert.equal(utcTimestamp(new Date(ms)), new Date(ms).toISOString(), String(ms));
 });
 
 /** [spec, current value, op, constant, quoted, expected: true/false or an error code] */
