@@ -212,9 +212,12 @@ export class DataModel {
     return tx;
   }
 
-  /** Runs an agent-side change as one transaction; rolls back and rethrows if `change` throws. */
-  update<T>(change: (tx: Transaction) => T): T {
-    const tx = this.begin({ originator: undefined });
+  /**
+   * Runs a change as one transaction: committed if `change` returns, rolled back (and rethrown) if it throws.
+   * Agent-side by default; a Controller's request passes its originator.
+   */
+  update<T>(change: (tx: Transaction) => T, ctx: ChangeContext = { originator: undefined }): T {
+    const tx = this.begin(ctx);
     try {
       const result = change(tx);
       tx.commit();

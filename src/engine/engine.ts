@@ -104,17 +104,7 @@ export function createEngine(options: EngineOptions): Engine {
     throw new UspError(ErrorCode.MessageNotSupported, `${request.reqType ?? 'this'} request is not supported by this agent`);
   };
 
-  const inTransaction = <T>(ctx: RequestContext, work: (tx: ReturnType<DataModel['begin']>) => T): T => {
-    const tx = dm.begin({ originator: ctx.originator });
-    try {
-      const result = work(tx);
-      tx.commit();
-      return result;
-    } catch (error) {
-      tx.rollback();
-      throw error;
-    }
-  };
+  const inTransaction = <T>(ctx: RequestContext, work: (tx: ReturnType<DataModel['begin']>) => T): T => dm.update(work, { originator: ctx.originator });
 
   const handleMsg = (from: string, replyTo: string | undefined, payload: Uint8Array): void => {
     let msg: usp.Msg;

@@ -267,6 +267,18 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     return done;
   }
 
+  /** The report on a DU that has rows: `du` names the version it is about, `units` the EU rows it ends with. */
+  function reportOnDu(
+    operation: OperationKind,
+    du: Pick<DeploymentRecord, 'uuid' | 'version' | 'execEnv'>,
+    rows: { instance: number; units: readonly { instance: number }[] },
+    currentState: DuOperationReport['currentState'],
+    startTime: Date,
+    fault?: DuOperationReport['fault'],
+  ): DuOperationReport {
+    return report(operation, { uuid: du.uuid, version: du.version, execEnv: du.execEnv, currentState, duInstance: rows.instance, euInstances: rows.units.map((u) => u.instance), startTime, fault });
+  }
+
   async function beginOperation(kind: OperationKind, fields: Pick<InFlightOperation, 'url' | 'execEnv' | 'uuid' | 'version'>): Promise<InFlightOperation> {
     const op: InFlightOperation = { id: randomUUID(), kind, ...fields, startedAt: utcTimestamp(now()), imageIds: [] };
     state.inFlight.push(op);
@@ -363,16 +375,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
         endOperation(op);
         await save();
         changed();
-        return report('Install', {
-          uuid: record.uuid,
-          version: record.version,
-          execEnv: record.execEnv,
-          currentState: 'Installed',
-          duInstance: entry.instance,
-          euInstances: entry.units.map((u) => u.instance),
-          startTime,
-          fault: undefined,
-        });
+        return reportOnDu('Install', record, entry, 'Installed', startTime);
       } catch (error) {
         endOperation(op);
         await save().catch(() => undefined);
@@ -506,16 +509,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
           logger.warn({ err: error, du: old.name, version: old.version }, 'removing the replaced version left something behind');
         });
         changed();
-        return report('Update', {
-          uuid: next.uuid,
-          version: next.version,
-          execEnv: next.execEnv,
-          currentState: 'Installed',
-          duInstance: entry.instance,
-          euInstances: units.map((u) => u.instance),
-          startTime,
-          fault: undefined,
-        });
+        return reportOnDu('Update', next, { instance: entry.instance, units }, 'Installed', startTime);
       } catch (error) {
         // Rollback: the new version goes, the old one (untouched data included) comes back as it ran.
         if (fresh) {
@@ -530,16 +524,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
         const fault = faultOf(error);
         logger.warn({ du: old.name, url, code: fault.code, reason: fault.message }, 'update failed; the previous version stays');
         changed();
-        return report('Update', {
-          uuid: old.uuid,
-          version: old.version,
-          execEnv: old.execEnv,
-          currentState: 'Installed',
-          duInstance: entry.instance,
-          euInstances: entry.units.map((u) => u.instance),
-          startTime,
-          fault,
-        });
+        return reportOnDu('Update', old, entry, 'Installed', startTime, fault);
       }
     });
   }
@@ -560,16 +545,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
         await save();
         for (const unit of entry.units) usage.delete(unit.euid);
         changed();
-        return report('Uninstall', {
-          uuid: record.uuid,
-          version: record.version,
-          execEnv: record.execEnv,
-          currentState: 'Uninstalled',
-          duInstance: entry.instance,
-          euInstances: entry.units.map((u) => u.instance),
-          startTime,
-          fault: undefined,
-        });
+        return reportOnDu('Uninstall', record, entry, 'Uninstalled', startTime);
       } catch (error) {
         // Whatever is left stays recorded; reconciling at the next start removes nothing that still runs.
         for (const unit of record.units) if (!supervisor.view(unit.containerId)) supervisor.add(unit.containerId, entry.units.find((u) => u.name === unit.name)!.autoRestart);
@@ -577,7 +553,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
         endOperation(op);
         await save().catch(() => undefined);
         const fault = faultOf(error);
-        return report('Uninstall', { uuid: record.uuid, version: record.version, execEnv: record.execEnv, currentState: 'Installed', duInstance: entry.instance, euInstances: entry.units.map((u) => u.instance), startTime, fault });
+        return reportOnDu('Uninstall', record, entry, 'Installed', startTime, fault);
       }
     });
   }

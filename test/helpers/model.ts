@@ -100,13 +100,5 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
 
 /** Runs `work` in one transaction as a Controller would: committed if it returns, rolled back if it throws. */
 export function write<T>(model: TestModel, work: (tx: Transaction) => T, originator = CONTROLLER_ID): T {
-  const tx = model.dm.begin({ originator });
-  try {
-    const result = work(tx);
-    tx.commit();
-    return result;
-  } catch (error) {
-    tx.rollback();
-    throw error;
-  }
+  return model.dm.update(work, { originator });
 }

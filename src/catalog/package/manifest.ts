@@ -76,7 +76,7 @@ export type PackageManifest = Infer<typeof packageManifestSchema>;
 export type ExecutionUnitManifest = AppManifest['executionUnits'][number];
 
 function describeIssues(issues: readonly Issue[]): string {
-  return issues.map((issue) => `manifest${issue.path.length > 0 && typeof issue.path[0] === 'string' ? '.' : ''}${formatPath(issue.path)}: ${issue.message}`).join('; ');
+  return issues.map((issue) => `${formatPath(['manifest', ...issue.path])}: ${issue.message}`).join('; ');
 }
 
 function parseWith<T>(schema: Schema<T>, json: unknown, member?: string): T {
