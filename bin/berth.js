@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size --expose-gc
 // The `berth` command. Runs the bundled CLI from dist/ (production, npm run build), or the TypeScript sources through tsx
 // when there is no build or the sources are newer than it (a development checkout after an edit or a pull).
 // --max-semi-space-size=1: a 1 MiB young generation keeps the long-running agent's resident memory
@@ -10,6 +10,8 @@
 // of its own and keeps freed memory there; two arenas keep the agent ~7 MiB smaller after installing apps
 // (npm run bench:smm). Lower malloc mmap/trim thresholds saved ~10 MiB more but cost ~0.2 ms per USP round
 // trip (npm run bench:usp), so they are not set.
+// --expose-gc: once the agent has gone quiet after a burst of work it runs a full collection (src/idle-collector.ts),
+// ~2 MiB back at idle that V8 alone keeps until the heap grows again.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';

@@ -55,6 +55,8 @@ export interface Agent {
   /** The MQTT MTP's status (tests, ctl). */
   readonly mtpStatus: MtpStatus;
   readonly smm: SmmService;
+  /** When the agent last worked, in ms since the epoch (0: never): a Record sent or received; now, while a DU operation runs. */
+  readonly lastActivityAt: number;
 }
 
 export async function createAgent(givenConfig: BerthConfig, logger: Logger): Promise<Agent> {
@@ -355,6 +357,9 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     subscriptions,
     get mtpStatus() {
       return mtpStatus;
+    },
+    get lastActivityAt() {
+      return smm.state.inFlight.length > 0 ? Date.now() : Math.max(counters.lastSent, counters.lastReceived);
     },
     smm,
     start() {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError } from '../config/config.ts';
 import { createLogger } from '../log.ts';
 import { createAgent } from '../app.ts';
+import { startIdleCollector } from '../idle-collector.ts';
 import { UsageError } from './usage.ts';
 
 export async function runAgentCommand(argv: readonly string[]): Promise<number> {
@@ -25,11 +26,25 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
   const logger = createLogger(config.log.level);
   const agent = await createAgent(config, logger);
   agent.start();
+  // bin/berth.js starts node with --expose-gc; run some other way, the agent simply keeps what V8 keeps.
+  const collect = globalThis.gc;
+  const idleCollector = collect
+    ? startIdleCollector({
+      collect: () => { collect(); },
+      lastActivityAt: () => agent.lastActivityAt,
+      heapUsed: () => process.memoryUsage().heapUsed,
+      onCollected: ({ heapBefore, heapAfter, ms }) => {
+        logger.debug({ heapBeforeMiB: toMiB(heapBefore), heapAfterMiB: toMiB(heapAfter), ms }, 'heap collected while idle');
+      },
+    })
+    : undefined;
+  if (!idleCollector) logger.debug('node runs without --expose-gc: no collection while idle');
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       logger.info({ signal }, 'stopping');
       process.off('SIGINT', shutdown);
       process.off('SIGTERM', shutdown);
+      idleCollector?.stop();
       agent.stop().then(resolve, (error: unknown) => {
         logger.error({ err: error }, 'error while stopping');
         resolve();
@@ -40,3 +55,5 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
   });
   return 0;
 }
+
+const toMiB = (bytes: number): number => Math.round(bytes / 10_485.76) / 100;

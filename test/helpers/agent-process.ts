@@ -1,6 +1,7 @@
 // Runs `berth agent` as a real child process (the way users run it), with a config in a temp dir.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -29,17 +30,31 @@ export async function makeDataDir(): Promise<string> {
 }
 
 /**
+ * What bin/berth.js's shebang line (`#!/usr/bin/env -S VAR=value node --flag …`) gives the process: its environment
+ * variables and node flags. Read from the file so a bundle under test runs exactly as the launcher would run it.
+ */
+export function launcherSettings(): { env: Record<string, string>; nodeFlags: string[] } {
+  const shebang = readFileSync(join(root, 'bin', 'berth.js'), 'utf8').split('\n', 1)[0]!;
+  const words = shebang.replace(/^#!\S+\s+-S\s+/, '').split(/\s+/).filter(Boolean);
+  const node = words.indexOf('node');
+  if (node < 0) throw new Error(`bin/berth.js: no node in its shebang line: ${shebang}`);
+  const env = Object.fromEntries(words.slice(0, node).map((word) => word.split('=', 2) as [string, string]));
+  return { env, nodeFlags: words.slice(node + 1) };
+}
+
+/**
  * `entry`: the CLI to run instead of bin/berth.js from the sources, e.g. a production bundle's main.js (started
- * with the V8 flags bin/berth.js gives it).
+ * with the environment and node flags bin/berth.js gives it).
  */
 export async function startAgentProcess(config: Record<string, unknown>, options: { dataDir?: string; entry?: string | undefined } = {}): Promise<AgentProcess> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const configFile = join(dataDir, 'config.json');
   await writeFile(configFile, JSON.stringify({ dataDir, log: { level: 'debug' }, ...config }, null, 2));
-  const command = options.entry ? ['--max-semi-space-size=1', options.entry] : [join(root, 'bin', 'berth.js')];
+  const launcher = options.entry ? launcherSettings() : { env: {}, nodeFlags: [] };
+  const command = options.entry ? [...launcher.nodeFlags, options.entry] : [join(root, 'bin', 'berth.js')];
   const child = spawn(process.execPath, [...command, 'agent', '--config', configFile], {
     cwd: options.entry ? dirname(options.entry) : root,
-    env: { ...process.env, BERTH_FROM_SOURCE: '1' },
+    env: { ...process.env, ...launcher.env, BERTH_FROM_SOURCE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
