@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size --expose-gc
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size --expose-gc --no-sparkplug
 // The `berth` command. Runs the bundled CLI from dist/ (production, npm run build), or the TypeScript sources through tsx
 // when there is no build or the sources are newer than it (a development checkout after an edit or a pull).
 // --max-semi-space-size=1: a 1 MiB young generation keeps the long-running agent's resident memory
@@ -12,6 +12,8 @@
 // trip (npm run bench:usp), so they are not set.
 // --expose-gc: once the agent has gone quiet after a burst of work it runs a full collection (src/idle-collector.ts),
 // ~2 MiB back at idle that V8 alone keeps until the heap grows again.
+// --no-sparkplug: V8's baseline compiler keeps machine code beside the bytecode of every warm function; without it
+// the agent is ~0.7 MiB smaller at idle with round trips unchanged (the hot path is TurboFan code either way).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
