@@ -14,7 +14,7 @@
 export interface IdleCollectorOptions {
   /** One full garbage collection (global.gc). */
   readonly collect: () => void;
-  /** When the agent last sent or received a message, in ms since the epoch (0: never). */
+  /** When the agent last worked (a message sent or received, a DU operation running), in ms since the epoch (0: never). */
   readonly lastActivityAt: () => number;
   /** Bytes in use in the V8 heap now. */
   readonly heapUsed: () => number;
