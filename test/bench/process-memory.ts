@@ -1,16 +1,18 @@
 // A process's resident memory, read from /proc, for the benchmarks that run the agent as a separate process.
 import { readFile } from 'node:fs/promises';
 
-/** RssAnon (the process's own memory) and RssFile (mapped files, mostly the node binary's pages, shared). */
-export async function rssParts(pid: number): Promise<string> {
+/**
+ * VmRSS in MiB, and its split into RssAnon (the process's own memory) and RssFile (mapped files, mostly the node
+ * binary's pages, shared), read at the same moment.
+ */
+export async function residentMemory(pid: number): Promise<{ mib: number; parts: string }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string): string => (Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 'NaN') / 1024).toFixed(1);
-  return `anonymous ${field('RssAnon')} MiB + files ${field('RssFile')} MiB`;
+  const mibOf = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 'NaN') / 1024;
+  return { mib: mibOf('VmRSS'), parts: `anonymous ${mibOf('RssAnon').toFixed(1)} MiB + files ${mibOf('RssFile').toFixed(1)} MiB` };
 }
 
 export async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 'NaN') / 1024;
+  return (await residentMemory(pid)).mib;
 }
 
 /** The largest resident mappings of a process (BENCH_SMAPS=1: where the memory is). */

@@ -17,7 +17,7 @@ import { buildCatalogServer } from '../../src/catalog/server/catalog-server.ts';
 import { generateKeyPairPem } from '../../src/catalog/tuf/keys.ts';
 import { buildSampleRelease, findStaticBusybox } from '../../src/catalog/samples/sample-apps.ts';
 import { publishPackage } from '../../src/catalog/publisher/publish-package.ts';
-import { largestMappings, rssMiB, rssParts } from './process-memory.ts';
+import { largestMappings, residentMemory, rssMiB } from './process-memory.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -193,7 +193,8 @@ try {
   console.log(`\n2. ${APPS} apps installed and Active in ${((performance.now() - installStarted) / 1000).toFixed(1)} s`);
   // Let a usage sample or two pass (the agent samples every 10 s), then measure.
   await new Promise((r) => setTimeout(r, 12_000));
-  console.log(`   agent resident memory before the Gets: ${(await rssMiB(agent.pid!)).toFixed(1)} MiB (${await rssParts(agent.pid!)})`);
+  const beforeGets = await residentMemory(agent.pid!);
+  console.log(`   agent resident memory before the Gets: ${beforeGets.mib.toFixed(1)} MiB (${beforeGets.parts})`);
   const getMs: number[] = [];
   let params = 0;
   for (let i = 0; i < 200; i++) {
@@ -202,13 +203,12 @@ try {
     getMs.push(performance.now() - started);
     params = (resp.reqPathResults?.[0]?.resolvedPathResults ?? []).reduce((n, r) => n + Object.keys(r.resultParams ?? {}).length, 0);
   }
-  const rss = await rssMiB(agent.pid!);
-  const afterGets = await rssParts(agent.pid!);
+  const afterGets = await residentMemory(agent.pid!);
   // …and once the agent is idle again (one usage-sampling period later).
   await new Promise((r) => setTimeout(r, 12_000));
-  const settled = await rssMiB(agent.pid!);
+  const settled = await residentMemory(agent.pid!);
   console.log(`   Get Device.SoftwareModules. (${params} parameters): median ${median(getMs).toFixed(2)} ms, p95 ${[...getMs].sort((a, b) => a - b)[Math.floor(getMs.length * 0.95)]!.toFixed(2)} ms (target ≤ 10 ms)`);
-  console.log(`   agent resident memory with ${APPS} EUs: ${rss.toFixed(1)} MiB right after the Gets (${afterGets}), ${settled.toFixed(1)} MiB 12 s later (${await rssParts(agent.pid!)}) (target ≤ 80 MiB)`);
+  console.log(`   agent resident memory with ${APPS} EUs: ${afterGets.mib.toFixed(1)} MiB right after the Gets (${afterGets.parts}), ${settled.mib.toFixed(1)} MiB 12 s later (${settled.parts}) (target ≤ 80 MiB)`);
   console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, Docker ${docker('version', '--format', '{{.Server.Version}}')}`);
 } finally {
   await controller?.close().catch(() => undefined);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startLocalBroker } from '../../src/cli/local-broker.ts';
 import { connectController } from '../../src/controller/controller-client.ts';
-import { rssMiB, rssParts } from './process-memory.ts';
+import { residentMemory, rssMiB } from './process-memory.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AGENT = 'os::012345-BENCH001';
@@ -72,10 +72,9 @@ try {
   // Idle: 3 s after the last request, once the agent has had its quiet-time collection (src/idle-collector.ts: after
   // 1 s without messages, checked every second).
   await new Promise((r) => setTimeout(r, 3000));
-  const idleRss = await rssMiB(agent.pid!);
-  const idleParts = await rssParts(agent.pid!);
+  const { mib: idleRss, parts: idleParts } = await residentMemory(agent.pid!);
 
-  const rssSamples: [number, number][] = [[0, await rssMiB(agent.pid!)]];
+  const rssSamples: [number, number][] = [[0, idleRss]];
   for (let i = 1; i <= 10_000; i++) {
     await controller.get(['Device.LocalAgent.']);
     if (i % 2000 === 0) rssSamples.push([i, await rssMiB(agent.pid!)]);
