@@ -22,8 +22,20 @@ if (!values['no-check']) {
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
 
+// protobufjs requires the `long` package when it loads. berth decodes 64-bit integers as numbers
+// (src/usp/protobuf-runtime.ts unsets util.Long), and Long.js compiles a WebAssembly module as it loads: ~1.6 MiB
+// of the idle agent. The bundle gets an empty `long` instead, so protobufjs finds no Long and the module never loads.
+const withoutLongJs = {
+  name: 'without-long.js',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^long$/ }, () => ({ path: 'long', namespace: 'berth-empty' }));
+    esbuild.onLoad({ filter: /^long$/, namespace: 'berth-empty' }, () => ({ contents: 'module.exports = null;', loader: 'js' }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 await build({
+  plugins: [withoutLongJs],
   entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
   outdir,
   bundle: true,

@@ -4,10 +4,9 @@
 // (src/usp/generated/usp.js, `npm run gen:proto`): no reflection and no copies on the hot path. Decoded
 // `bytes` fields (e.g. NoSessionContextRecord.payload) are views into the input buffer, not copies.
 //
-// uint64 fields (SessionContextRecord.session_id / sequence_id / expected_id / retransmit_id) decode as
-// unsigned `Long` objects, never as numbers: protobufjs always finds the `long` package (one of its own
-// dependencies), and then `Reader.uint64()` returns a Long. An unset uint64 field reads as Long zero (the
-// prototype default). The generated types say `number | Long`, which is accurate; encoding accepts either.
+// uint64 fields (SessionContextRecord.session_id / sequence_id / expected_id / retransmit_id) decode as numbers,
+// exact up to 2^53, and an unset one reads as 0: the runtime the generated code imports has no Long.js
+// (src/usp/protobuf-runtime.ts says why). The generated types still say `number | Long`; encoding accepts either.
 // berth does not use session contexts today (it answers them with a DisconnectRecord), so nothing reads these.
 //
 // Errors (R-ENC.4 / R-ENC.5):
