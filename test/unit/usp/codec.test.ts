@@ -410,7 +410,7 @@ test('DisconnectRecord: reason_code is fixed32', () => {
   assert.ok(hex(bytes).endsWith(hex(new Uint8Array([0x62, 0x09, 0x0a, 0x02, ...ascii('no'), 0x15, 0xc2, 0x1b, 0x00, 0x00]))));
 });
 
-test('uint64 session context ids decode as numbers, exact up to 2^53, with no Long.js behind them', () => {
+test('uint64 session context ids decode as numbers, not Long objects, exact up to 2^53', () => {
   const bytes = encodeRecord({ version: '1.4', toId: 'a', fromId: 'b', sessionContext: { sessionId: 5, sequenceId: 2 ** 53 - 1, expectedId: 1, payload: [new Uint8Array([1])] } });
   const context = decodeRecord(bytes).sessionContext!;
   assert.equal(context.sessionId, 5);
