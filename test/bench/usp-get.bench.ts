@@ -6,6 +6,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { startLocalBroker } from '../../src/cli/local-broker.ts';
 import { connectController } from '../../src/controller/controller-client.ts';
 import { residentMemory, rssMiB } from './process-memory.ts';
@@ -41,15 +42,9 @@ await writeFile(
 const agent = spawn(join(root, 'bin', 'berth.js'), ['agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
 // The V8 heap left after the agent's latest idle collection (src/idle-collector.ts logs it), in MiB.
 let heapAfterCollection = NaN;
-let agentOutput = '';
-agent.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-  agentOutput += chunk;
-  const lines = agentOutput.split('\n');
-  agentOutput = lines.pop()!;
-  for (const line of lines) {
-    if (line.includes('"heap collected while idle"')) heapAfterCollection = (JSON.parse(line) as { heapAfterMiB: number }).heapAfterMiB;
-    else if (/"level":[456]0/.test(line)) process.stderr.write(`${line}\n`);
-  }
+createInterface({ input: agent.stdout }).on('line', (line) => {
+  if (line.includes('"heap collected while idle"')) heapAfterCollection = (JSON.parse(line) as { heapAfterMiB: number }).heapAfterMiB;
+  else if (/"level":[456]0/.test(line)) process.stderr.write(`${line}\n`);
 });
 // Idle: 3 s after the last request, once the agent has had its quiet-time collection (after 1 s without messages,
 // checked every second).
