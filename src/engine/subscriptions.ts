@@ -15,6 +15,9 @@ import type { Logger } from '../log.ts';
 
 export const SUBSCRIPTION_TABLE = 'Device.LocalAgent.Subscription.';
 export const CONTROLLER_TABLE = 'Device.LocalAgent.Controller.';
+/** Longer timers are re-armed on the way (Node caps a timeout at 2^31−1 ms, ~24.8 days). */
+const MAX_TIMER_MS = 24 * 60 * 60 * 1000;
+const PERIODIC_PARAMS = new Set(['PeriodicNotifInterval', 'PeriodicNotifTime', 'Enable']);
 
 type NotifType = 'ValueChange' | 'ObjectCreation' | 'ObjectDeletion' | 'OperationComplete' | 'Event';
 
@@ -59,7 +62,6 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
   const random = options.random ?? Math.random;
   const parsedReferences = new WeakMap<DmObject, { text: string; paths: ParsedPath[] }>();
   const pending = new Map<string, PendingNotify>();
-  const lastPeriodic = new WeakMap<DmObject, number>();
   let startedAt = now();
   let counter = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -183,20 +185,62 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       return ttl > 0 && Date.parse(dm.read(s, 'CreationDate')) + ttl * 1000 <= t;
     });
     if (expired.length > 0) dm.update((tx) => { expired.forEach((s) => { tx.deleteRow(s); }); });
-    // Periodic!
+  };
+
+  // Periodic! (TR-181 Controller.{i}.PeriodicNotifInterval and PeriodicNotifTime): each Controller's events fall on
+  // its grid PeriodicNotifTime + k·PeriodicNotifInterval (the agent's start when the time is unknown), each on its
+  // own timer, never in between: a boundary that passed while the agent was busy or suspended is not made up later,
+  // and a new interval or time takes effect from the next boundary of the new grid.
+  const periodicDue = new Map<DmObject, { due: number; settings: string }>();
+  let periodicTimer: NodeJS.Timeout | undefined;
+  let periodicRunning = false;
+
+  const periodicSettings = (controller: DmObject): string => `${dm.read(controller, 'PeriodicNotifInterval')}|${dm.read(controller, 'PeriodicNotifTime')}`;
+
+  /** The first grid boundary strictly after `after`. */
+  const nextBoundary = (controller: DmObject, after: number): number => {
+    const interval = Number(dm.read(controller, 'PeriodicNotifInterval')) * 1000;
+    const referenceText = dm.read(controller, 'PeriodicNotifTime');
+    const reference = referenceText === UNKNOWN_TIME ? startedAt : Date.parse(referenceText);
+    return reference + (Math.floor((after - reference) / interval) + 1) * interval;
+  };
+
+  const schedulePeriodic = (): void => {
+    if (periodicTimer) clearTimeout(periodicTimer);
+    periodicTimer = undefined;
+    if (!periodicRunning) return;
+    const t = now();
+    let earliest = Infinity;
+    const enabled = new Set<DmObject>();
     for (const controller of dm.table(CONTROLLER_TABLE).rows.values()) {
       if (dm.read(controller, 'Enable') !== 'true') continue;
-      const interval = Number(dm.read(controller, 'PeriodicNotifInterval')) * 1000;
-      const referenceText = dm.read(controller, 'PeriodicNotifTime');
-      const reference = referenceText === UNKNOWN_TIME ? startedAt : Date.parse(referenceText);
-      const last = lastPeriodic.get(controller) ?? Math.max(reference, startedAt);
-      // The first boundary strictly after `last` on the grid reference + k·interval.
-      const next = reference + (Math.floor((last - reference) / interval) + 1) * interval;
-      if (t >= next) {
-        lastPeriodic.set(controller, t);
+      enabled.add(controller);
+      const settings = periodicSettings(controller);
+      let entry = periodicDue.get(controller);
+      if (entry?.settings !== settings) {
+        entry = { due: nextBoundary(controller, t), settings };
+        periodicDue.set(controller, entry);
+      }
+      earliest = Math.min(earliest, entry.due);
+    }
+    for (const controller of [...periodicDue.keys()]) if (!enabled.has(controller)) periodicDue.delete(controller);
+    if (earliest === Infinity) return;
+    periodicTimer = setTimeout(firePeriodic, Math.min(Math.max(0, earliest - t), MAX_TIMER_MS));
+    periodicTimer.unref();
+  };
+
+  const firePeriodic = (): void => {
+    const t = now();
+    for (const [controller, entry] of periodicDue) {
+      if (t < entry.due || controller.deleted) continue;
+      entry.due = nextBoundary(controller, t);
+      try {
         deliverEvent(dm.object('Device.LocalAgent.'), 'Periodic!', {}, controller);
+      } catch (error) {
+        logger.error({ err: error, controller: controller.path }, 'Periodic! failed');
       }
     }
+    schedulePeriodic();
   };
 
   return {
@@ -204,16 +248,19 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       startedAt = now();
       removeListener = dm.addListener({
         valueChanged(obj, name, value) {
+          if (obj.table?.path === CONTROLLER_TABLE && PERIODIC_PARAMS.has(name)) schedulePeriodic();
           for (const { subscription, controller } of matching('ValueChange', (path) => patternCovers(dm, path, obj, name))) {
             deliver(subscription, controller, { valueChange: { paramPath: `${obj.path}${name}`, paramValue: value } });
           }
         },
         objectCreated(row) {
+          if (row.table?.path === CONTROLLER_TABLE) schedulePeriodic();
           for (const { subscription, controller } of matching('ObjectCreation', (path) => patternNamesRow(dm, path, row))) {
             deliver(subscription, controller, { objCreation: { objPath: row.path, uniqueKeys: dm.uniqueKeys(row) } });
           }
         },
         objectDeleted(row) {
+          if (row.table?.path === CONTROLLER_TABLE) schedulePeriodic();
           for (const { subscription, controller } of matching('ObjectDeletion', (path) => patternNamesRow(dm, path, row))) {
             deliver(subscription, controller, { objDeletion: { objPath: row.path } });
           }
@@ -230,6 +277,8 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
         }
       }, options.tickMs ?? 1000);
       timer.unref();
+      periodicRunning = true;
+      schedulePeriodic();
       dm.emitEvent(dm.root, 'Boot!', {
         Cause: boot.cause,
         CommandKey: boot.commandKey ?? '',
@@ -240,6 +289,8 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      periodicRunning = false;
+      schedulePeriodic();
       removeListener?.();
       removeListener = undefined;
     },

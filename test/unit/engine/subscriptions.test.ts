@@ -19,7 +19,7 @@ interface Sent {
 function setup(t: { after: (fn: () => void) => void }) {
   const model = createTestModel();
   let now = Date.parse('2026-01-02T03:04:05Z');
-  mock.timers.enable({ apis: ['setInterval'] });
+  mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
   t.after(() => { mock.timers.reset(); });
   const sent: Sent[] = [];
   const service = createSubscriptionService({
@@ -64,6 +64,31 @@ test('Periodic! goes to each Controller on its own interval', (t) => {
   assert.deepEqual(sent.filter((s) => s.notify.event?.eventName === 'Periodic!').map((s) => s.to), ['Device.LocalAgent.Controller.1.']);
   advance(10);
   assert.equal(sent.filter((s) => s.notify.event?.eventName === 'Periodic!').length, 2, 'Controller 2 (interval 86400 s) gets none yet');
+});
+
+test('Periodic! honours PeriodicNotifInterval and PeriodicNotifTime exactly (TP-469 1.59): on the grid, never in between', (t) => {
+  const { model, service, sent, advance } = setup(t); // the clock starts at 03:04:05
+  const periodic = () => sent.filter((s) => s.notify.event?.eventName === 'Periodic!').map((s) => new Date(s.at).toISOString());
+  subscribe(model, 'Device.LocalAgent.Controller.1', { NotifType: 'Event', ReferenceList: 'Device.LocalAgent.Periodic!' });
+  service.start({ cause: 'LocalReboot' });
+  advance(200); // 03:07:25, long after start: the Controller asks for one event a minute, on the minute
+  model.dm.update((tx) => {
+    const controller = model.dm.object('Device.LocalAgent.Controller.1.');
+    tx.setParam(controller, 'PeriodicNotifInterval', '60', 'set');
+    tx.setParam(controller, 'PeriodicNotifTime', '2019-01-01T00:00:00Z', 'set');
+  });
+  advance(34);
+  assert.deepEqual(periodic(), [], 'nothing before the first boundary (no catching up on boundaries before the change)');
+  advance(1);
+  assert.deepEqual(periodic(), ['2026-01-02T03:08:00.000Z']);
+  advance(120);
+  assert.deepEqual(periodic(), ['2026-01-02T03:08:00.000Z', '2026-01-02T03:09:00.000Z', '2026-01-02T03:10:00.000Z'], 'then every 60 s');
+  // A new interval takes effect on the new grid (2019-01-01 + k·90 s), not relative to the last event.
+  model.dm.update((tx) => tx.setParam(model.dm.object('Device.LocalAgent.Controller.1.'), 'PeriodicNotifInterval', '90', 'set'));
+  advance(180);
+  const after = periodic().slice(3);
+  assert.deepEqual(after, ['2026-01-02T03:10:30.000Z', '2026-01-02T03:12:00.000Z']);
+  assert.ok(after.every((at) => (Date.parse(at) - Date.parse('2019-01-01T00:00:00Z')) % 90_000 === 0));
 });
 
 test('TimeToLive removes the subscription when it runs out', (t) => {
