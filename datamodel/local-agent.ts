@@ -48,6 +48,7 @@ export const localAgentModel = defineModel({
   },
   'Device.LocalAgent.Controller.{i}.': {
     access: 'readWrite',
+    maxRows: 32,
     uniqueKeys: [['EndpointID'], ['Alias']],
     enableParameter: 'Enable',
     params: {
@@ -70,6 +71,7 @@ export const localAgentModel = defineModel({
   },
   'Device.LocalAgent.Controller.{i}.MTP.{i}.': {
     access: 'readWrite',
+    maxRows: 4,
     uniqueKeys: [['Protocol'], ['Alias']],
     enableParameter: 'Enable',
     params: {
@@ -89,6 +91,7 @@ export const localAgentModel = defineModel({
   },
   'Device.LocalAgent.Controller.{i}.BootParameter.{i}.': {
     access: 'readWrite',
+    maxRows: 32,
     uniqueKeys: [['Alias'], ['ParameterName']],
     enableParameter: 'Enable',
     params: {
@@ -97,15 +100,20 @@ export const localAgentModel = defineModel({
       ParameterName: { type: 'string', access: 'readWrite', maxLength: 256 },
     },
   },
+  // Also at most MAX_SUBSCRIPTIONS_PER_CONTROLLER of one Recipient (bindings/local-agent.ts).
   'Device.LocalAgent.Subscription.{i}.': {
     access: 'readWrite',
+    maxRows: 1024,
     uniqueKeys: [['Alias'], ['Recipient', 'ID']],
+    immutableKeys: ['ID'],
     enableParameter: 'Enable',
     params: {
       Alias: alias,
       Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
       Recipient: { type: 'string', reference: 'strong' },
-      ID: { type: 'string', access: 'readWrite', minLength: 1, maxLength: 64 },
+      // TR-181 says string(64); usp-js names the subscription behind each async Operate `NOTIFY@<command path><random>`
+      // (often 70–120 characters), and obuspa accepts IDs up to its value limit: so does berth, up to 4,096.
+      ID: { type: 'string', access: 'readWrite', minLength: 1, maxLength: 4096 },
       CreationDate: { type: 'dateTime' },
       NotifType: { type: 'string', access: 'readWrite', enum: ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'OperationComplete', 'Event'] },
       ReferenceList: { type: 'string', list: true, access: 'readWrite', maxLength: 256 },
@@ -137,6 +145,7 @@ export const localAgentModel = defineModel({
   },
   'Device.LocalAgent.ControllerTrust.Role.{i}.': {
     access: 'readWrite',
+    maxRows: 32,
     uniqueKeys: [['Name'], ['Alias']],
     enableParameter: 'Enable',
     params: {
@@ -148,6 +157,7 @@ export const localAgentModel = defineModel({
   },
   'Device.LocalAgent.ControllerTrust.Role.{i}.Permission.{i}.': {
     access: 'readWrite',
+    maxRows: 64,
     uniqueKeys: [['Order'], ['Alias']],
     enableParameter: 'Enable',
     params: {

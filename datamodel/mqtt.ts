@@ -18,6 +18,7 @@ export const mqttModel = defineModel({
     access: 'readOnly',
     persistent: true,
     uniqueKeys: [['Alias'], ['Name']],
+    immutableKeys: ['Name'],
     enableParameter: 'Enable',
     params: {
       Alias: { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 },

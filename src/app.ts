@@ -87,6 +87,9 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     get status() {
       return inner.status;
     },
+    get maxRecordBytes() {
+      return inner.maxRecordBytes;
+    },
     start: () => {
       inner.start();
     },
@@ -265,6 +268,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     requests,
     mtp: () => mtp,
     flushPersistence,
+    maxRecordBytes: () => mtp?.maxRecordBytes ?? config.mqtt.maxMessageBytes,
   });
   subscriptions = createSubscriptionService({ dm, send: (controller, msgId, notify) => engine.sendNotify(controller, msgId, notify), logger: logger.child({ component: 'subscriptions' }) });
   engine.attachSubscriptions(subscriptions);

@@ -104,6 +104,8 @@ function permission(tx: Transaction, role: DmObject, values: Record<string, stri
   write(tx, row, Object.fromEntries(Object.entries(values).filter(([name]) => name !== 'Alias')));
 }
 
+/** Writes as a Controller would: on a row made in this transaction as its creation (write-once and key values allowed). */
 function write(tx: Transaction, obj: DmObject, values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) tx.setParam(obj, name, value, 'set');
+  const mode = tx.isNew(obj.row ?? obj) ? 'add' : 'set';
+  for (const [name, value] of Object.entries(values)) tx.setParam(obj, name, value, mode);
 }

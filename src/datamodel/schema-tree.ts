@@ -117,6 +117,13 @@ export function buildSchemaTree(model: ModelDecl): { root: SchemaObject; byPath:
     for (const key of decl.uniqueKeys?.flat() ?? []) {
       if (!object.params.has(key)) throw new Error(`data-model declaration '${path}': unique key '${key}' is not a declared parameter`);
     }
+    for (const key of decl.immutableKeys ?? []) {
+      if (!decl.uniqueKeys?.some((keySet) => keySet.includes(key))) throw new Error(`data-model declaration '${path}': immutable key '${key}' is not part of a unique key`);
+    }
+    // Controllers can grow these tables: each must say how far (DESIGN: every resource a peer can spend is bounded).
+    if (isTable && decl.access === 'readWrite' && decl.maxRows === undefined) {
+      throw new Error(`data-model declaration '${path}': a table Controllers can add to needs maxRows`);
+    }
     if (parent) {
       if (parent.children.has(name)) throw new Error(`data-model declaration '${path}' is declared twice`);
       parent.children.set(name, object);

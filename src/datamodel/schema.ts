@@ -54,6 +54,16 @@ export interface ObjectDecl {
   readonly events?: Readonly<Record<string, EventDecl>>;
   /** Rows of this table are kept across restarts (default true for readWrite tables, false otherwise). */
   readonly persistent?: boolean;
+  /**
+   * berth's bound on the rows of this table (of each instance, for a nested table): an Add beyond it fails with
+   * 7005 Resources exceeded. Every writable table has one, so no Controller can grow the state without limit.
+   */
+  readonly maxRows?: number;
+  /**
+   * Parameters of a non-functional unique key (TR-181 `functional="false"`) that a Controller may write: TR-369
+   * R-KEY.1 forbids changing them once the row exists, so Set may only repeat the current value.
+   */
+  readonly immutableKeys?: readonly string[];
 }
 
 export type ModelDecl = Readonly<Record<string, ObjectDecl>>;

@@ -13,6 +13,9 @@ type UndoEntry =
   | { readonly kind: 'add'; readonly table: DmTable; readonly row: DmObject; readonly nextBefore: number }
   | { readonly kind: 'delete'; readonly table: DmTable; readonly row: DmObject; readonly position: number };
 
+/** TR-181's Alias data type: non-empty and starting with a letter (what Controllers give; 'cpe-N' is the agent's). */
+const ALIAS = /^[A-Za-z]/;
+
 /** How a value arrives: from a Controller's Set, from a Controller's Add (write-once allowed), or from the agent. */
 export type WriteMode = 'set' | 'add' | 'internal';
 
@@ -57,6 +60,12 @@ export class Transaction {
     }
     let canonical = canonicalValue(param.spec, value);
     if (param.decl.reference === 'strong' && mode !== 'internal') canonical = this.canonicalReferences(`${obj.path}${name}`, canonical, param.decl.list ?? false);
+    if (mode !== 'internal' && name === 'Alias' && !ALIAS.test(canonical)) {
+      throw new UspError(ErrorCode.InvalidValue, `${obj.path}Alias: "${canonical.slice(0, 40)}" is not an Alias: it must start with a letter (TR-181 Alias)`);
+    }
+    if (mode === 'set' && obj.schema.decl.immutableKeys?.includes(name) && canonical !== this.dm.read(obj, name)) {
+      throw new UspError(ErrorCode.NotWritable, `${obj.path}${name} is a non-functional unique key: it cannot change once the object exists (TR-369 R-KEY.1)`);
+    }
     const before = obj.values.get(name);
     this.log.push({ kind: 'set', obj, name, before });
     obj.values.set(name, canonical);

@@ -2,6 +2,8 @@
 import type { DataModel } from '../datamodel/data-model.ts';
 import type { DmObject } from '../datamodel/instances.ts';
 import type { RequestManager } from './requests.ts';
+import type { Logger } from '../log.ts';
+import type { ResponseBudget } from './response-budget.ts';
 
 export interface RequestContext {
   readonly dm: DataModel;
@@ -10,4 +12,8 @@ export interface RequestContext {
   /** Its Device.LocalAgent.Controller.{i}. row. */
   readonly controller: DmObject;
   readonly requests: RequestManager;
+  /** Where unexpected errors are logged with their stack (describeFailure). */
+  readonly logger: Logger;
+  /** What the response may still grow by (handlers that can build large answers spend from it). */
+  readonly budget: ResponseBudget;
 }

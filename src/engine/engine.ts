@@ -18,12 +18,19 @@ import { handleOperate } from './handle-operate.ts';
 import { handleGetInstances } from './handle-get-instances.ts';
 import { handleGetSupportedDm } from './handle-get-supported-dm.ts';
 import { createOutbox, controllerTopic } from './outbox.ts';
+import { checkRequestLimits } from './request-limits.ts';
+import { createResponseBudget, ResponseTooLargeError } from './response-budget.ts';
 import { CONTROLLER_TABLE } from './subscriptions.ts';
 import type { SubscriptionService } from './subscriptions.ts';
 import type { RequestManager } from './requests.ts';
 import type { RequestContext } from './context.ts';
 
 const MsgType = usp.Header.MsgType;
+
+/** Requests of one Controller queued or running on the lane; more are answered with 7005 at once. */
+export const MAX_PENDING_PER_CONTROLLER = 32;
+/** Bytes of all requests queued or running, over all Controllers; more are answered with 7005 at once. */
+export const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
 export interface EngineOptions {
   readonly dm: DataModel;
@@ -34,6 +41,8 @@ export interface EngineOptions {
   readonly mtp: () => Mtp | undefined;
   /** Resolves once every committed persistent change is on disk; awaited before answering a write. */
   readonly flushPersistence: () => Promise<void>;
+  /** The largest Record that can be sent now (the MTP's limit); larger responses become an Error 7005. */
+  readonly maxRecordBytes: () => number;
 }
 
 export interface Engine {
@@ -53,6 +62,7 @@ export function createEngine(options: EngineOptions): Engine {
   const lane = createLane();
   const outbox = createOutbox(options.mtp, logger);
   const inFlight = new Set<string>();
+  let pendingBytes = 0;
   let subscriptions: SubscriptionService | undefined;
 
   const findController = (from: string): DmObject | undefined => {
@@ -60,16 +70,33 @@ export function createEngine(options: EngineOptions): Engine {
     return undefined;
   };
 
-  const sendMsg = (toId: string, topic: string, msg: usp.Msg.$Properties, kind: 'response' | 'notify'): void => {
-    const record = buildNoSessionRecord({ toId, fromId: endpointId, msg: encodeMsg(msg) });
-    outbox.send(topic, encodeRecord(record), kind);
+  const encodeNoSession = (toId: string, msg: usp.Msg.$Properties): Uint8Array => encodeRecord(buildNoSessionRecord({ toId, fromId: endpointId, msg: encodeMsg(msg) }));
+
+  const sendNotifyMsg = (toId: string, topic: string, msg: usp.Msg.$Properties): void => {
+    outbox.send(topic, encodeNoSession(toId, msg), 'notify');
   };
 
-  const sendError = (toId: string, topic: string, msgId: string, error: unknown): void => {
+  const errorMsg = (msgId: string, error: unknown): usp.Msg.$Properties => {
     const code = isUspError(error) ? error.code : ErrorCode.InternalError;
     const paramErrs = error instanceof MessageError ? error.paramErrs.map((p) => ({ paramPath: p.paramPath, errCode: p.errCode, errMsg: p.errMsg })) : [];
     if (!isUspError(error)) logger.error({ err: error, msgId }, 'internal error while handling a request');
-    sendMsg(toId, topic, { header: { msgId, msgType: MsgType.ERROR }, body: { error: { errCode: code, errMsg: toUspMessage(error), paramErrs } } }, 'response');
+    return { header: { msgId, msgType: MsgType.ERROR }, body: { error: { errCode: code, errMsg: toUspMessage(error), paramErrs } } };
+  };
+
+  /** Sends a response, or an Error 7005 in its place when the encoded Record is larger than the MTP carries. */
+  const sendResponse = (toId: string, topic: string, msg: usp.Msg.$Properties): void => {
+    let bytes = encodeNoSession(toId, msg);
+    const limit = options.maxRecordBytes();
+    if (bytes.length > limit) {
+      const msgId = msg.header?.msgId ?? '';
+      logger.warn({ to: toId, msgId, bytes: bytes.length, limit }, 'response larger than the MTP carries; answered with 7005 instead');
+      bytes = encodeNoSession(toId, errorMsg(msgId, new ResponseTooLargeError(limit, bytes.length)));
+    }
+    outbox.send(topic, bytes, 'response');
+  };
+
+  const sendError = (toId: string, topic: string, msgId: string, error: unknown): void => {
+    sendResponse(toId, topic, errorMsg(msgId, error));
   };
 
   /** Runs one request; returns the response body and its MsgType, or throws for an Error message. */
@@ -151,22 +178,41 @@ export function createEngine(options: EngineOptions): Engine {
       logger.info({ from, msgId }, 'ignored a duplicate request still in progress');
       return;
     }
+    // Bounded before queueing: a Controller that floods the agent is answered at once, and never holds more than
+    // its share of the lane or of memory.
+    try {
+      checkRequestLimits(request);
+      if (lane.pending(from) >= MAX_PENDING_PER_CONTROLLER) {
+        throw new UspError(ErrorCode.ResourcesExceeded, `${MAX_PENDING_PER_CONTROLLER} requests of this Controller are already waiting; send more once they are answered`);
+      }
+      if (pendingBytes + payload.length > MAX_PENDING_BYTES) {
+        throw new UspError(ErrorCode.ResourcesExceeded, 'the agent is busy with other requests; retry shortly');
+      }
+    } catch (error) {
+      logger.warn({ from, msgId, err: toUspMessage(error) }, 'refused a request over a limit');
+      sendError(from, topic, msgId, error);
+      return;
+    }
     inFlight.add(key);
-    const ctx: RequestContext = { dm, originator: from, controller, requests: options.requests };
+    pendingBytes += payload.length;
     lane
-      .run(async () => {
+      .run(from, async () => {
+        const ctx: RequestContext = { dm, originator: from, controller, requests: options.requests, logger, budget: createResponseBudget(options.maxRecordBytes()) };
         try {
           const { response, type, wrote } = await dispatch(ctx, request);
           if (wrote) await options.flushPersistence();
           if (request.reqType === 'operate' && request.operate?.sendResp === false) return;
-          sendMsg(from, topic, { header: { msgId, msgType: type }, body: { response } }, 'response');
+          sendResponse(from, topic, { header: { msgId, msgType: type }, body: { response } });
         } catch (error) {
           if (wroteRequest(request)) await options.flushPersistence().catch(() => undefined);
           sendError(from, topic, msgId, error);
         }
       })
       .catch((error: unknown) => { logger.error({ err: error }, 'request handling failed'); })
-      .finally(() => inFlight.delete(key));
+      .finally(() => {
+        inFlight.delete(key);
+        pendingBytes -= payload.length;
+      });
   };
 
   return {
@@ -180,6 +226,11 @@ export function createEngine(options: EngineOptions): Engine {
       }
       if (record.toId !== endpointId) {
         logger.warn({ to: record.toId, from: record.fromId }, 'dropped a Record addressed to another Endpoint');
+        return;
+      }
+      // A Record claiming to come from this agent is a loop or a spoof: never answered (it would talk to itself).
+      if (record.fromId === endpointId) {
+        logger.warn({ from: record.fromId }, "dropped a Record whose from_id is the agent's own Endpoint ID");
         return;
       }
       switch (record.recordType) {
@@ -224,7 +275,7 @@ export function createEngine(options: EngineOptions): Engine {
     sendNotify(controller, msgId, notify) {
       const topic = controllerTopic(dm, controller);
       if (topic === undefined) return false;
-      sendMsg(dm.read(controller, 'EndpointID'), topic, { header: { msgId, msgType: MsgType.NOTIFY }, body: { request: { notify } } }, 'notify');
+      sendNotifyMsg(dm.read(controller, 'EndpointID'), topic, { header: { msgId, msgType: MsgType.NOTIFY }, body: { request: { notify } } });
       return true;
     },
     attachSubscriptions(service) {

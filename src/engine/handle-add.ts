@@ -5,7 +5,8 @@ import { resolvePath } from '../datamodel/resolve.ts';
 import { isTable } from '../datamodel/instances.ts';
 import type { DmObject, DmTable } from '../datamodel/instances.ts';
 import type { Transaction } from '../datamodel/transaction.ts';
-import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
+import { ErrorCode, UspError } from '../usp/errors.ts';
+import { describeFailure } from './failure.ts';
 import { locateRelativeParam } from './relative-param.ts';
 import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
@@ -20,8 +21,10 @@ export function handleAdd(ctx: RequestContext, request: usp.Add.$Properties, tx:
     try {
       tables = resolveTables(ctx, requestedPath);
     } catch (error) {
-      if (!allowPartial) throw new MessageError(toUspCode(error), toUspMessage(error));
-      results.push({ requestedPath, operStatus: { operFailure: { errCode: toUspCode(error), errMsg: toUspMessage(error) } } });
+      const { code, message } = describeFailure(ctx.logger, error, requestedPath);
+      // TP-469 1.4/1.6: the Error names the object path that failed in param_errs.
+      if (!allowPartial) throw new MessageError(code, message, [{ paramPath: requestedPath, errCode: code, errMsg: message }]);
+      results.push({ requestedPath, operStatus: { operFailure: { errCode: code, errMsg: message } } });
       continue;
     }
     for (const table of tables) {
@@ -29,7 +32,8 @@ export function handleAdd(ctx: RequestContext, request: usp.Add.$Properties, tx:
       const outcome = createRow(ctx, table, create.paramSettings ?? [], tx);
       if ('failure' in outcome) {
         tx.rollbackTo(savepoint);
-        if (!allowPartial) throw new MessageError(outcome.failure.code, outcome.failure.message, outcome.failure.paramErrs);
+        const { code, message, paramErrs } = outcome.failure;
+        if (!allowPartial) throw new MessageError(code, message, paramErrs.length > 0 ? paramErrs : [{ paramPath: requestedPath, errCode: code, errMsg: message }]);
         results.push({ requestedPath, operStatus: { operFailure: { errCode: outcome.failure.code, errMsg: outcome.failure.message } } });
       } else {
         results.push({ requestedPath, operStatus: { operSuccess: outcome.success } });
@@ -57,11 +61,16 @@ function createRow(
   settings: readonly usp.Add.CreateParamSetting.$Properties[],
   tx: Transaction,
 ): { success: usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.$Properties } | { failure: { code: number; message: string; paramErrs: ParamError[] } } {
+  const maxRows = table.schema.decl.maxRows;
+  if (maxRows !== undefined && table.rows.size >= maxRows) {
+    const message = `${table.path} has ${table.rows.size} rows, the most this agent keeps; delete some first`;
+    return { failure: { code: ErrorCode.ResourcesExceeded, message, paramErrs: [] } };
+  }
   let row: DmObject;
   try {
     row = tx.addRow(table);
   } catch (error) {
-    return { failure: { code: toUspCode(error) === ErrorCode.InternalError ? ErrorCode.ObjectNotCreated : toUspCode(error), message: toUspMessage(error), paramErrs: [] } };
+    return { failure: { ...describeFailure(ctx.logger, error, table.path, ErrorCode.ObjectNotCreated), paramErrs: [] } };
   }
   const keyNames = new Set((table.schema.decl.uniqueKeys ?? []).flat());
   const paramErrs: ParamError[] = [];
@@ -74,7 +83,8 @@ function createRow(
       tx.setParam(target.obj, target.name, setting.value ?? '', 'add');
       touched.add(target.obj);
     } catch (error) {
-      const paramError = { paramPath: `${row.path}${relative}`, errCode: toUspCode(error), errMsg: toUspMessage(error) };
+      const { code, message } = describeFailure(ctx.logger, error, `${row.path}${relative}`);
+      const paramError = { paramPath: `${row.path}${relative}`, errCode: code, errMsg: message };
       if (required) {
         return { failure: { code: ErrorCode.RequiredParameterFailed, message: `required parameter ${relative} failed: ${paramError.errMsg}`, paramErrs: [paramError] } };
       }
@@ -84,7 +94,7 @@ function createRow(
   try {
     for (const obj of touched) tx.validate(obj);
   } catch (error) {
-    return { failure: { code: toUspCode(error), message: toUspMessage(error), paramErrs: [] } };
+    return { failure: { ...describeFailure(ctx.logger, error, row.path), paramErrs: [] } };
   }
   return {
     success: {

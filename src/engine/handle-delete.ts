@@ -4,7 +4,8 @@ import { resolvePath, PathNotFoundError } from '../datamodel/resolve.ts';
 import { isTable } from '../datamodel/instances.ts';
 import type { DmObject } from '../datamodel/instances.ts';
 import type { Transaction } from '../datamodel/transaction.ts';
-import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
+import { ErrorCode, UspError } from '../usp/errors.ts';
+import { describeFailure } from './failure.ts';
 import { MessageError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
 
@@ -16,12 +17,14 @@ export function handleDelete(ctx: RequestContext, request: usp.Delete.$Propertie
     try {
       rows = resolveRows(ctx, requestedPath);
     } catch (error) {
-      if (!allowPartial) throw new MessageError(toUspCode(error), toUspMessage(error));
+      const { code, message } = describeFailure(ctx.logger, error, requestedPath);
+      // TP-469 1.26/1.28: the Error names the path that failed in param_errs.
+      if (!allowPartial) throw new MessageError(code, message, [{ paramPath: requestedPath, errCode: code, errMsg: message }]);
       if (error instanceof PathNotFoundError) {
         // Deleting what is already gone succeeds with nothing affected (R-DEL.2a): deletes stay idempotent.
         results.push({ requestedPath, operStatus: { operSuccess: { affectedPaths: [], unaffectedPathErrs: [] } } });
       } else {
-        results.push({ requestedPath, operStatus: { operFailure: { errCode: toUspCode(error), errMsg: toUspMessage(error) } } });
+        results.push({ requestedPath, operStatus: { operFailure: { errCode: code, errMsg: message } } });
       }
       continue;
     }
@@ -35,8 +38,9 @@ export function handleDelete(ctx: RequestContext, request: usp.Delete.$Propertie
         affectedPaths.push(...rowAndNestedRows(row));
         tx.deleteRow(row);
       } catch (error) {
-        if (!allowPartial) throw new MessageError(toUspCode(error), toUspMessage(error));
-        unaffectedPathErrs.push({ unaffectedPath: row.path, errCode: toUspCode(error), errMsg: toUspMessage(error) });
+        const { code, message } = describeFailure(ctx.logger, error, row.path);
+        if (!allowPartial) throw new MessageError(code, message, [{ paramPath: row.path, errCode: code, errMsg: message }]);
+        unaffectedPathErrs.push({ unaffectedPath: row.path, errCode: code, errMsg: message });
       }
     }
     results.push({ requestedPath, operStatus: { operSuccess: { affectedPaths, unaffectedPathErrs } } });

@@ -4,14 +4,16 @@ import type { usp } from '../usp/generated/usp.js';
 import { resolvePath } from '../datamodel/resolve.ts';
 import { isTable } from '../datamodel/instances.ts';
 import type { DmObject } from '../datamodel/instances.ts';
-import type { DataModel } from '../datamodel/data-model.ts';
-import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
+import { ErrorCode, UspError } from '../usp/errors.ts';
+import { describeFailure } from './failure.ts';
+import { ResponseTooLargeError } from './response-budget.ts';
 import type { RequestContext } from './context.ts';
 
 export function handleGetInstances(ctx: RequestContext, request: usp.GetInstances.$Properties): usp.GetInstancesResp.$Properties {
   const firstLevelOnly = request.firstLevelOnly ?? false;
   return {
     reqPathResults: (request.objPaths ?? []).map((requestedPath) => {
+      ctx.budget.spend(requestedPath);
       try {
         const resolution = resolvePath(ctx.dm, requestedPath);
         if (resolution.path.kind !== 'object') throw new UspError(ErrorCode.InvalidPath, `${requestedPath}: GetInstances takes object paths`);
@@ -22,21 +24,26 @@ export function handleGetInstances(ctx: RequestContext, request: usp.GetInstance
           else throw new UspError(ErrorCode.NotATable, `${requestedPath}: ${node.path} is not a table`);
         }
         const currInsts: usp.GetInstancesResp.CurrInstance.$Properties[] = [];
-        for (const row of rows) collect(ctx.dm, row, firstLevelOnly, currInsts);
+        for (const row of rows) collect(ctx, row, firstLevelOnly, currInsts);
         return { requestedPath, errCode: 0, errMsg: '', currInsts };
       } catch (error) {
-        return { requestedPath, errCode: toUspCode(error), errMsg: toUspMessage(error), currInsts: [] };
+        if (error instanceof ResponseTooLargeError) throw error;
+        const { code, message } = describeFailure(ctx.logger, error, requestedPath);
+        ctx.budget.spend(message);
+        return { requestedPath, errCode: code, errMsg: message, currInsts: [] };
       }
     }),
   };
 }
 
-function collect(dm: DataModel, row: DmObject, firstLevelOnly: boolean, out: usp.GetInstancesResp.CurrInstance.$Properties[]): void {
-  out.push({ instantiatedObjPath: row.path, uniqueKeys: dm.uniqueKeys(row) });
+function collect(ctx: RequestContext, row: DmObject, firstLevelOnly: boolean, out: usp.GetInstancesResp.CurrInstance.$Properties[]): void {
+  const uniqueKeys = ctx.dm.uniqueKeys(row);
+  ctx.budget.spend(row.path, ...Object.keys(uniqueKeys), ...Object.values(uniqueKeys));
+  out.push({ instantiatedObjPath: row.path, uniqueKeys });
   if (firstLevelOnly) return;
   const visit = (obj: DmObject): void => {
     for (const child of obj.objects.values()) visit(child);
-    for (const table of obj.tables.values()) for (const nested of table.rows.values()) collect(dm, nested, false, out);
+    for (const table of obj.tables.values()) for (const nested of table.rows.values()) collect(ctx, nested, false, out);
   };
   visit(row);
 }

@@ -8,7 +8,10 @@ import type { ParamType } from '../usp/values.ts';
 import type { SchemaObject, SchemaParam } from '../datamodel/schema-tree.ts';
 import type { DataModel } from '../datamodel/data-model.ts';
 import type { DmObject } from '../datamodel/instances.ts';
-import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
+import { ErrorCode, UspError } from '../usp/errors.ts';
+import { describeFailure } from './failure.ts';
+import { ResponseTooLargeError } from './response-budget.ts';
+import type { ResponseBudget } from './response-budget.ts';
 import type { RequestContext } from './context.ts';
 
 const { ObjAccessType, ParamAccessType, ValueChangeType, CmdType, ParamValueType } = usp.GetSupportedDMResp;
@@ -43,13 +46,30 @@ export function handleGetSupportedDm(ctx: RequestContext, request: usp.GetSuppor
   };
   return {
     reqObjResults: (request.objPaths ?? []).map((reqObjPath) => {
+      ctx.budget.spend(reqObjPath);
       try {
-        return { reqObjPath, errCode: 0, errMsg: '', dataModelInstUri: ctx.dm.dataModelUri, supportedObjs: describePath(ctx.dm, reqObjPath, flags) };
+        const supportedObjs = describePath(ctx.dm, reqObjPath, flags);
+        spendOn(ctx.budget, supportedObjs);
+        return { reqObjPath, errCode: 0, errMsg: '', dataModelInstUri: ctx.dm.dataModelUri, supportedObjs };
       } catch (error) {
-        return { reqObjPath, errCode: toUspCode(error), errMsg: toUspMessage(error), dataModelInstUri: '', supportedObjs: [] };
+        if (error instanceof ResponseTooLargeError) throw error;
+        const { code, message } = describeFailure(ctx.logger, error, reqObjPath);
+        ctx.budget.spend(message);
+        return { reqObjPath, errCode: code, errMsg: message, dataModelInstUri: '', supportedObjs: [] };
       }
     }),
   };
+}
+
+/** The supported data model is small and fixed, so one path's answer is built whole and then counted. */
+function spendOn(budget: ResponseBudget, objects: readonly usp.GetSupportedDMResp.SupportedObjectResult.$Properties[]): void {
+  for (const obj of objects) {
+    budget.spend(obj.supportedObjPath ?? '');
+    for (const param of obj.supportedParams ?? []) budget.spend(param.paramName ?? '');
+    for (const command of obj.supportedCommands ?? []) budget.spend(command.commandName ?? '', ...(command.inputArgNames ?? []), ...(command.outputArgNames ?? []));
+    for (const event of obj.supportedEvents ?? []) budget.spend(event.eventName ?? '', ...(event.argNames ?? []));
+    for (const keySet of obj.uniqueKeySets ?? []) budget.spend(...(keySet.keyNames ?? []));
+  }
 }
 
 function describePath(dm: DataModel, text: string, flags: Flags): usp.GetSupportedDMResp.SupportedObjectResult.$Properties[] {

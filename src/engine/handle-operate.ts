@@ -3,7 +3,8 @@
 import type { usp } from '../usp/generated/usp.js';
 import { resolvePath } from '../datamodel/resolve.ts';
 import type { DmObject } from '../datamodel/instances.ts';
-import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts';
+import { ErrorCode, UspError } from '../usp/errors.ts';
+import { describeFailure } from './failure.ts';
 import { checkCommandArgs } from './command-args.ts';
 import { MessageError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
@@ -14,7 +15,8 @@ export async function handleOperate(ctx: RequestContext, request: usp.Operate.$P
   try {
     resolution = resolvePath(ctx.dm, commandPath);
   } catch (error) {
-    throw new MessageError(isUspError(error) ? error.code : ErrorCode.InternalError, toUspMessage(error));
+    const { code, message } = describeFailure(ctx.logger, error, commandPath);
+    throw new MessageError(code, message, [{ paramPath: commandPath, errCode: code, errMsg: message }]);
   }
   if (resolution.path.kind !== 'command') throw new MessageError(ErrorCode.InvalidPath, `${commandPath}: Operate takes a command path ending in '()'`);
   const commandName = resolution.element!;
@@ -44,8 +46,8 @@ export async function handleOperate(ctx: RequestContext, request: usp.Operate.$P
         results.push({ executedCommand, reqOutputArgs: { outputArgs } });
       }
     } catch (error) {
-      const errCode = isUspError(error) ? error.code : ErrorCode.CommandFailure;
-      results.push({ executedCommand, cmdFailure: { errCode, errMsg: toUspMessage(error) } });
+      const { code, message } = describeFailure(ctx.logger, error, executedCommand, ErrorCode.CommandFailure);
+      results.push({ executedCommand, cmdFailure: { errCode: code, errMsg: message } });
     }
   }
   return { operationResults: results };

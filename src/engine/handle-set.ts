@@ -5,7 +5,8 @@ import { resolvePath } from '../datamodel/resolve.ts';
 import { isTable } from '../datamodel/instances.ts';
 import type { DmObject } from '../datamodel/instances.ts';
 import type { Transaction } from '../datamodel/transaction.ts';
-import { ErrorCode, UspError, toUspCode, toUspMessage } from '../usp/errors.ts';
+import { ErrorCode, UspError } from '../usp/errors.ts';
+import { describeFailure } from './failure.ts';
 import { locateRelativeParam } from './relative-param.ts';
 import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
@@ -28,8 +29,9 @@ export function handleSet(ctx: RequestContext, request: usp.Set.$Properties, tx:
       tx.rollbackTo(savepoint);
       const { failure } = outcome;
       if (!allowPartial) {
-        const paramErrs = failure.instanceFailures.flatMap((f) => f.paramErrs);
-        throw new MessageError(failure.code, failure.message, paramErrs);
+        // The Error names what failed: the failing parameters, else the object (or the requested path) itself.
+        const paramErrs = failure.instanceFailures.flatMap((f) => (f.paramErrs.length > 0 ? f.paramErrs : [{ paramPath: f.affectedPath, errCode: failure.code, errMsg: failure.message }]));
+        throw new MessageError(failure.code, failure.message, paramErrs.length > 0 ? paramErrs : [{ paramPath: requestedPath, errCode: failure.code, errMsg: failure.message }]);
       }
       results.push({
         requestedPath,
@@ -64,7 +66,7 @@ function updateObject(
     if (resolution.nodes.some(isTable)) throw new UspError(ErrorCode.InvalidPath, `${requestedPath} is a table; Set needs an instance (or a search path)`);
     objects = resolution.nodes as DmObject[];
   } catch (error) {
-    return { failure: { code: toUspCode(error), message: toUspMessage(error), instanceFailures: [] } };
+    return { failure: { ...describeFailure(ctx.logger, error, requestedPath), instanceFailures: [] } };
   }
   const success: usp.SetResp.UpdatedInstanceResult.$Properties[] = [];
   for (const obj of objects) {
@@ -80,7 +82,8 @@ function updateObject(
         touched.add(target.obj);
         updatedParams[relative] = ctx.dm.read(target.obj, target.name);
       } catch (error) {
-        const paramError = { paramPath: `${obj.path}${relative}`, errCode: toUspCode(error), errMsg: toUspMessage(error) };
+        const { code, message } = describeFailure(ctx.logger, error, `${obj.path}${relative}`);
+        const paramError = { paramPath: `${obj.path}${relative}`, errCode: code, errMsg: message };
         (setting.required ? requiredErrs : paramErrs).push(paramError);
       }
     }
@@ -96,7 +99,7 @@ function updateObject(
     try {
       for (const each of touched) tx.validate(each);
     } catch (error) {
-      return { failure: { code: toUspCode(error), message: toUspMessage(error), instanceFailures: [{ affectedPath: obj.path, paramErrs: [] }] } };
+      return { failure: { ...describeFailure(ctx.logger, error, obj.path), instanceFailures: [{ affectedPath: obj.path, paramErrs: [] }] } };
     }
     success.push({
       affectedPath: obj.path,

@@ -5,6 +5,7 @@
 import { openMqttClient } from './mqtt-connect.ts';
 import type { IClientOptions, MqttClient, IConnackPacket, IPublishPacket } from 'mqtt';
 import { readFile } from 'node:fs/promises';
+import { RecordTooLargeError } from './mtp.ts';
 import type { Mtp, MtpEvents, MtpStatus, OutboundKind } from './mtp.ts';
 import type { Logger } from '../log.ts';
 
@@ -28,11 +29,15 @@ export interface MqttMtpOptions {
   readonly publishQos?: 0 | 1 | 2;
   readonly extraSubscriptions?: readonly string[];
   readonly random?: () => number;
-  /** Largest inbound message accepted; larger ones are dropped and logged. Default 5 MiB (as obuspa). */
+  /** Largest Record accepted or sent; larger inbound ones are dropped and logged. Default 5 MiB (as obuspa). */
   readonly maxPacketBytes?: number;
 }
 
 export const USP_CONTENT_TYPE = 'usp.msg';
+/** MQTT's own ceiling on a packet (variable byte integer of 4 bytes). */
+const MQTT_MAX_PACKET_BYTES = 268_435_455;
+/** A PUBLISH around the Record, besides its topics: fixed header, lengths, packet id, content type property. */
+const PUBLISH_FRAMING_BYTES = 32;
 const ACCEPTED_CONTENT_TYPES = new Set([USP_CONTENT_TYPE, 'application/vnd.bbf.usp.msg']);
 
 /**
@@ -79,6 +84,8 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
   let retryTimer: NodeJS.Timeout | undefined;
   let assignedClientId: string | undefined;
   let replyTopic = options.agentTopic;
+  // CONNACK Maximum Packet Size (MQTT 5): the broker drops a client that sends a larger packet.
+  let brokerMaxPacket = MQTT_MAX_PACKET_BYTES;
   let subscribed = false;
   let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
 
@@ -137,6 +144,7 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
   const onConnack = async (connection: MqttClient, connack: IConnackPacket): Promise<void> => {
     const properties = connack.properties;
     if (properties?.assignedClientIdentifier) assignedClientId = properties.assignedClientIdentifier;
+    brokerMaxPacket = properties?.maximumPacketSize ?? MQTT_MAX_PACKET_BYTES;
     const topics = new Set<string>([options.agentTopic, ...(options.extraSubscriptions ?? [])]);
     if (options.version === 4) topics.add(`${options.agentTopic}/#`);
     const subscribeTopic = properties?.userProperties?.['subscribe-topic'];
@@ -251,7 +259,12 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
       attempt = 0;
       void open();
     },
+    get maxRecordBytes() {
+      return Math.min(maxBytes, brokerMaxPacket - PUBLISH_FRAMING_BYTES - 2 * Buffer.byteLength(replyTopic));
+    },
     async send(topic: string, bytes: Uint8Array, kind: OutboundKind) {
+      const packetBytes = bytes.length + PUBLISH_FRAMING_BYTES + Buffer.byteLength(topic) + 2 * Buffer.byteLength(replyTopic);
+      if (bytes.length > maxBytes || packetBytes > brokerMaxPacket) throw new RecordTooLargeError(bytes.length, Math.min(maxBytes, brokerMaxPacket - (packetBytes - bytes.length)));
       const connection = client;
       if (!connection || !subscribed) throw new Error('MQTT is not connected');
       const payload = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -28,11 +28,31 @@ export interface MtpEvents {
 /** What a sent Record is, which decides MQTT properties (retain flags, and for responses the request's reply-to). */
 export type OutboundKind = 'response' | 'notify' | 'connect';
 
+/**
+ * A Record this MTP can never deliver (larger than the connection carries). Not worth queueing for a later
+ * connection: it would fail the same way, and on MQTT a too-large PUBLISH makes the broker drop the connection.
+ */
+export class RecordTooLargeError extends Error {
+  readonly bytes: number;
+  readonly limitBytes: number;
+  constructor(bytes: number, limitBytes: number) {
+    super(`a Record of ${bytes} bytes is larger than the ${limitBytes} bytes this MTP carries`);
+    this.name = 'RecordTooLargeError';
+    this.bytes = bytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
 export interface Mtp {
   /** Begins connecting in the background (with the binding's randomized back-off); resolves at once. */
   start(): void;
-  /** Publishes a Record to `topic`. Rejects if not connected or the publish fails. */
+  /**
+   * Publishes a Record to `topic`. Rejects if not connected or the publish fails; with RecordTooLargeError,
+   * without sending anything, when the Record is larger than `maxRecordBytes`.
+   */
   send(topic: string, bytes: Uint8Array, kind: OutboundKind): Promise<void>;
+  /** The largest Record `send` can deliver now (the configured limit, lowered to what the peer announced). */
+  readonly maxRecordBytes: number;
   /** Disconnects cleanly and stops reconnecting. */
   stop(): Promise<void>;
   readonly status: MtpStatus;

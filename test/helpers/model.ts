@@ -17,6 +17,7 @@ import type { BerthConfig } from '../../src/config/config.ts';
 import { applyConfig } from '../../src/config/seed.ts';
 import type { RequestContext } from '../../src/engine/context.ts';
 import { createSilentLogger } from '../../src/log.ts';
+import { createResponseBudget } from '../../src/engine/response-budget.ts';
 
 export const AGENT_ID = 'os::012345-TEST01';
 export const CONTROLLER_ID = 'proto::test-controller';
@@ -93,7 +94,7 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
     onBoardRequests,
     ctx(originator = CONTROLLER_ID) {
       const controller = [...model.table('Device.LocalAgent.Controller.').rows.values()].find((row) => model.read(row, 'EndpointID') === originator)!;
-      return { dm: model, originator, controller, requests: requests };
+      return { dm: model, originator, controller, requests, logger, budget: createResponseBudget(5 * 1024 * 1024) };
     },
   };
 }

@@ -24,6 +24,9 @@ export interface LocalAgentRuntime {
 
 const PERMISSION = /^[r-][w-][x-][n-]$/;
 
+/** Subscriptions one Controller may hold (besides the table's own maxRows): no Controller can take them all. */
+export const MAX_SUBSCRIPTIONS_PER_CONTROLLER = 128;
+
 /** A reference to a row, as stored: 'Device.LocalAgent.Controller.1' (TR-181 object references have no trailing dot). */
 export function referenceTo(obj: DmObject): string {
   return obj.path.slice(0, -1);
@@ -37,7 +40,7 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
       UpTime: () => String(runtime.upTimeSeconds()),
       SupportedProtocols: () => 'MQTT',
       SupportedFingerprintAlgorithms: () => 'SHA-256',
-      SupportedNumberOfSubscriptions: () => '-1',
+      SupportedNumberOfSubscriptions: () => String(dm().table('Device.LocalAgent.Subscription.').schema.decl.maxRows ?? -1),
     },
   });
   registry.bindObject('Device.LocalAgent.MTP.{i}.', {
@@ -69,7 +72,15 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
     initRow(subscription, ctx, tx) {
       const model = dm();
       const controller = [...model.table('Device.LocalAgent.Controller.').rows.values()].find((c) => model.read(c, 'EndpointID') === ctx.originator);
-      if (controller) tx.setInternal(subscription, 'Recipient', referenceTo(controller));
+      if (controller) {
+        const recipient = referenceTo(controller);
+        let held = 0;
+        for (const other of model.table('Device.LocalAgent.Subscription.').rows.values()) if (model.read(other, 'Recipient') === recipient) held += 1;
+        if (held >= MAX_SUBSCRIPTIONS_PER_CONTROLLER) {
+          throw new UspError(ErrorCode.ResourcesExceeded, `${controller.path} already holds ${held} subscriptions, the most one Controller may have; delete some first`);
+        }
+        tx.setInternal(subscription, 'Recipient', recipient);
+      }
       tx.setInternal(subscription, 'CreationDate', toDateTime(runtime.now()));
       // ID is the Controller's to choose; when it gives none, a unique one is assigned (returned in unique_keys).
       subscription.values.set('ID', `${subscription.instance!}-${randomUUID().slice(0, 8)}`);

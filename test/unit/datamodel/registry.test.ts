@@ -7,7 +7,7 @@ import { createTestModel } from '../../helpers/model.ts';
 
 const tiny = defineModel({
   'Device.': { params: { Name: { type: 'string' } }, commands: { 'Go()': { async: false } } },
-  'Device.Thing.{i}.': { access: 'readWrite', uniqueKeys: [['Alias']], params: { Alias: { type: 'string', access: 'writeOnceReadOnly' }, Size: { type: 'unsignedInt', access: 'readWrite' } } },
+  'Device.Thing.{i}.': { access: 'readWrite', maxRows: 10, uniqueKeys: [['Alias']], params: { Alias: { type: 'string', access: 'writeOnceReadOnly' }, Size: { type: 'unsignedInt', access: 'readWrite' } } },
 });
 
 test('freeze names every read-only parameter without a value source and every unbound command', () => {
@@ -24,6 +24,14 @@ test('bindings for undeclared paths fail at once', () => {
 
 test('a declaration whose parent is missing is refused', () => {
   assert.throws(() => createRegistry(defineModel({ 'Device.': {}, 'Device.A.B.': {} }), 'urn:test'), /parent object 'Device.A.' is not declared/);
+});
+
+test('a table Controllers can add to must bound its rows; immutable keys must be unique keys', () => {
+  assert.throws(() => createRegistry(defineModel({ 'Device.': {}, 'Device.T.{i}.': { access: 'readWrite', params: { A: { type: 'string', access: 'readWrite' } } } }), 'urn:test'), /'Device.T.{i}.': a table Controllers can add to needs maxRows/);
+  assert.throws(
+    () => createRegistry(defineModel({ 'Device.': {}, 'Device.T.{i}.': { access: 'readWrite', maxRows: 1, immutableKeys: ['A'], params: { A: { type: 'string', access: 'readWrite' } } } }), 'urn:test'),
+    /immutable key 'A' is not part of a unique key/,
+  );
 });
 
 test('rollback restores values, added rows and deleted rows exactly', () => {
