@@ -29,14 +29,15 @@ export interface Fixture {
 }
 
 /** `entry`: run this CLI (e.g. a production bundle's main.js) instead of the sources; see startAgentProcess. */
-export async function startFixture(options: { mqttVersion?: 5 | 4; config?: Record<string, unknown>; entry?: string | undefined } = {}): Promise<Fixture> {
+/** `mqtt`: keys merged into the agent's `mqtt` block (its url comes from the test broker). */
+export async function startFixture(options: { mqttVersion?: 5 | 4; config?: Record<string, unknown>; mqtt?: Record<string, unknown>; entry?: string | undefined } = {}): Promise<Fixture> {
   const version = options.mqttVersion ?? 5;
   const broker = await startMosquitto();
   const dataDir = await makeDataDir();
   const extraControllers: ControllerClient[] = [];
   const baseConfig = (): Record<string, unknown> => ({
     endpointId: AGENT_ID,
-    mqtt: { url: broker.url, version, connectRetryTime: 1 },
+    mqtt: { url: broker.url, version, connectRetryTime: 1, ...options.mqtt },
     controllers: [{ endpointId: CONTROLLER_ID, topic: CONTROLLER_TOPIC }],
     ...options.config,
   });
