@@ -57,10 +57,13 @@ class ByteSource {
   #pending: Buffer = Buffer.alloc(0);
   #taken = 0;
   readonly #limit: number;
+  readonly #unpackedLimit: number;
 
-  constructor(source: AsyncIterable<Uint8Array>, limit: number) {
+  /** `limit` is `unpackedLimit`, the limit on the members, plus what tar framing may add to them. */
+  constructor(source: AsyncIterable<Uint8Array>, limit: number, unpackedLimit: number) {
     this.#iterator = source[Symbol.asyncIterator]();
     this.#limit = limit;
+    this.#unpackedLimit = unpackedLimit;
   }
 
   // Bytes are pulled only as they are needed, so at most one chunk more than the limit is ever inflated.
@@ -74,7 +77,7 @@ class ByteSource {
 
   #take(n: number): Buffer {
     this.#taken += n;
-    if (this.#taken > this.#limit) throw new PackageError('TOO_LARGE', `package unpacks to more than the ${this.#limit} bytes allowed`);
+    if (this.#taken > this.#limit) throw new PackageError('TOO_LARGE', `package unpacks to more than the ${this.#unpackedLimit} bytes allowed`);
     const out = this.#pending.subarray(0, n);
     this.#pending = this.#pending.subarray(n);
     return out;
@@ -302,7 +305,7 @@ async function readManifestMember(bytes: ByteSource, maxManifestBytes: number): 
 
 async function readMembers(source: AsyncIterable<Uint8Array>, options: CheckPackageOptions, makeSink: () => Promise<ImageSink>): Promise<CheckPackageResult> {
   const maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
-  const bytes = new ByteSource(gunzipIfCompressed(source), options.maxUnpackedBytes + maxManifestBytes + FRAMING_BYTES);
+  const bytes = new ByteSource(gunzipIfCompressed(source), options.maxUnpackedBytes + maxManifestBytes + FRAMING_BYTES, options.maxUnpackedBytes);
   let sink: ImageSink | undefined;
   try {
     const { manifest, size: manifestSize } = await readManifestMember(bytes, maxManifestBytes);
@@ -364,7 +367,7 @@ export function checkPackage(source: AsyncIterable<Uint8Array>, options: CheckPa
 /** Reads only the first member, the manifest, and stops: the rest of the package is neither inflated nor checked. */
 export async function readPackageManifest(source: AsyncIterable<Uint8Array>, options: { maxManifestBytes?: number } = {}): Promise<PackageManifest> {
   const maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
-  const bytes = new ByteSource(gunzipIfCompressed(source), maxManifestBytes + FRAMING_BYTES);
+  const bytes = new ByteSource(gunzipIfCompressed(source), maxManifestBytes + FRAMING_BYTES, maxManifestBytes);
   try {
     return (await readManifestMember(bytes, maxManifestBytes)).manifest;
   } finally {

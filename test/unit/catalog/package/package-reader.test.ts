@@ -1,5 +1,6 @@
 // App packages: round trip through pack and read, and a corpus of hostile packages, each refused with the
-// expected code and member, leaving the work folder as it was and nothing outside it.
+// expected code and member, leaving the work folder as it was and nothing outside it; the strict tar rules,
+// each checked against what GNU tar does with the same bytes.
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
@@ -13,74 +14,8 @@ import { packApp } from '../../../../src/catalog/package/package-writer.ts';
 import { checkPackage, readPackage, readPackageFile, readPackageManifest } from '../../../../src/catalog/package/package-reader.ts';
 import { PackageError } from '../../../../src/catalog/package/package-error.ts';
 import { appManifest, writeImageArchive } from '../../../helpers/catalog-fixture.ts';
-
-const BLOCK = 512;
-
-interface HeaderFields {
-  name: string;
-  size: number;
-  type?: string;
-  linkname?: string;
-  prefix?: string;
-  /** The 12 bytes of the size field as given, instead of the octal of `size`. */
-  sizeField?: Buffer | string;
-  mtimeField?: string;
-  /** POSIX ustar (default), GNU ('ustar  ' + NUL) or none (an old V7 header). */
-  magic?: 'posix' | 'gnu' | 'v7';
-}
-
-/** A tar header with a correct checksum, for members tar libraries refuse to write. */
-function header(fields: HeaderFields): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  block.write(fields.name, 0, 100, 'utf8');
-  block.write('0000644\0', 100);
-  block.write('0000000\0', 108);
-  block.write('0000000\0', 116);
-  if (fields.sizeField === undefined) block.write(`${fields.size.toString(8).padStart(11, '0')}\0`, 124);
-  else (Buffer.isBuffer(fields.sizeField) ? fields.sizeField : Buffer.from(fields.sizeField, 'latin1')).copy(block, 124, 0, 12);
-  block.write(fields.mtimeField ?? '00000000000\0', 136, 12, 'latin1');
-  block.write(fields.type ?? '0', 156, 'latin1');
-  if (fields.linkname) block.write(fields.linkname, 157, 100);
-  const magic = fields.magic ?? 'posix';
-  if (magic === 'posix') block.write('ustar\x0000', 257, 'latin1');
-  if (magic === 'gnu') block.write('ustar  \0', 257, 'latin1');
-  if (fields.prefix) block.write(fields.prefix, 345, 155);
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return block;
-}
-
-function padded(data: Buffer): Buffer {
-  const out = Buffer.alloc(Math.ceil(data.length / BLOCK) * BLOCK);
-  data.copy(out);
-  return out;
-}
-
-function member(name: string, data: Buffer | string, type = '0', extra: Partial<HeaderFields> = {}): Buffer {
-  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
-  return Buffer.concat([header({ name, size: bytes.length, type, ...extra }), padded(bytes)]);
-}
-
-/** One pax record, `<length> <keyword>=<value>\n`, with its length computed as POSIX says. */
-function record(keyword: string, value: string): string {
-  const text = ` ${keyword}=${value}\n`;
-  let length = Buffer.byteLength(text) + 1;
-  while (Buffer.byteLength(`${length}${text}`) !== length) length = Buffer.byteLength(`${length}${text}`);
-  return `${length}${text}`;
-}
-
-/** A pax extended header ('x', or 'g' for a global one) holding exactly `body`. */
-function paxRaw(body: string | Buffer, type = 'x'): Buffer {
-  return member('PaxHeader/image.tar', Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), type);
-}
-
-function pax(records: Record<string, string>): Buffer {
-  return paxRaw(Object.entries(records).map(([keyword, value]) => record(keyword, value)).join(''));
-}
-
-const END = Buffer.alloc(2 * BLOCK);
+import { BLOCK, END, header, member, padded, pax, paxRaw, record } from '../../../helpers/tar-craft.ts';
+import type { HeaderFields } from '../../../helpers/tar-craft.ts';
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
