@@ -9,17 +9,20 @@ import { createCatalogClient } from '../catalog/client/catalog-client.ts';
 import { CatalogError, CatalogFault } from '../catalog/client/catalog-error.ts';
 import { PackageError } from '../catalog/package/package-error.ts';
 import { packApp } from '../catalog/package/package-writer.ts';
-import { readPackageFile } from '../catalog/package/package-reader.ts';
+import { checkPackageFile, DEFAULT_MAX_UNPACKED_BYTES, readPackageManifestFile } from '../catalog/package/package-reader.ts';
+import { readBoundedBody } from '../catalog/bounded-body.ts';
 import { publishPackage } from '../catalog/publisher/publish-package.ts';
 import { formatBytes } from '../catalog/server/catalog-page.ts';
 import { targetPathOf } from '../catalog/target-custom.ts';
 import { BERTH_VERSION } from '../version.ts';
+import { parseByteSize } from './byte-size.ts';
 import { UsageError } from './usage.ts';
 
 const USAGE = `usage:
   berth app pack    --manifest <app.json> --image <docker-save.tar> --out <file.berth>
-  berth app publish <file.berth> --catalog <url> --key <publisher.pem> [--adopt-existing]
+  berth app publish <file.berth> --catalog <url> --key <publisher.pem> [--adopt-existing] [--max-unpacked <size>]
         signs the package into your catalog role and uploads it; prints the URL a Controller passes to InstallDU
+        (--max-unpacked: refuse a package that unpacks to more, e.g. 512MiB; default 4GiB, a catalog's default)
   berth app verify  <file.berth|package-url> --catalog <url> [--root <root.json>]
         checks a package against the catalog's signed metadata, as a gateway would
 `;
@@ -43,6 +46,9 @@ function progressBar(label: string): { update(done: number, total: number): void
     },
   };
 }
+
+// What a catalog's 1.root.json may weigh (tuf-js's bound on root metadata).
+const MAX_ROOT_BYTES = 512_000;
 
 async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -69,19 +75,39 @@ export async function runAppCommand(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'publish': {
-      const { values, positionals } = parseArgs({ args: rest, options: { catalog: { type: 'string' }, key: { type: 'string' }, 'adopt-existing': { type: 'boolean' } }, allowPositionals: true, strict: true });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { catalog: { type: 'string' }, key: { type: 'string' }, 'adopt-existing': { type: 'boolean' }, 'max-unpacked': { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      });
       const file = positionals[0];
       if (!file || !values.catalog || !values.key) throw new UsageError(`berth app publish needs <file.berth>, --catalog and --key\n${USAGE}`);
+      let maxUnpackedBytes = DEFAULT_MAX_UNPACKED_BYTES;
+      if (values['max-unpacked'] !== undefined) {
+        const parsed = parseByteSize(values['max-unpacked']);
+        if (parsed === undefined) throw new UsageError(`--max-unpacked ${values['max-unpacked']}: give a size in bytes, optionally with KiB, MiB, GiB or TiB (512MiB)`);
+        maxUnpackedBytes = parsed;
+      }
       const bar = progressBar('uploading');
-      const outcome = await publishPackage({
-        catalogUrl: values.catalog,
-        packageFile: file,
-        privateKeyPem: await readFile(values.key, 'utf8'),
-        onProgress: (sent, total) => {
-          bar.update(sent, total);
-        },
-        ...(values['adopt-existing'] ? { adoptExisting: true } : {}),
-      });
+      let outcome;
+      try {
+        outcome = await publishPackage({
+          catalogUrl: values.catalog,
+          packageFile: file,
+          privateKeyPem: await readFile(values.key, 'utf8'),
+          maxUnpackedBytes,
+          onProgress: (sent, total) => {
+            bar.update(sent, total);
+          },
+          ...(values['adopt-existing'] ? { adoptExisting: true } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof PackageError)) throw error;
+        const hint = error.code === 'TOO_LARGE' ? ` (limit ${formatBytes(maxUnpackedBytes)}; raise it with --max-unpacked)` : '';
+        process.stderr.write(`berth: REFUSED: ${file}: ${error.message}${hint}\n`);
+        return 1;
+      }
       bar.end();
       process.stderr.write(
         outcome.alreadyPublished
@@ -107,15 +133,17 @@ export async function runAppCommand(argv: readonly string[]): Promise<number> {
           });
           if (!response.ok) throw new CatalogError(7033, `catalog at ${catalog} has no 1.root.json (${response.status})`);
           rootFile = join(work, 'root.json');
-          await writeFile(rootFile, Buffer.from(await response.arrayBuffer()));
+          const root = await readBoundedBody(response, MAX_ROOT_BYTES, () => new CatalogError(CatalogFault.CorruptData, `the catalog's 1.root.json is larger than ${MAX_ROOT_BYTES} bytes`));
+          await writeFile(rootFile, root);
           process.stderr.write(`note: trusting the catalog's own 1.root.json (pass --root <root.json> to pin the trust root)\n`);
         }
         const client = createCatalogClient({ url: catalog, rootFile, stateDir: join(work, 'trusted'), berthVersion: BERTH_VERSION });
         let url = subject;
         const isUrl = /^https?:\/\//.test(subject);
         if (!isUrl) {
-          const read = await readPackageFile(subject, { workDir: join(work, 'local'), maxUnpackedBytes: Number.MAX_SAFE_INTEGER });
-          url = `${catalog}/targets/${targetPathOf(read.manifest)}`;
+          // Only the manifest, to know which target to ask for: the rest is read once the catalog's signed
+          // summary says how large it may unpack, as a gateway reads it.
+          url = `${catalog}/targets/${targetPathOf(await readPackageManifestFile(subject))}`;
         }
         const resolved = await client.resolve(url);
         if (isUrl) {
@@ -127,6 +155,10 @@ export async function runAppCommand(argv: readonly string[]): Promise<number> {
           const sha256 = await sha256Of(subject);
           if (size !== resolved.length || sha256 !== resolved.hashes['sha256']) {
             throw new CatalogError(7035, `${subject} is not the package the catalog signed for ${resolved.targetPath} (size ${size} vs ${resolved.length}, sha256 ${sha256.slice(0, 16)}… vs ${(resolved.hashes['sha256'] ?? '').slice(0, 16)}…)`);
+          }
+          const checked = await checkPackageFile(subject, { maxUnpackedBytes: Math.max(resolved.custom.unpackedSize, 1) });
+          if (checked.unpackedSize !== resolved.custom.unpackedSize) {
+            throw new CatalogError(7035, `${subject} unpacks to ${checked.unpackedSize} bytes; the signed summary says ${resolved.custom.unpackedSize}`);
           }
         }
         const c = resolved.custom;

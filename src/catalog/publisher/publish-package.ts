@@ -1,17 +1,17 @@
 // `berth app publish`: the publisher's side. Reads and checks the package, fetches the publisher's current role
 // from the catalog (trusting only targets that carry the publisher's own signature), adds the new target with its
 // signed summary, signs the next version of the role with the publisher's key (which never leaves this machine)
-// and streams role + package to the catalog's publish endpoint.
-import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
+// and streams role + package to the catalog's publish endpoint. The package is read as hostile input, within an
+// unpacked-size bound, and nothing of it is written to disk; what the catalog answers is read within bounds too.
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { readPackageFile } from '../package/package-reader.ts';
+import { readBoundedBody } from '../bounded-body.ts';
+import { checkPackageFile, DEFAULT_MAX_UNPACKED_BYTES } from '../package/package-reader.ts';
 import { encodePublishHead, publishPath, PUBLISH_CONTENT_TYPE } from '../publish-protocol.ts';
 import { targetCustomOf, targetPathOf } from '../target-custom.ts';
 import type { TargetCustom } from '../target-custom.ts';
@@ -36,6 +36,8 @@ export interface PublishOptions {
   onProgress?: (sent: number, total: number) => void;
   /** Re-sign targets the catalog holds under a previous key of this publisher (after a key change). */
   adoptExisting?: boolean;
+  /** Limit on the package's unpacked size (decompression bombs); default DEFAULT_MAX_UNPACKED_BYTES. */
+  maxUnpackedBytes?: number;
   now?: number;
 }
 
@@ -47,7 +49,14 @@ export interface PublishOutcome {
   custom: TargetCustom;
 }
 
-async function getJson(url: string): Promise<Envelope | undefined> {
+// The bounds a gateway's TUF client (tuf-js's defaults) puts on each metadata file.
+const MAX_TIMESTAMP_BYTES = 16_384;
+const MAX_SNAPSHOT_BYTES = 2_000_000;
+const MAX_ROLE_BYTES = 5_000_000;
+// The catalog's answer to an upload is a short JSON object; more is cut off.
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+async function getJson(url: string, maxBytes: number): Promise<Envelope | undefined> {
   let response: Response;
   try {
     response = await fetch(url);
@@ -56,18 +65,23 @@ async function getJson(url: string): Promise<Envelope | undefined> {
   }
   if (response.status === 404) return undefined;
   if (!response.ok) throw new PublishError('UNREACHABLE', `catalog answered ${response.status} for ${url}`);
-  return (await response.json()) as Envelope;
+  const body = await readBoundedBody(response, maxBytes, () => new PublishError('BAD_METADATA', `${url} is larger than the ${maxBytes} bytes a gateway accepts`));
+  try {
+    return JSON.parse(body.toString('utf8')) as Envelope;
+  } catch {
+    throw new PublishError('BAD_METADATA', `${url} is not JSON`);
+  }
 }
 
 /** The publisher's role as the catalog currently holds it (undefined before the first publish). */
 async function fetchCurrentRole(base: string, vendor: string): Promise<Envelope | undefined> {
-  const timestamp = await getJson(`${base}/metadata/timestamp.json`);
+  const timestamp = await getJson(`${base}/metadata/timestamp.json`, MAX_TIMESTAMP_BYTES);
   if (!timestamp) throw new PublishError('NOT_A_CATALOG', `${base} serves no timestamp.json: is it a berth catalog?`);
   const snapshotVersion = ((timestamp.signed['meta'] as JsonObject)['snapshot.json'] as { version: number }).version;
-  const snapshot = await getJson(`${base}/metadata/${snapshotVersion}.snapshot.json`);
+  const snapshot = await getJson(`${base}/metadata/${snapshotVersion}.snapshot.json`, MAX_SNAPSHOT_BYTES);
   const entry = (snapshot?.signed['meta'] as JsonObject | undefined)?.[`${vendor}.json`] as { version: number } | undefined;
   if (!entry) return undefined;
-  return getJson(`${base}/metadata/${entry.version}.${encodeURIComponent(vendor)}.json`);
+  return getJson(`${base}/metadata/${entry.version}.${encodeURIComponent(vendor)}.json`, MAX_ROLE_BYTES);
 }
 
 function isSignedBy(role: Envelope, key: TufSigningKey): boolean {
@@ -90,7 +104,9 @@ function post(url: URL, head: Buffer, packageFile: string | undefined, packageSi
     const req = send(url, { method: 'POST', agent: false, headers: { 'content-type': PUBLISH_CONTENT_TYPE, 'content-length': head.length + packageSize } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
+      res.on('data', (chunk: string) => {
+        if (body.length < MAX_ANSWER_BYTES) body += chunk;
+      });
       // A refused upload may end with the server closing the connection right after its answer.
       const settle = (): void => {
         resolve({ status: res.statusCode ?? 0, body });
@@ -124,14 +140,8 @@ export async function publishPackage(options: PublishOptions): Promise<PublishOu
   const key = signingKeyFromPem(options.privateKeyPem, 'publisher key');
   const base = options.catalogUrl.replace(/\/+$/, '');
   const packageSize = (await stat(options.packageFile)).size;
-  const work = await mkdtemp(join(tmpdir(), `berth-publish-${randomBytes(3).toString('hex')}-`));
-  let custom: TargetCustom;
-  try {
-    const read = await readPackageFile(options.packageFile, { workDir: work, maxUnpackedBytes: Number.MAX_SAFE_INTEGER });
-    custom = targetCustomOf(read.manifest, packageSize, read.unpackedSize);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  const checked = await checkPackageFile(options.packageFile, { maxUnpackedBytes: options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES });
+  const custom = targetCustomOf(checked.manifest, packageSize, checked.unpackedSize);
   const sha256 = await sha256File(options.packageFile);
   const targetPath = targetPathOf(custom);
   const url = `${base}/targets/${targetPath}`;
