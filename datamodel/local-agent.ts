@@ -43,7 +43,7 @@ export const localAgentModel = defineModel({
       Reference: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
       ResponseTopicConfigured: { type: 'string', access: 'readWrite', maxLength: 65535 },
       ResponseTopicDiscovered: { type: 'string', maxLength: 65535 },
-      PublishQoS: { type: 'unsignedInt', access: 'readWrite', range: { min: 0, max: 2 }, default: '1' },
+      PublishQoS: { type: 'unsignedInt', access: 'readWrite', range: { min: 0, max: 2 }, default: '0' },
     },
   },
   'Device.LocalAgent.Controller.{i}.': {

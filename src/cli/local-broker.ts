@@ -49,7 +49,7 @@ export async function startLocalBroker(): Promise<{ url: string; stop(): Promise
   const dir = await mkdtemp(join(tmpdir(), 'berth-broker-'));
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  await writeFile(conf, `${process.getuid?.() === 0 ? 'user root\n' : ''}listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nlog_dest file ${join(dir, 'mosquitto.log')}\n`);
+  await writeFile(conf, `${process.getuid?.() === 0 ? 'user root\n' : ''}listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file ${join(dir, 'mosquitto.log')}\n`);
   const child = spawn(binary, ['-c', conf], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
   try {

@@ -20,6 +20,8 @@ export interface ControllerOptions {
   readonly password?: string;
   readonly caFile?: string;
   readonly connectTimeoutMs?: number;
+  /** QoS of this Controller's publishes (default 1; usp-js publishes with mqtt.js's default, 0). */
+  readonly publishQos?: 0 | 1;
 }
 
 export class UspRequestError extends Error {
@@ -55,6 +57,7 @@ export interface ControllerClient {
 
 export async function connectController(options: ControllerOptions): Promise<ControllerClient> {
   const version = options.mqttVersion ?? 5;
+  const publishQos = options.publishQos ?? 1;
   const replyTopic = options.replyTopic ?? `usp/controller/${options.endpointId}/${randomUUID().slice(0, 8)}`;
   const mqttOptions: IClientOptions = {
     protocolVersion: version,
@@ -89,9 +92,9 @@ export async function connectController(options: ControllerOptions): Promise<Con
 
   const publishRecord = async (bytes: Uint8Array): Promise<void> => {
     if (version === 5) {
-      await client.publishAsync(options.agentTopic, Buffer.from(bytes), { qos: 1, properties: { responseTopic: replyTopic, contentType: 'usp.msg' } });
+      await client.publishAsync(options.agentTopic, Buffer.from(bytes), { qos: publishQos, properties: { responseTopic: replyTopic, contentType: 'usp.msg' } });
     } else {
-      await client.publishAsync(`${options.agentTopic}/reply-to=${replyTopic.replaceAll('/', '%2F')}`, Buffer.from(bytes), { qos: 1 });
+      await client.publishAsync(`${options.agentTopic}/reply-to=${replyTopic.replaceAll('/', '%2F')}`, Buffer.from(bytes), { qos: publishQos });
     }
   };
 

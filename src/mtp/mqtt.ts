@@ -75,7 +75,9 @@ function classify(error: Error & { code?: string | number }): MtpStatus {
 
 export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger: Logger): Mtp {
   const random = options.random ?? Math.random;
-  const qos = options.publishQos ?? 1;
+  const configuredQos = options.publishQos ?? 0;
+  // TR-181 PublishQoS: lowered to the CONNACK Maximum QoS when the broker supports less.
+  let qos = configuredQos;
   const maxBytes = options.maxPacketBytes ?? 5 * 1024 * 1024;
   let client: MqttClient | undefined;
   let status: MtpStatus = 'Disabled';
@@ -145,6 +147,7 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
     const properties = connack.properties;
     if (properties?.assignedClientIdentifier) assignedClientId = properties.assignedClientIdentifier;
     brokerMaxPacket = properties?.maximumPacketSize ?? MQTT_MAX_PACKET_BYTES;
+    qos = Math.min(configuredQos, properties?.maximumQoS ?? 2) as 0 | 1 | 2;
     const topics = new Set<string>([options.agentTopic, ...(options.extraSubscriptions ?? [])]);
     if (options.version === 4) topics.add(`${options.agentTopic}/#`);
     const subscribeTopic = properties?.userProperties?.['subscribe-topic'];

@@ -56,7 +56,7 @@ export async function startMosquitto(options: { tls?: boolean; users?: readonly 
   const logFile = join(dir, 'mosquitto.log');
   // Run as root, Mosquitto drops to the 'mosquitto' user and could not read the private temp folder.
   const asUser = process.getuid?.() === 0 ? ['user root'] : [];
-  const lines = [...asUser, `listener ${port} 127.0.0.1`, 'persistence false', 'set_tcp_nodelay true', `log_dest file ${logFile}`, 'log_type all', 'max_packet_size 10485760'];
+  const lines = [...asUser, `listener ${port} 127.0.0.1`, 'persistence false', `log_dest file ${logFile}`, 'log_type all', 'max_packet_size 10485760'];
   let caFile: string | undefined;
   if (options.tls) {
     caFile = join(dir, 'ca.pem');

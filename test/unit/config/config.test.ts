@@ -13,7 +13,7 @@ test('only endpointId, dataDir and mqtt.url are required; the rest has documente
   assert.equal(config.mqtt.version, 5);
   assert.equal(config.mqtt.keepAliveSeconds, 60);
   assert.equal(config.mqtt.connectRetryTime, 5);
-  assert.equal(config.mqtt.publishQos, 1);
+  assert.equal(config.mqtt.publishQos, 0);
   assert.deepEqual(config.controllers, []);
   assert.equal(config.log.level, 'info');
   assert.equal(agentTopicOf(config), 'usp/agent/os::012345-GW0001');
