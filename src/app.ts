@@ -28,6 +28,7 @@ import type { RequestManager } from './engine/requests.ts';
 import { createSubscriptionService } from './engine/subscriptions.ts';
 import type { SubscriptionService } from './engine/subscriptions.ts';
 import { createMqttMtp } from './mtp/mqtt.ts';
+import type { MqttMtp, RetrySettings } from './mtp/mqtt.ts';
 import type { Mtp, MtpStatus } from './mtp/mtp.ts';
 import { createJsonStateStore } from './store/state-store.ts';
 import type { BerthConfig } from './config/config.ts';
@@ -65,6 +66,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   const upTimeSeconds = (): number => Math.floor((Date.now() - startedAt) / 1000);
   const store = createJsonStateStore<PersistedState>(config.dataDir);
 
+  // The MQTT MTP itself (its back-off), and as the engine sees it: counting what goes out.
+  let mqtt: MqttMtp | undefined;
   let mtp: Mtp | undefined;
   let mtpStatus: MtpStatus = 'Disabled';
   let responseTopic = '';
@@ -152,11 +155,21 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       void restartMtp();
     }, 50);
   };
+  // The agent runs one MQTT client, Device.MQTT.Client.1.
+  const isRunClient = (client: DmObject): boolean => client.path === MQTT_CLIENT;
+  const retrySettings = (client: DmObject): RetrySettings => ({
+    connectRetryTime: Number(model().read(client, 'ConnectRetryTime')),
+    multiplier: Number(model().read(client, 'ConnectRetryIntervalMultiplier')),
+    maxInterval: Number(model().read(client, 'ConnectRetryMaxInterval')),
+  });
   bindMqtt(registry, {
     status: () => mtpStatus,
     responseInformation: () => responseTopic,
     stats,
     configChanged: scheduleReconnect,
+    retryChanged: (client) => {
+      if (isRunClient(client)) mqtt?.setRetry(retrySettings(client));
+    },
     forceReconnect: scheduleReconnect,
   });
   const execEnvRows = (): DmObject[] => [...model().table(EXEC_ENV_TABLE).rows.values()];
@@ -289,7 +302,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     if (agentMtp) model().notifyValueChange(agentMtp, 'Status');
   };
 
-  const buildMtp = (): Mtp | undefined => {
+  const buildMtp = (): MqttMtp | undefined => {
     const d = model();
     const client = d.lookup(MQTT_CLIENT);
     const agentMtp = d.lookup(AGENT_MTP);
@@ -301,7 +314,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     const mqttObj = agentMtp.objects.get('MQTT')!;
     const optional = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> =>
       value === undefined || value === '' ? {} : ({ [key]: value } as Record<K, string>);
-    return counted(createMqttMtp(
+    const retry = retrySettings(client);
+    return createMqttMtp(
       {
         url: `${scheme}://${host}:${raw(client, 'BrokerPort')}${wsPath}`,
         version: raw(client, 'ProtocolVersion') === '5.0' ? 5 : 4,
@@ -314,9 +328,9 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         ...optional('certFile', config.mqtt.certFile),
         ...optional('keyFile', config.mqtt.keyFile),
         keepAliveSeconds: Number(raw(client, 'KeepAliveTime')),
-        connectRetryTime: Number(raw(client, 'ConnectRetryTime')),
-        connectRetryIntervalMultiplier: Number(raw(client, 'ConnectRetryIntervalMultiplier')),
-        connectRetryMaxInterval: Number(raw(client, 'ConnectRetryMaxInterval')),
+        connectRetryTime: retry.connectRetryTime,
+        connectRetryIntervalMultiplier: retry.multiplier,
+        connectRetryMaxInterval: retry.maxInterval,
         publishQos: Number(raw(mqttObj, 'PublishQoS')) as 0 | 1 | 2,
         maxPacketBytes: config.mqtt.maxMessageBytes,
       },
@@ -336,18 +350,27 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         },
       },
       mtpLogger,
-    ));
+    );
   };
 
   let running = false;
-  const restartMtp = async (): Promise<void> => {
-    const old = mtp;
-    mtp = undefined;
-    await old?.stop();
-    if (!running) return;
-    mtp = buildMtp();
+  const startMtp = (): void => {
+    mqtt = buildMtp();
+    mtp = mqtt && counted(mqtt);
     if (mtp) mtp.start();
     else setStatus('Disabled');
+  };
+  // One restart at a time: two overlapping ones would leave two MQTT clients fighting over one client ID.
+  let restarting: Promise<void> = Promise.resolve();
+  const restartMtp = (): Promise<void> => {
+    restarting = restarting.then(async () => {
+      const old = mtp;
+      mtp = undefined;
+      mqtt = undefined;
+      await old?.stop();
+      if (running) startMtp();
+    });
+    return restarting;
   };
 
   return {
@@ -370,8 +393,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       });
       // Boot! is raised now; it waits in the outbox until the MTP connects.
       subscriptions.start({ cause: 'LocalReboot' });
-      mtp = buildMtp();
-      mtp?.start();
+      startMtp();
       logger.info({ endpointId: config.endpointId, dataDir: config.dataDir, version: BERTH_VERSION }, 'berth agent started');
     },
     async stop() {
@@ -381,8 +403,10 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       if (reconnectTimer) clearTimeout(reconnectTimer);
       subscriptions.stop();
       await engine.idle();
+      await restarting;
       await mtp?.stop();
       mtp = undefined;
+      mqtt = undefined;
       await flushPersistence();
     },
   };

@@ -71,6 +71,7 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
     responseInformation: () => '',
     stats: () => ({ connectedAt: '0001-01-01T00:00:00Z', lastSent: '0001-01-01T00:00:00Z', lastReceived: '0001-01-01T00:00:00Z', sent: 0, received: 0, connectionErrors: 0, publishErrors: 0 }),
     configChanged: () => undefined,
+    retryChanged: () => undefined,
     forceReconnect: () => undefined,
   });
   // No apps installed here: a stand-in for the SMM service that reports fixed holdings (tests of Available*).

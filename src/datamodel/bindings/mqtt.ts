@@ -9,11 +9,15 @@ export interface MqttRuntime {
   stats(client: DmObject): { connectedAt: string; lastSent: string; lastReceived: string; sent: number; received: number; connectionErrors: number; publishErrors: number };
   /** A connection parameter was written: reconnect with the new settings. */
   configChanged(client: DmObject): void;
+  /** The back-off parameters were written: they govern the next retry; the connection is left alone. */
+  retryChanged(client: DmObject): void;
   forceReconnect(client: DmObject): void;
 }
 
 /** Writes to these parameters do not need a reconnect. */
 const NO_RECONNECT = new Set(['Alias', 'Name']);
+/** R-MQTT.10 back-off: read when the next retry is scheduled. obuspa, too, applies them "at the next reconnect". */
+const BACK_OFF = new Set(['ConnectRetryTime', 'ConnectRetryIntervalMultiplier', 'ConnectRetryMaxInterval']);
 
 export function bindMqtt(registry: Registry, runtime: MqttRuntime): void {
   registry.bindObject('Device.MQTT.Capabilities.', {
@@ -26,7 +30,8 @@ export function bindMqtt(registry: Registry, runtime: MqttRuntime): void {
   registry.bindObject('Device.MQTT.Client.{i}.', {
     get: { Status: (client) => runtime.status(client), ResponseInformation: (client) => runtime.responseInformation(client) },
     onChanged(client, names) {
-      if (names.some((name) => !NO_RECONNECT.has(name))) runtime.configChanged(client);
+      if (names.some((name) => BACK_OFF.has(name))) runtime.retryChanged(client);
+      if (names.some((name) => !NO_RECONNECT.has(name) && !BACK_OFF.has(name))) runtime.configChanged(client);
     },
   });
   registry.bindCommand('Device.MQTT.Client.{i}.ForceReconnect()', ({ obj }) => {
