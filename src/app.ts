@@ -29,14 +29,18 @@ import { createSubscriptionService } from './engine/subscriptions.ts';
 import type { SubscriptionService } from './engine/subscriptions.ts';
 import { createMqttMtp } from './mtp/mqtt.ts';
 import type { MqttMtp, RetrySettings } from './mtp/mqtt.ts';
+import { createMqttStats } from './mtp/mqtt-stats.ts';
+import type { Qos, SubscriptionRow } from './mtp/mqtt-subscriptions.ts';
 import type { Mtp, MtpStatus } from './mtp/mtp.ts';
 import { createJsonStateStore } from './store/state-store.ts';
 import type { BerthConfig } from './config/config.ts';
 import { applyConfig, seedHash, AGENT_MTP, MQTT_CLIENT } from './config/seed.ts';
-import { toDateTime, UNKNOWN_TIME } from './usp/values.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
 import { BERTH_VERSION } from './version.ts';
 import type { Logger } from './log.ts';
+
+/** A write to one of these connects the client to another broker: its Stats start again (TR-181). */
+const NEW_BROKER = new Set(['BrokerAddress', 'BrokerPort', 'TransportProtocol']);
 
 interface PersistedState {
   readonly configSeed: string;
@@ -66,27 +70,16 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   const upTimeSeconds = (): number => Math.floor((Date.now() - startedAt) / 1000);
   const store = createJsonStateStore<PersistedState>(config.dataDir);
 
-  // The MQTT MTP itself (its back-off), and as the engine sees it: counting what goes out.
+  // The MQTT MTP itself (its Subscription table, its back-off), and as the engine sees it: counting failed publishes.
   let mqtt: MqttMtp | undefined;
   let mtp: Mtp | undefined;
   let mtpStatus: MtpStatus = 'Disabled';
   let responseTopic = '';
-  // MQTT statistics for Device.MQTT.Client.1.Stats. Times are kept as numbers and formatted only when read:
-  // the receive path is hot.
-  const counters = { connectedAt: 0, lastSent: 0, lastReceived: 0, sent: 0, received: 0, connectionErrors: 0, publishErrors: 0 };
-  const when = (ms: number): string => (ms === 0 ? UNKNOWN_TIME : toDateTime(new Date(ms)));
-  const stats = () => ({
-    connectedAt: when(counters.connectedAt),
-    lastSent: when(counters.lastSent),
-    lastReceived: when(counters.lastReceived),
-    sent: counters.sent,
-    received: counters.received,
-    connectionErrors: counters.connectionErrors,
-    publishErrors: counters.publishErrors,
-  });
+  // Device.MQTT.Client.1.Stats: one set of counters for the client, whichever MTP instance runs it.
+  const stats = createMqttStats();
+  let statsRestart = false;
 
-  /** Counts what goes out for the Stats object. */
-  const counted = (inner: Mtp): Mtp => ({
+  const countingPublishErrors = (inner: Mtp): Mtp => ({
     get status() {
       return inner.status;
     },
@@ -97,10 +90,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     async send(topic, bytes, kind) {
       try {
         await inner.send(topic, bytes, kind);
-        counters.sent += 1;
-        counters.lastSent = Date.now();
       } catch (error) {
-        counters.publishErrors += 1;
+        stats.publishFailed();
         throw error;
       }
     },
@@ -162,16 +153,32 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     multiplier: Number(model().read(client, 'ConnectRetryIntervalMultiplier')),
     maxInterval: Number(model().read(client, 'ConnectRetryMaxInterval')),
   });
-  bindMqtt(registry, {
-    status: () => mtpStatus,
-    responseInformation: () => responseTopic,
-    stats,
-    configChanged: scheduleReconnect,
-    retryChanged: (client) => {
-      if (isRunClient(client)) mqtt?.setRetry(retrySettings(client));
+  const subscriptionRows = (client: DmObject): SubscriptionRow[] =>
+    [...(client.tables.get('Subscription')?.rows.values() ?? [])]
+      .map((row) => ({ topic: model().read(row, 'Topic'), qos: Number(model().read(row, 'QoS')) as Qos, enabled: model().read(row, 'Enable') === 'true' }))
+      .filter((row) => row.topic !== '');
+  bindMqtt(
+    registry,
+    {
+      status: () => mtpStatus,
+      responseInformation: () => responseTopic,
+      stats: () => stats.values(),
+      configChanged: (client, names) => {
+        // TR-181 Stats: reset when the client is (re-)enabled or connects to another broker; done when the old connection is closed.
+        if ((names.includes('Enable') && model().read(client, 'Enable') === 'true') || names.some((name) => NEW_BROKER.has(name))) statsRestart = true;
+        scheduleReconnect();
+      },
+      retryChanged: (client) => {
+        if (isRunClient(client)) mqtt?.setRetry(retrySettings(client));
+      },
+      forceReconnect: scheduleReconnect,
+      subscriptionsChanged: (client) => {
+        if (isRunClient(client)) mqtt?.setSubscriptions(subscriptionRows(client));
+      },
+      subscriptionStatus: (client, topic) => (isRunClient(client) ? mqtt?.subscriptionStatus(topic) : undefined) ?? 'Unsubscribed',
     },
-    forceReconnect: scheduleReconnect,
-  });
+    model,
+  );
   const execEnvRows = (): DmObject[] => [...model().table(EXEC_ENV_TABLE).rows.values()];
   const runtime = createDockerRuntime(config.docker?.socketPath ?? '/var/run/docker.sock');
   let smm: SmmService | undefined;
@@ -293,8 +300,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   const mtpLogger = logger.child({ component: 'mqtt' });
   const setStatus = (status: MtpStatus): void => {
     if (status === mtpStatus) return;
-    if (status === 'Connected') counters.connectedAt = Date.now();
-    if (status.startsWith('Error')) counters.connectionErrors += 1;
+    if (status === 'Connected') stats.connected();
+    if (status.startsWith('Error')) stats.connectionFailed();
     mtpStatus = status;
     const client = model().lookup(MQTT_CLIENT);
     if (client) model().notifyValueChange(client, 'Status');
@@ -332,12 +339,11 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         connectRetryIntervalMultiplier: retry.multiplier,
         connectRetryMaxInterval: retry.maxInterval,
         publishQos: Number(raw(mqttObj, 'PublishQoS')) as 0 | 1 | 2,
+        subscriptions: subscriptionRows(client),
         maxPacketBytes: config.mqtt.maxMessageBytes,
       },
       {
         onRecord: (record) => {
-          counters.received += 1;
-          counters.lastReceived = Date.now();
           engine.handleRecord(record);
         },
         onConnected: (info) => {
@@ -348,6 +354,14 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
           mtpLogger.info({ status, detail }, 'MQTT status');
           setStatus(status);
         },
+        onPacket: (direction, cmd) => {
+          if (direction === 'sent') stats.packetSent(cmd);
+          else stats.packetReceived(cmd);
+        },
+        onSubscriptionStatus: (topic) => {
+          const table = model().lookup(MQTT_CLIENT)?.tables.get('Subscription');
+          for (const row of table?.rows.values() ?? []) if (model().read(row, 'Topic') === topic) model().notifyValueChange(row, 'Status');
+        },
       },
       mtpLogger,
     );
@@ -356,7 +370,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   let running = false;
   const startMtp = (): void => {
     mqtt = buildMtp();
-    mtp = mqtt && counted(mqtt);
+    mtp = mqtt && countingPublishErrors(mqtt);
     if (mtp) mtp.start();
     else setStatus('Disabled');
   };
@@ -368,6 +382,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       mtp = undefined;
       mqtt = undefined;
       await old?.stop();
+      if (statsRestart) stats.reset();
+      statsRestart = false;
       if (running) startMtp();
     });
     return restarting;
@@ -382,7 +398,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       return mtpStatus;
     },
     get lastActivityAt() {
-      return smm.state.inFlight.length > 0 ? Date.now() : Math.max(counters.lastSent, counters.lastReceived);
+      const { lastPublishMessageSent, lastPublishMessageReceived } = stats.values();
+      return smm.state.inFlight.length > 0 ? Date.now() : Math.max(lastPublishMessageSent, lastPublishMessageReceived);
     },
     smm,
     start() {
