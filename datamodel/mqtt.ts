@@ -1,6 +1,9 @@
 // Device.MQTT.Client.{i}. — the MQTT connection(s) the agent's MQTT MTP uses (TR-181 2.19.1).
 import { defineModel } from '../src/datamodel/schema.ts';
 
+/** Rows of one client's Subscription table (reported as Device.MQTT.Capabilities.MaxNumberOfClientSubscriptions). */
+export const MAX_SUBSCRIPTIONS_PER_CLIENT = 32;
+
 export const mqttModel = defineModel({
   'Device.MQTT.': {
     params: { ClientNumberOfEntries: { type: 'unsignedInt' } },
@@ -36,12 +39,31 @@ export const mqttModel = defineModel({
       ClientID: { type: 'string', access: 'readWrite', maxLength: 65535 },
       Username: { type: 'string', access: 'readWrite', maxLength: 256 },
       Password: { type: 'string', access: 'readWrite', maxLength: 256, secured: true },
+      // TR-181: applies to MQTT 3.1 only, which berth does not speak; kept and readable, it changes nothing (README).
+      MessageRetryTime: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '5' },
       ConnectRetryTime: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '5' },
       ConnectRetryIntervalMultiplier: { type: 'unsignedInt', access: 'readWrite', range: { min: 1000, max: 65535 }, default: '2000' },
       ConnectRetryMaxInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '30720' },
       ResponseInformation: { type: 'string', maxLength: 65535 },
+      SubscriptionNumberOfEntries: { type: 'unsignedInt' },
     },
     commands: { 'ForceReconnect()': { async: false } },
+  },
+  // Topics the client subscribes to besides its own reply-to topic (R-MQTT.15): Controllers add, change and
+  // delete rows; the broker is told at once. Rows are kept across restarts.
+  'Device.MQTT.Client.{i}.Subscription.{i}.': {
+    access: 'readWrite',
+    maxRows: MAX_SUBSCRIPTIONS_PER_CLIENT,
+    uniqueKeys: [['Alias'], ['Topic']],
+    enableParameter: 'Enable',
+    params: {
+      Alias: { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 },
+      Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
+      Status: { type: 'string', enum: ['Unsubscribed', 'Subscribed', 'Subscribing', 'Unsubscribing', 'Error'] },
+      Topic: { type: 'string', access: 'readWrite', maxLength: 65535 },
+      // TR-181 gives no default; 1 is what berth uses for its own topic (R-MQTT.20: QoS 1 works everywhere).
+      QoS: { type: 'unsignedInt', access: 'readWrite', range: { min: 0, max: 2 }, default: '1' },
+    },
   },
   'Device.MQTT.Client.{i}.Stats.': {
     params: {
@@ -50,6 +72,10 @@ export const mqttModel = defineModel({
       LastPublishMessageReceived: { type: 'dateTime', volatile: true },
       PublishSent: { type: 'unsignedLong', volatile: true },
       PublishReceived: { type: 'unsignedLong', volatile: true },
+      SubscribeSent: { type: 'unsignedLong', volatile: true },
+      UnSubscribeSent: { type: 'unsignedLong', volatile: true },
+      MQTTMessagesSent: { type: 'unsignedLong', volatile: true },
+      MQTTMessagesReceived: { type: 'unsignedLong', volatile: true },
       ConnectionErrors: { type: 'unsignedInt', volatile: true },
       PublishErrors: { type: 'unsignedInt', volatile: true },
     },

@@ -28,14 +28,19 @@ import type { RequestManager } from './engine/requests.ts';
 import { createSubscriptionService } from './engine/subscriptions.ts';
 import type { SubscriptionService } from './engine/subscriptions.ts';
 import { createMqttMtp } from './mtp/mqtt.ts';
+import type { MqttMtp, RetrySettings } from './mtp/mqtt.ts';
+import { createMqttStats } from './mtp/mqtt-stats.ts';
+import type { Qos, SubscriptionRow } from './mtp/mqtt-subscriptions.ts';
 import type { Mtp, MtpStatus } from './mtp/mtp.ts';
 import { createJsonStateStore } from './store/state-store.ts';
 import type { BerthConfig } from './config/config.ts';
 import { applyConfig, seedHash, AGENT_MTP, MQTT_CLIENT } from './config/seed.ts';
-import { toDateTime, UNKNOWN_TIME } from './usp/values.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
 import { BERTH_VERSION } from './version.ts';
 import type { Logger } from './log.ts';
+
+/** A write to one of these connects the client to another broker: its Stats start again (TR-181). */
+const NEW_BROKER = new Set(['BrokerAddress', 'BrokerPort', 'TransportProtocol']);
 
 interface PersistedState {
   readonly configSeed: string;
@@ -65,25 +70,16 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   const upTimeSeconds = (): number => Math.floor((Date.now() - startedAt) / 1000);
   const store = createJsonStateStore<PersistedState>(config.dataDir);
 
+  // The MQTT MTP itself (its Subscription table, its back-off), and as the engine sees it: counting failed publishes.
+  let mqtt: MqttMtp | undefined;
   let mtp: Mtp | undefined;
   let mtpStatus: MtpStatus = 'Disabled';
   let responseTopic = '';
-  // MQTT statistics for Device.MQTT.Client.1.Stats. Times are kept as numbers and formatted only when read:
-  // the receive path is hot.
-  const counters = { connectedAt: 0, lastSent: 0, lastReceived: 0, sent: 0, received: 0, connectionErrors: 0, publishErrors: 0 };
-  const when = (ms: number): string => (ms === 0 ? UNKNOWN_TIME : toDateTime(new Date(ms)));
-  const stats = () => ({
-    connectedAt: when(counters.connectedAt),
-    lastSent: when(counters.lastSent),
-    lastReceived: when(counters.lastReceived),
-    sent: counters.sent,
-    received: counters.received,
-    connectionErrors: counters.connectionErrors,
-    publishErrors: counters.publishErrors,
-  });
+  // Device.MQTT.Client.1.Stats: one set of counters for the client, whichever MTP instance runs it.
+  const stats = createMqttStats();
+  let statsRestart = false;
 
-  /** Counts what goes out for the Stats object. */
-  const counted = (inner: Mtp): Mtp => ({
+  const countingPublishErrors = (inner: Mtp): Mtp => ({
     get status() {
       return inner.status;
     },
@@ -97,10 +93,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     async send(topic, bytes, kind) {
       try {
         await inner.send(topic, bytes, kind);
-        counters.sent += 1;
-        counters.lastSent = Date.now();
       } catch (error) {
-        counters.publishErrors += 1;
+        stats.publishFailed();
         throw error;
       }
     },
@@ -155,13 +149,39 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       void restartMtp();
     }, 50);
   };
-  bindMqtt(registry, {
-    status: () => mtpStatus,
-    responseInformation: () => responseTopic,
-    stats,
-    configChanged: scheduleReconnect,
-    forceReconnect: scheduleReconnect,
+  // The agent runs one MQTT client, Device.MQTT.Client.1.
+  const isRunClient = (client: DmObject): boolean => client.path === MQTT_CLIENT;
+  const retrySettings = (client: DmObject): RetrySettings => ({
+    connectRetryTime: Number(model().read(client, 'ConnectRetryTime')),
+    multiplier: Number(model().read(client, 'ConnectRetryIntervalMultiplier')),
+    maxInterval: Number(model().read(client, 'ConnectRetryMaxInterval')),
   });
+  const subscriptionRows = (client: DmObject): SubscriptionRow[] =>
+    [...(client.tables.get('Subscription')?.rows.values() ?? [])]
+      .map((row) => ({ topic: model().read(row, 'Topic'), qos: Number(model().read(row, 'QoS')) as Qos, enabled: model().read(row, 'Enable') === 'true' }))
+      .filter((row) => row.topic !== '');
+  bindMqtt(
+    registry,
+    {
+      status: () => mtpStatus,
+      responseInformation: () => responseTopic,
+      stats: () => stats.values(),
+      configChanged: (client, names) => {
+        // TR-181 Stats: reset when the client is (re-)enabled or connects to another broker; done when the old connection is closed.
+        if ((names.includes('Enable') && model().read(client, 'Enable') === 'true') || names.some((name) => NEW_BROKER.has(name))) statsRestart = true;
+        scheduleReconnect();
+      },
+      retryChanged: (client) => {
+        if (isRunClient(client)) mqtt?.setRetry(retrySettings(client));
+      },
+      forceReconnect: scheduleReconnect,
+      subscriptionsChanged: (client) => {
+        if (isRunClient(client)) mqtt?.setSubscriptions(subscriptionRows(client));
+      },
+      subscriptionStatus: (client, topic) => (isRunClient(client) ? mqtt?.subscriptionStatus(topic) : undefined) ?? 'Unsubscribed',
+    },
+    model,
+  );
   const execEnvRows = (): DmObject[] => [...model().table(EXEC_ENV_TABLE).rows.values()];
   const runtime = createDockerRuntime(config.docker?.socketPath ?? '/var/run/docker.sock');
   let smm: SmmService | undefined;
@@ -284,8 +304,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   const mtpLogger = logger.child({ component: 'mqtt' });
   const setStatus = (status: MtpStatus): void => {
     if (status === mtpStatus) return;
-    if (status === 'Connected') counters.connectedAt = Date.now();
-    if (status.startsWith('Error')) counters.connectionErrors += 1;
+    if (status === 'Connected') stats.connected();
+    if (status.startsWith('Error')) stats.connectionFailed();
     mtpStatus = status;
     const client = model().lookup(MQTT_CLIENT);
     if (client) model().notifyValueChange(client, 'Status');
@@ -293,7 +313,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     if (agentMtp) model().notifyValueChange(agentMtp, 'Status');
   };
 
-  const buildMtp = (): Mtp | undefined => {
+  const buildMtp = (): MqttMtp | undefined => {
     const d = model();
     const client = d.lookup(MQTT_CLIENT);
     const agentMtp = d.lookup(AGENT_MTP);
@@ -305,7 +325,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     const mqttObj = agentMtp.objects.get('MQTT')!;
     const optional = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> =>
       value === undefined || value === '' ? {} : ({ [key]: value } as Record<K, string>);
-    return counted(createMqttMtp(
+    const retry = retrySettings(client);
+    return createMqttMtp(
       {
         url: `${scheme}://${host}:${raw(client, 'BrokerPort')}${wsPath}`,
         version: raw(client, 'ProtocolVersion') === '5.0' ? 5 : 4,
@@ -318,16 +339,15 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         ...optional('certFile', config.mqtt.certFile),
         ...optional('keyFile', config.mqtt.keyFile),
         keepAliveSeconds: Number(raw(client, 'KeepAliveTime')),
-        connectRetryTime: Number(raw(client, 'ConnectRetryTime')),
-        connectRetryIntervalMultiplier: Number(raw(client, 'ConnectRetryIntervalMultiplier')),
-        connectRetryMaxInterval: Number(raw(client, 'ConnectRetryMaxInterval')),
+        connectRetryTime: retry.connectRetryTime,
+        connectRetryIntervalMultiplier: retry.multiplier,
+        connectRetryMaxInterval: retry.maxInterval,
         publishQos: Number(raw(mqttObj, 'PublishQoS')) as 0 | 1 | 2,
+        subscriptions: subscriptionRows(client),
         maxPacketBytes: config.mqtt.maxMessageBytes,
       },
       {
         onRecord: (record) => {
-          counters.received += 1;
-          counters.lastReceived = Date.now();
           engine.handleRecord(record);
         },
         onConnected: (info) => {
@@ -338,20 +358,39 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
           mtpLogger.info({ status, detail }, 'MQTT status');
           setStatus(status);
         },
+        onPacket: (direction, cmd) => {
+          if (direction === 'sent') stats.packetSent(cmd);
+          else stats.packetReceived(cmd);
+        },
+        onSubscriptionStatus: (topic) => {
+          const table = model().lookup(MQTT_CLIENT)?.tables.get('Subscription');
+          for (const row of table?.rows.values() ?? []) if (model().read(row, 'Topic') === topic) model().notifyValueChange(row, 'Status');
+        },
       },
       mtpLogger,
-    ));
+    );
   };
 
   let running = false;
-  const restartMtp = async (): Promise<void> => {
-    const old = mtp;
-    mtp = undefined;
-    await old?.stop();
-    if (!running) return;
-    mtp = buildMtp();
+  const startMtp = (): void => {
+    mqtt = buildMtp();
+    mtp = mqtt && countingPublishErrors(mqtt);
     if (mtp) mtp.start();
     else setStatus('Disabled');
+  };
+  // One restart at a time: two overlapping ones would leave two MQTT clients fighting over one client ID.
+  let restarting: Promise<void> = Promise.resolve();
+  const restartMtp = (): Promise<void> => {
+    restarting = restarting.then(async () => {
+      const old = mtp;
+      mtp = undefined;
+      mqtt = undefined;
+      await old?.stop();
+      if (statsRestart) stats.reset();
+      statsRestart = false;
+      if (running) startMtp();
+    });
+    return restarting;
   };
 
   return {
@@ -363,7 +402,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       return mtpStatus;
     },
     get lastActivityAt() {
-      return smm.state.inFlight.length > 0 ? Date.now() : Math.max(counters.lastSent, counters.lastReceived);
+      const { lastPublishMessageSent, lastPublishMessageReceived } = stats.values();
+      return smm.state.inFlight.length > 0 ? Date.now() : Math.max(lastPublishMessageSent, lastPublishMessageReceived);
     },
     smm,
     start() {
@@ -374,8 +414,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       });
       // Boot! is raised now; it waits in the outbox until the MTP connects.
       subscriptions.start({ cause: 'LocalReboot' });
-      mtp = buildMtp();
-      mtp?.start();
+      startMtp();
       logger.info({ endpointId: config.endpointId, dataDir: config.dataDir, version: BERTH_VERSION }, 'berth agent started');
     },
     async stop() {
@@ -385,8 +424,10 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       if (reconnectTimer) clearTimeout(reconnectTimer);
       subscriptions.stop();
       await engine.idle();
+      await restarting;
       await mtp?.stop();
       mtp = undefined;
+      mqtt = undefined;
       await flushPersistence();
     },
   };

@@ -1,8 +1,11 @@
 // The agent's MQTT MTP (TR-369 MQTT binding, reference §4.3) over mqtt.js: MQTT 5 and 3.1.1, the
 // `usp-endpoint-id` CONNECT property, Content Type `usp.msg`, Response Topic / `/reply-to=` suffixes,
-// Response Information and `subscribe-topic` from CONNACK, TLS and credentials, and the binding's
-// randomized reconnect back-off (mqtt.js's fixed-period reconnect is disabled).
+// Response Information and `subscribe-topic` from CONNACK, the Subscription table's topics (subscribed and
+// unsubscribed live), TLS and credentials, and the binding's randomized reconnect back-off (mqtt.js's
+// fixed-period reconnect is disabled).
 import { openMqttClient } from './mqtt-connect.ts';
+import { createSubscriptionSet } from './mqtt-subscriptions.ts';
+import type { SubscribePort, SubscriptionRow, SubscriptionStatus, TopicSubscription } from './mqtt-subscriptions.ts';
 import type { IClientOptions, MqttClient, IConnackPacket, IPublishPacket } from 'mqtt';
 import { readFile } from 'node:fs/promises';
 import { RecordTooLargeError } from './mtp.ts';
@@ -27,10 +30,32 @@ export interface MqttMtpOptions {
   readonly connectRetryIntervalMultiplier?: number;
   readonly connectRetryMaxInterval?: number;
   readonly publishQos?: 0 | 1 | 2;
-  readonly extraSubscriptions?: readonly string[];
+  /** Rows of Device.MQTT.Client.{i}.Subscription.: enabled ones are subscribed at every connect. */
+  readonly subscriptions?: readonly SubscriptionRow[];
   readonly random?: () => number;
   /** Largest Record accepted or sent; larger inbound ones are dropped and logged. Default 5 MiB (as obuspa). */
   readonly maxPacketBytes?: number;
+}
+
+/** R-MQTT.10 back-off parameters (ConnectRetryTime in seconds, fractions allowed for tests). */
+export interface RetrySettings {
+  readonly connectRetryTime: number;
+  readonly multiplier: number;
+  readonly maxInterval: number;
+}
+
+export interface MqttMtpEvents extends MtpEvents {
+  /** Every MQTT control packet written or read (`cmd` as mqtt-packet names it), for Device.MQTT.Client.{i}.Stats. */
+  onPacket?(direction: 'sent' | 'received', cmd: string): void;
+  onSubscriptionStatus?(topic: string, status: SubscriptionStatus): void;
+}
+
+export interface MqttMtp extends Mtp {
+  /** The Subscription table changed: subscribed or unsubscribed at once when connected. */
+  setSubscriptions(rows: readonly SubscriptionRow[]): void;
+  subscriptionStatus(topic: string): SubscriptionStatus;
+  /** New back-off parameters: they govern the next retry; the connection is left alone. */
+  setRetry(retry: RetrySettings): void;
 }
 
 export const USP_CONTENT_TYPE = 'usp.msg';
@@ -44,7 +69,7 @@ const ACCEPTED_CONTENT_TYPES = new Set([USP_CONTENT_TYPE, 'application/vnd.bbf.u
  * Reconnect wait for retry n (R-MQTT.10): a random value in [T·(M/1000)^(n−1), T·(M/1000)^n] seconds,
  * n capped at 10, the whole capped at ConnectRetryMaxInterval.
  */
-export function retryWindow(n: number, options: { connectRetryTime: number; multiplier: number; maxInterval: number }): { min: number; max: number } {
+export function retryWindow(n: number, options: RetrySettings): { min: number; max: number } {
   const k = Math.min(Math.max(n, 1), 10);
   const m = options.multiplier / 1000;
   const min = Math.min(options.connectRetryTime * m ** (k - 1), options.maxInterval);
@@ -73,7 +98,30 @@ function classify(error: Error & { code?: string | number }): MtpStatus {
   return 'Error';
 }
 
-export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger: Logger): Mtp {
+/** SUBSCRIBE and UNSUBSCRIBE on one connection, reason codes per topic (MQTT 5: with the `usp-endpoint-id` user property, as obuspa). */
+function subscribePort(connection: MqttClient, version: 5 | 4, endpointId: string): SubscribePort {
+  const properties = version === 5 ? { properties: { userProperties: { 'usp-endpoint-id': endpointId } } } : {};
+  return {
+    subscribe: (entries: readonly TopicSubscription[]) =>
+      new Promise((resolve, reject) => {
+        connection.subscribe(Object.fromEntries(entries.map((entry) => [entry.topic, { qos: entry.qos }])), properties, (error, subs, suback) => {
+          // mqtt.js fails the whole call when any topic is refused; the SUBACK still says which, in the order of `subs`.
+          // (A topic named "resubscribe" is taken by mqtt.js as an option and never sent: it has no code, so it counts as refused.)
+          if (!suback || !subs) {
+            reject(error ?? new Error('no SUBACK'));
+            return;
+          }
+          resolve(new Map(subs.map((sub, i) => [sub.topic, Number(suback.granted[i] ?? 0x80)])));
+        });
+      }),
+    unsubscribe: async (topics: readonly string[]) => {
+      const unsuback = await connection.unsubscribeAsync([...topics], properties);
+      return new Map((unsuback?.cmd === 'unsuback' ? unsuback.granted : []).map((code, i) => [topics[i]!, code]));
+    },
+  };
+}
+
+export function createMqttMtp(options: MqttMtpOptions, events: MqttMtpEvents, logger: Logger): MqttMtp {
   const random = options.random ?? Math.random;
   const configuredQos = options.publishQos ?? 0;
   // TR-181 PublishQoS: lowered to the CONNACK Maximum QoS when the broker supports less.
@@ -90,6 +138,13 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
   let brokerMaxPacket = MQTT_MAX_PACKET_BYTES;
   let subscribed = false;
   let tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined;
+  let retry: RetrySettings = {
+    connectRetryTime: options.connectRetryTime ?? 5,
+    multiplier: options.connectRetryIntervalMultiplier ?? 2000,
+    maxInterval: options.connectRetryMaxInterval ?? 30720,
+  };
+  const subscriptions = createSubscriptionSet((topic, subscriptionStatus) => events.onSubscriptionStatus?.(topic, subscriptionStatus), logger);
+  subscriptions.configure(options.subscriptions ?? []);
 
   const setStatus = (next: MtpStatus, detail?: string): void => {
     if (next === status) return;
@@ -104,11 +159,7 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
   const scheduleRetry = (): void => {
     if (stopped || retryTimer) return;
     attempt += 1;
-    const window = retryWindow(attempt, {
-      connectRetryTime: options.connectRetryTime ?? 5,
-      multiplier: options.connectRetryIntervalMultiplier ?? 2000,
-      maxInterval: options.connectRetryMaxInterval ?? 30720,
-    });
+    const window = retryWindow(attempt, retry);
     const seconds = window.min + random() * (window.max - window.min);
     logger.info({ attempt, seconds: Number(seconds.toFixed(2)) }, 'reconnecting to the MQTT broker');
     retryTimer = setTimeout(() => {
@@ -148,20 +199,19 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
     if (properties?.assignedClientIdentifier) assignedClientId = properties.assignedClientIdentifier;
     brokerMaxPacket = properties?.maximumPacketSize ?? MQTT_MAX_PACKET_BYTES;
     qos = Math.min(configuredQos, properties?.maximumQoS ?? 2) as 0 | 1 | 2;
-    const topics = new Set<string>([options.agentTopic, ...(options.extraSubscriptions ?? [])]);
+    // The agent's own topics; the Subscription table's enabled rows go in the same SUBSCRIBE (R-MQTT.15).
+    const topics = new Set<string>([options.agentTopic]);
     if (options.version === 4) topics.add(`${options.agentTopic}/#`);
     const subscribeTopic = properties?.userProperties?.['subscribe-topic'];
     for (const topic of Array.isArray(subscribeTopic) ? subscribeTopic : subscribeTopic ? [subscribeTopic] : []) topics.add(topic);
     replyTopic = properties?.responseInformation ?? options.agentTopic;
     topics.add(replyTopic);
     try {
-      const granted = await connection.subscribeAsync(
-        [...topics].map((topic) => ({ topic, qos: 1 as const })).reduce<Record<string, { qos: 1 }>>((all, t) => ({ ...all, [t.topic]: { qos: t.qos } }), {}),
-        options.version === 5 ? { properties: { userProperties: { 'usp-endpoint-id': options.endpointId } } } : {},
-      );
-      const ok = granted.filter((g) => g.qos <= 2);
-      if (ok.length === 0) throw new Error('the broker refused every subscription');
+      const granted = await subscriptions.connect(subscribePort(connection, options.version, options.endpointId), [...topics].map((topic) => ({ topic, qos: 1 as const })));
+      if (granted === 0) throw new Error('the broker refused every subscription');
     } catch (error) {
+      // Lost while subscribing: the 'close' handler has already set the status and scheduled the retry.
+      if (connection !== client) return;
       // R-MQTT.17: without a subscription there is nobody to answer; disconnect and retry later.
       logger.error({ err: error }, 'MQTT subscribe failed');
       setStatus('Error', (error as Error).message);
@@ -202,6 +252,8 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
       clean: true,
       keepalive: options.keepAliveSeconds ?? 60,
       reconnectPeriod: 0,
+      // Connected below, once the packet counters listen: CONNECT is an MQTT message sent too.
+      manualConnect: true,
       connectTimeout: 10_000,
       resubscribe: false,
       // mqtt-packet's default pre-builds 65,536 two-byte Buffers for message ids: 6.5 MiB of heap for nothing.
@@ -229,6 +281,8 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
     }
     client = connection;
     subscribed = false;
+    connection.on('packetsend', (packet) => events.onPacket?.('sent', packet.cmd));
+    connection.on('packetreceive', (packet) => events.onPacket?.('received', packet.cmd));
     connection.on('connect', (connack) => {
       // USP is request/response: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to every round trip.
       (connection.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
@@ -243,6 +297,7 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
     connection.on('close', () => {
       if (connection !== client) return;
       subscribed = false;
+      subscriptions.disconnect();
       connection.removeAllListeners('message');
       connection.end(true);
       client = undefined;
@@ -250,6 +305,7 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
       if (status === 'Connected' || status === 'Connecting') setStatus('Error_BrokerUnreachable', 'connection closed');
       scheduleRetry();
     });
+    connection.connect();
   };
 
   return {
@@ -285,12 +341,20 @@ export function createMqttMtp(options: MqttMtpOptions, events: MtpEvents, logger
       const connection = client;
       client = undefined;
       subscribed = false;
+      subscriptions.disconnect();
       if (connection) {
         // Give in-flight publishes a moment, then close whatever is left.
         await Promise.race([connection.endAsync(false), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
         connection.end(true);
       }
       setStatus('Disabled');
+    },
+    setSubscriptions(rows) {
+      subscriptions.configure(rows);
+    },
+    subscriptionStatus: (topic) => subscriptions.status(topic),
+    setRetry(next) {
+      retry = next;
     },
   };
 }

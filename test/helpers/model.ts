@@ -4,6 +4,7 @@ import type { DataModel } from '../../src/datamodel/data-model.ts';
 import { bindDevice } from '../../src/datamodel/bindings/device.ts';
 import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
 import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
+import { createMqttStats } from '../../src/mtp/mqtt-stats.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from '../../src/datamodel/bindings/vendor-log-files.ts';
@@ -67,13 +68,20 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
     },
     () => dm!,
   );
-  bindMqtt(registry, {
-    status: () => 'Connected',
-    responseInformation: () => '',
-    stats: () => ({ connectedAt: '0001-01-01T00:00:00Z', lastSent: '0001-01-01T00:00:00Z', lastReceived: '0001-01-01T00:00:00Z', sent: 0, received: 0, connectionErrors: 0, publishErrors: 0 }),
-    configChanged: () => undefined,
-    forceReconnect: () => undefined,
-  });
+  bindMqtt(
+    registry,
+    {
+      status: () => 'Connected',
+      responseInformation: () => '',
+      stats: () => createMqttStats().values(),
+      configChanged: () => undefined,
+      retryChanged: () => undefined,
+      forceReconnect: () => undefined,
+      subscriptionsChanged: () => undefined,
+      subscriptionStatus: () => 'Unsubscribed',
+    },
+    () => dm!,
+  );
   // No apps installed here: a stand-in for the SMM service that reports fixed holdings (tests of Available*).
   const smm = {
     allocatedIn: () => ({ memoryKiB: 1024, cpuPercent: 5, diskKiB: 2048 }),

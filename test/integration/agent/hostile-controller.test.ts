@@ -3,7 +3,7 @@
 // After each, the agent still answers everyone, promptly, and keeps what it stores small.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startFixture, skipReason, AGENT_ID } from '../../helpers/usp-fixture.ts';
@@ -15,17 +15,15 @@ import { encodeRecord, encodeMsg, buildNoSessionRecord } from '../../../src/usp/
 const skip = skipReason();
 const OTHER = 'proto::household';
 
-function rssMiB(pid: number): Promise<number> {
-  return import('node:fs/promises').then(async ({ readFile }) => {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-  });
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
 }
 
 async function errorOf(controller: ControllerClient, request: usp.Request.$Properties): Promise<usp.Error.$Properties> {
   const msg = await controller.requestRaw(request, { timeoutMs: 20_000 });
   assert.equal(msg.body?.msgBody, 'error', `expected an Error, got ${msg.body?.msgBody ?? 'nothing'}`);
-  return msg.body!.error!;
+  return msg.body?.error ?? {};
 }
 
 describe('hostile Controllers', { skip }, () => {

@@ -7,8 +7,8 @@ import mqttPacket from 'mqtt-packet';
 import { connect } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { createMqttMtp } from '../../../src/mtp/mqtt.ts';
-import type { MqttMtpOptions } from '../../../src/mtp/mqtt.ts';
-import type { InboundRecord, Mtp, MtpConnectedInfo, MtpStatus } from '../../../src/mtp/mtp.ts';
+import type { MqttMtp, MqttMtpEvents, MqttMtpOptions } from '../../../src/mtp/mqtt.ts';
+import type { InboundRecord, MtpConnectedInfo, MtpStatus } from '../../../src/mtp/mtp.ts';
 import { createSilentLogger } from '../../../src/log.ts';
 import { startMosquitto } from '../../helpers/mosquitto.ts';
 import { skipReason } from '../../helpers/usp-fixture.ts';
@@ -17,20 +17,20 @@ const skip = skipReason();
 const AGENT_TOPIC = 'usp/agent/os::012345-MTP1';
 
 interface Harness {
-  mtp: Mtp;
+  mtp: MqttMtp;
   records: InboundRecord[];
   statuses: MtpStatus[];
   connects: MtpConnectedInfo[];
   waitFor<T>(pick: () => T | undefined, what: string, timeoutMs?: number): Promise<T>;
 }
 
-function startMtp(options: Partial<MqttMtpOptions> & { url: string }): Harness {
+function startMtp(options: Partial<MqttMtpOptions> & { url: string }, more: Pick<MqttMtpEvents, 'onPacket' | 'onSubscriptionStatus'> = {}): Harness {
   const records: InboundRecord[] = [];
   const statuses: MtpStatus[] = [];
   const connects: MtpConnectedInfo[] = [];
   const mtp = createMqttMtp(
     { version: 5, endpointId: 'os::012345-MTP1', agentTopic: AGENT_TOPIC, connectRetryTime: 0.2, connectRetryIntervalMultiplier: 1000, ...options },
-    { onRecord: (r) => records.push(r), onStatus: (s) => statuses.push(s), onConnected: (i) => connects.push(i) },
+    { onRecord: (r) => records.push(r), onStatus: (s) => statuses.push(s), onConnected: (i) => connects.push(i), ...more },
     createSilentLogger(),
   );
   mtp.start();
@@ -140,6 +140,67 @@ describe('MQTT MTP', { skip }, () => {
     await broker.resume();
     await h.waitFor(() => h.connects[1], 'second connect', 10_000);
     assert.equal(h.mtp.status, 'Connected');
+  });
+
+  test('Subscription rows: subscribed in the connect SUBSCRIBE, then subscribed and unsubscribed live; every MQTT packet is reported, CONNECT too', async (t) => {
+    const broker = await startMosquitto();
+    t.after(() => broker.stop());
+    const packets: string[] = [];
+    const h = startMtp(
+      { url: broker.url, subscriptions: [{ topic: 'ctl/a', qos: 1, enabled: true }, { topic: 'ctl/b', qos: 0, enabled: false }] },
+      { onPacket: (direction, cmd) => packets.push(`${direction} ${cmd}`) },
+    );
+    t.after(() => h.mtp.stop());
+    await h.waitFor(() => h.connects[0], 'connect');
+    assert.deepEqual([h.mtp.subscriptionStatus('ctl/a'), h.mtp.subscriptionStatus('ctl/b')], ['Subscribed', 'Unsubscribed']);
+    const controller = await controllerClient(broker.url, 5);
+    t.after(() => controller.endAsync());
+    const publish = (topic: string, byte: number) => controller.publishAsync(topic, Buffer.from([byte]), { qos: 1, properties: { responseTopic: 'r' } });
+    await publish('ctl/a', 1);
+    await h.waitFor(() => h.records[0], 'the message on the row topic');
+
+    h.mtp.setSubscriptions([{ topic: 'ctl/a', qos: 1, enabled: false }, { topic: 'ctl/b', qos: 0, enabled: true }]);
+    await h.waitFor(() => (h.mtp.subscriptionStatus('ctl/a') === 'Unsubscribed' && h.mtp.subscriptionStatus('ctl/b') === 'Subscribed' ? true : undefined), 'the new subscriptions');
+    await publish('ctl/a', 2);
+    await publish('ctl/b', 3);
+    await publish(AGENT_TOPIC, 4);
+    await h.waitFor(() => h.records[2], 'the messages on ctl/b and the agent topic');
+    assert.deepEqual(h.records.map((r) => r.bytes[0]), [1, 3, 4], 'nothing arrived on the disabled row\'s topic');
+    await h.mtp.stop();
+    assert.deepEqual(packets, [
+      'sent connect', 'received connack', 'sent subscribe', 'received suback',
+      'received publish', 'sent puback',
+      'sent subscribe', 'received suback', 'sent unsubscribe', 'received unsuback',
+      'received publish', // on ctl/b, subscribed at QoS 0: delivered at QoS 0, nothing to acknowledge
+      'received publish', 'sent puback',
+      'sent disconnect',
+    ]);
+  });
+
+  test('a topic the broker refuses is Error and the others still work (R-MQTT.17 asks for one)', async (t) => {
+    // Mosquitto's ACLs never refuse a SUBSCRIBE (they filter at delivery), so a scripted broker refuses 'ctl/denied'
+    // in its SUBACK, as brokers with subscription ACLs do (0x87 Not authorized).
+    const subscribes: string[][] = [];
+    const server = createServer((socket) => {
+      const parser = mqttPacket.parser({ protocolVersion: 5 });
+      const send = (packet: object): void => { socket.write(mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: 5 })); };
+      parser.on('packet', (packet) => {
+        if (packet.cmd === 'connect') send({ cmd: 'connack', reasonCode: 0, sessionPresent: false });
+        if (packet.cmd === 'subscribe') {
+          subscribes.push(packet.subscriptions.map((s) => s.topic));
+          send({ cmd: 'suback', messageId: packet.messageId, granted: packet.subscriptions.map((s) => (s.topic === 'ctl/denied' ? 0x87 : s.qos)) });
+        }
+      });
+      socket.on('data', (chunk) => parser.parse(chunk));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => { resolve(); })));
+    const h = startMtp({ url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, subscriptions: [{ topic: 'ctl/denied', qos: 1, enabled: true }, { topic: 'ctl/ok', qos: 2, enabled: true }] });
+    t.after(() => h.mtp.stop());
+    await h.waitFor(() => h.connects[0], 'connect despite the refused topic');
+    assert.deepEqual(subscribes, [[AGENT_TOPIC, 'ctl/denied', 'ctl/ok']], 'one SUBSCRIBE with every topic');
+    assert.deepEqual([h.mtp.subscriptionStatus('ctl/denied'), h.mtp.subscriptionStatus('ctl/ok'), h.mtp.status], ['Error', 'Subscribed', 'Connected']);
   });
 
   test('TLS with the operator\'s CA, and username/password', async (t) => {
