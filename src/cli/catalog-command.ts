@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { addPublisher, initRepository, refreshExpiring, rotateRoot } from '../catalog/repository/repository.ts';
 import { buildCatalogServer } from '../catalog/server/catalog-server.ts';
+import { DEFAULT_SERVER_LIMITS } from '../catalog/server/server-limits.ts';
 import { createLogger } from '../log.ts';
 import { UsageError } from './usage.ts';
 
@@ -10,6 +11,7 @@ const USAGE = `usage:
   berth catalog init --dir <dir> [--root-keys N] [--root-threshold M]
         new TUF repository with fresh keys; <dir>/root.json is what gateways ship as catalog.root
   berth catalog serve --dir <dir> [--host 127.0.0.1] [--port 8700] [--tls-cert <cert.pem> --tls-key <key.pem>]
+        [--max-package-bytes ${DEFAULT_SERVER_LIMITS.maxPackageBytes}] [--max-connections ${DEFAULT_SERVER_LIMITS.maxConnections}]
         serve metadata, packages, the publish API and the app page (HTTPS with a certificate);
         keeps timestamp and snapshot signed
   berth catalog publisher add --dir <dir> --vendor <vendor> --key <publisher.pub.pem>
@@ -47,7 +49,16 @@ export async function runCatalogCommand(argv: readonly string[]): Promise<number
     case 'serve': {
       const { values } = parseArgs({
         args: rest,
-        options: { dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
+        options: {
+          dir: { type: 'string' },
+          host: { type: 'string' },
+          port: { type: 'string' },
+          'log-level': { type: 'string' },
+          'tls-cert': { type: 'string' },
+          'tls-key': { type: 'string' },
+          'max-package-bytes': { type: 'string' },
+          'max-connections': { type: 'string' },
+        },
         strict: true,
       });
       if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
@@ -56,7 +67,10 @@ export async function runCatalogCommand(argv: readonly string[]): Promise<number
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port ?? ''}'`);
       const logger = createLogger((values['log-level'] ?? 'info') as 'info');
       const tls = values['tls-cert'] && values['tls-key'] ? { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key'], 'utf8') } : undefined;
-      const server = buildCatalogServer({ dir, logger, ...(tls ? { tls } : {}) });
+      const maxPackageBytes = positiveInt(values['max-package-bytes'], '--max-package-bytes');
+      const maxConnections = positiveInt(values['max-connections'], '--max-connections');
+      const limits = { ...(maxPackageBytes ? { maxPackageBytes } : {}), ...(maxConnections ? { maxConnections } : {}) };
+      const server = buildCatalogServer({ dir, logger, limits, ...(tls ? { tls } : {}) });
       // Keep timestamp and snapshot signed: a gateway refuses an expired timestamp (freeze protection).
       let timer: NodeJS.Timeout | undefined;
       const keepFresh = async (): Promise<void> => {

@@ -2,7 +2,7 @@
 // from the catalog (trusting only targets that carry the publisher's own signature), adds the new target with its
 // signed summary, signs the next version of the role with the publisher's key (which never leaves this machine)
 // and streams role + package to the catalog's publish endpoint.
-import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -15,7 +15,7 @@ import { readPackageFile } from '../package/package-reader.ts';
 import { encodePublishHead, publishPath, PUBLISH_CONTENT_TYPE } from '../publish-protocol.ts';
 import { targetCustomOf, targetPathOf } from '../target-custom.ts';
 import type { TargetCustom } from '../target-custom.ts';
-import { signingKeyFromPem } from '../tuf/keys.ts';
+import { signingKeyFromPem, verifyEd25519 } from '../tuf/keys.ts';
 import type { TufSigningKey } from '../tuf/keys.ts';
 import { canonicalBytes, DAY, expiryIn, signEnvelope, SPEC_VERSION } from '../tuf/signed-metadata.ts';
 import type { Envelope, JsonObject } from '../tuf/signed-metadata.ts';
@@ -72,9 +72,7 @@ async function fetchCurrentRole(base: string, vendor: string): Promise<Envelope 
 
 function isSignedBy(role: Envelope, key: TufSigningKey): boolean {
   const signature = role.signatures.find((s) => s.keyid === key.keyId);
-  if (!signature) return false;
-  const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(key.json.keyval.public, 'hex')]), format: 'der', type: 'spki' });
-  return verify(null, canonicalBytes(role.signed), publicKey, Buffer.from(signature.sig, 'hex'));
+  return signature !== undefined && verifyEd25519(key.json.keyval.public, canonicalBytes(role.signed), signature.sig);
 }
 
 async function sha256File(path: string): Promise<string> {

@@ -16,6 +16,7 @@ import { PackageError } from '../package/package-error.ts';
 import { isSafeTargetPath, targetCustomOf, targetCustomSchema, targetPathOf } from '../target-custom.ts';
 import { formatPath } from '../../validation/schema.ts';
 import type { TargetCustom } from '../target-custom.ts';
+import { parseCanonicalJson, verifyCanonicalEnvelope } from '../tuf/canonical-envelope.ts';
 import type { Envelope } from '../tuf/signed-metadata.ts';
 import { DEFAULT_EXPIRY, RepositoryError, commitRole, isValidVendor, loadRole, loadState } from './repository.ts';
 import type { ExpiryPolicy, RepositoryState } from './repository.ts';
@@ -40,6 +41,38 @@ function fail(code: string, message: string): never {
   throw new RepositoryError(code, message);
 }
 
+const unknownPublisher = (vendor: string): never =>
+  fail('UNKNOWN_PUBLISHER', `no publisher "${vendor}" in this catalog (add it with \`berth catalog publisher add\`)`);
+const badSignature = (vendor: string): never =>
+  fail('BAD_SIGNATURE', `role "${vendor}" is not signed by the key this catalog delegates to ${vendor} (wrong or revoked publisher key)`);
+
+/**
+ * The role's signature, checked on its bytes as received and before anything but its short signature list is
+ * parsed: a stranger's role costs a hash, not a parse (120 parsed at once exhausted the server's heap).
+ */
+function checkSignatureBeforeParsing(state: RepositoryState, vendor: string, roleBytes: Buffer): void {
+  type Delegations = { keys?: Record<string, { keyval?: { public?: unknown } }>; roles?: { name: string; keyids: string[]; threshold: number }[] };
+  const delegations = state.targets.signed['delegations'] as Delegations | undefined;
+  const role = isValidVendor(vendor) ? delegations?.roles?.find((r) => r.name === vendor) : undefined;
+  if (!role) return unknownPublisher(vendor);
+  const keys = new Map<string, string>();
+  for (const keyId of role.keyids) {
+    const publicKey = delegations?.keys && Object.hasOwn(delegations.keys, keyId) ? delegations.keys[keyId]?.keyval?.public : undefined;
+    if (typeof publicKey === 'string') keys.set(keyId, publicKey);
+  }
+  const verdict = verifyCanonicalEnvelope(roleBytes, keys, role.threshold);
+  if (verdict === 'not-canonical') fail('BAD_METADATA', `role "${vendor}" must be sent as the canonical JSON of its envelope, as \`berth app publish\` does`);
+  if (verdict === 'unsigned') badSignature(vendor);
+}
+
+function parseRoleBytes(roleBytes: Buffer): unknown {
+  try {
+    return parseCanonicalJson(roleBytes);
+  } catch {
+    return fail('BAD_METADATA', 'role metadata is not JSON');
+  }
+}
+
 function parseRole(roleJson: unknown): Metadata<Targets> {
   try {
     return Metadata.fromJSON(MetadataKind.Targets, roleJson as Parameters<typeof Metadata.fromJSON>[1]);
@@ -59,12 +92,12 @@ export async function checkRole(dir: string, state: RepositoryState, vendor: str
   const roles = targetsMd.signed.delegations?.roles ?? {};
   // The vendor comes from the request path: only a valid name that is the map's own key is looked up.
   const delegated = isValidVendor(vendor) && Object.hasOwn(roles, vendor) ? roles[vendor] : undefined;
-  if (!delegated) fail('UNKNOWN_PUBLISHER', `no publisher "${vendor}" in this catalog (add it with \`berth catalog publisher add\`)`);
+  if (!delegated) return unknownPublisher(vendor);
   const roleMd = parseRole(roleJson);
   try {
     targetsMd.verifyDelegate(vendor, roleMd);
   } catch {
-    fail('BAD_SIGNATURE', `role "${vendor}" is not signed by the key this catalog delegates to ${vendor} (wrong or revoked publisher key)`);
+    badSignature(vendor);
   }
   const current = await loadRole(layout, state, vendor);
   const currentVersion = current ? (current.signed['version'] as number) : 0;
@@ -137,25 +170,42 @@ export interface PublishResult {
   added: boolean;
 }
 
+export interface AcceptOptions {
+  /** Largest package accepted: a role that signs a longer one is refused before its package is read. */
+  maxPackageBytes: number;
+  maxUnpackedBytes: number;
+  expiry?: ExpiryPolicy;
+  now?: () => number;
+  /** Called once the role is verified, with the length of the package that must follow it (0: none). */
+  onRoleAccepted?: (packageLength: number) => void;
+}
+
 /**
- * The whole publish. `roleJson` is the publisher's signed role; `packageStream` the package bytes (may be empty
- * when the role adds nothing, e.g. a re-sign after a key change). On any failure nothing is left behind.
+ * The whole publish. `roleBytes` is the publisher's signed role, as received; `packageStream` the package bytes
+ * (empty when the role adds nothing, e.g. a re-sign after a key change). On any failure nothing is left behind.
  */
 export async function acceptPublish(
   dir: string,
   vendor: string,
-  roleJson: unknown,
+  roleBytes: Buffer,
   packageStream: Readable,
-  options: { maxUnpackedBytes: number; expiry?: ExpiryPolicy; now?: () => number },
+  options: AcceptOptions,
 ): Promise<PublishResult> {
   const layout = layoutOf(dir);
   const now = options.now ?? Date.now;
-  const checked = await checkRole(dir, await loadState(layout), vendor, roleJson, now());
+  const state = await loadState(layout);
+  checkSignatureBeforeParsing(state, vendor, roleBytes);
+  const roleJson = parseRoleBytes(roleBytes);
+  const checked = await checkRole(dir, state, vendor, roleJson, now());
+  const target = checked.newTarget;
+  if (target && target.length > options.maxPackageBytes) {
+    fail('TOO_LARGE', `${target.path} is ${target.length} bytes; this catalog accepts packages of at most ${options.maxPackageBytes} bytes`);
+  }
+  options.onRoleAccepted?.(target?.length ?? 0);
   await mkdir(layout.incomingDir, { recursive: true });
   const work = join(layout.incomingDir, randomBytes(8).toString('hex'));
   await mkdir(work);
   try {
-    const target = checked.newTarget;
     if (target) {
       const file = join(work, 'package.berth');
       const received = await receivePackage(packageStream, file, target.length);
@@ -172,7 +222,9 @@ export async function acceptPublish(
       if (mismatch) fail('PACKAGE_MISMATCH', `signed summary does not match the package (${mismatch})`);
       await rm(join(work, 'unpacked'), { recursive: true, force: true });
     } else {
-      packageStream.resume();
+      for await (const chunk of packageStream) {
+        if ((chunk as Buffer).length > 0) fail('BAD_REQUEST', `role "${vendor}" adds no new target, so no package may follow it`);
+      }
     }
     return await withRepositoryLock(layout.lockDir, async () => {
       // Re-checked under the lock: another publish of the same vendor may have landed while the package arrived.
@@ -185,8 +237,8 @@ export async function acceptPublish(
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         });
       }
-      const roleBytes = Buffer.from(`${JSON.stringify(roleJson as Envelope, null, 1)}\n`, 'utf8');
-      await commitRole(layout, state, vendor, roleBytes, again.version, { expiry: options.expiry ?? DEFAULT_EXPIRY, now: now() });
+      const stored = Buffer.from(`${JSON.stringify(roleJson as Envelope, null, 1)}\n`, 'utf8');
+      await commitRole(layout, state, vendor, stored, again.version, { expiry: options.expiry ?? DEFAULT_EXPIRY, now: now() });
       return { targetPath: target?.path ?? '', version: again.version, added: target !== undefined };
     });
   } finally {
