@@ -157,7 +157,9 @@ export async function publishPackage(options: PublishOptions): Promise<PublishOu
       spec_version: SPEC_VERSION,
       version,
       expires: expiryIn(365 * DAY, options.now),
-      targets: { ...targets, [targetPath]: { length: packageSize, hashes: { sha256 }, custom } },
+      // A target the catalog already lists is re-signed exactly as it is: the catalog refuses any change to a
+      // published target's metadata, even one to its custom summary.
+      targets: existing ? targets : { ...targets, [targetPath]: { length: packageSize, hashes: { sha256 }, custom } },
     },
     [key],
   );

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
+import { canonicalize } from '@tufjs/canonical-json';
 import { Metadata, MetadataKind } from '@tufjs/models';
 import type { Targets } from '@tufjs/models';
 import { readPackageFile } from '../package/package-reader.ts';
@@ -84,7 +85,8 @@ function parseRole(roleJson: unknown): Metadata<Targets> {
 /**
  * Checks a publisher's new role against the current repository: signed by the vendor's delegated key, the next
  * version, not expiring too soon, no sub-delegations, every target inside the vendor's paths with a valid custom
- * summary, published versions immutable, at most one new target (the one whose package comes with it).
+ * summary, published targets neither changed (length, hashes, custom: all of it) nor removed, at most one new
+ * target (the one whose package comes with it).
  */
 export async function checkRole(dir: string, state: RepositoryState, vendor: string, roleJson: unknown, now: number): Promise<CheckedRole> {
   const layout = layoutOf(dir);
@@ -109,7 +111,11 @@ export async function checkRole(dir: string, state: RepositoryState, vendor: str
   }
   if (roleMd.signed.delegations) fail('BAD_METADATA', `role "${vendor}" must not delegate further`);
 
-  const currentTargets = (current?.signed['targets'] ?? {}) as Record<string, { length: number; hashes: Record<string, string> }>;
+  const currentTargets = (current?.signed['targets'] ?? {}) as Record<string, unknown>;
+  // What gateways may have installed stays listed as it was: dropped, it could no longer be verified.
+  for (const path of Object.keys(currentTargets)) {
+    if (!Object.hasOwn(roleMd.signed.targets, path)) fail('IMMUTABLE', `${path} is published; a new role must keep listing it, unchanged`);
+  }
   let newTarget: NewTarget | undefined;
   for (const [path, target] of Object.entries(roleMd.signed.targets)) {
     if (!isSafeTargetPath(path) || !delegated.isDelegatedPath(path)) {
@@ -124,10 +130,10 @@ export async function checkRole(dir: string, state: RepositoryState, vendor: str
       fail('BAD_METADATA', `target ${path} does not match its custom summary (${custom.vendor}/${custom.name} ${custom.version})`);
     }
     if (custom.packageSize !== target.length) fail('BAD_METADATA', `target ${path}: custom packageSize ${custom.packageSize} ≠ length ${target.length}`);
-    const before = currentTargets[path];
-    if (before) {
-      if (before.length !== target.length || before.hashes['sha256'] !== sha256) {
-        fail('IMMUTABLE', `${path} is already published with other content; publish a new version instead`);
+    if (Object.hasOwn(currentTargets, path)) {
+      // Compared as signed (canonical JSON): the custom summary gateways admit an app by is as fixed as its bytes.
+      if (canonicalize(currentTargets[path] as Parameters<typeof canonicalize>[0]) !== canonicalize(target.toJSON())) {
+        fail('IMMUTABLE', `${path} is already published with other metadata (length, hashes or custom summary); publish a new version instead`);
       }
       continue;
     }

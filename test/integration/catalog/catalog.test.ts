@@ -9,7 +9,7 @@ import { startCatalog, VENDOR } from '../../helpers/catalog-fixture.ts';
 import type { CatalogFixture } from '../../helpers/catalog-fixture.ts';
 import { publishPackage, PublishError } from '../../../src/catalog/publisher/publish-package.ts';
 import { CatalogError } from '../../../src/catalog/client/catalog-error.ts';
-import { addPublisher, loadState, rotateRoot } from '../../../src/catalog/repository/repository.ts';
+import { addPublisher, loadRole, loadState, rotateRoot } from '../../../src/catalog/repository/repository.ts';
 import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
 import { generateKeyPairPem, signingKeyFromPem } from '../../../src/catalog/tuf/keys.ts';
 import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../../../src/catalog/tuf/signed-metadata.ts';
@@ -270,6 +270,46 @@ test('a revoked publisher key: its publishes are refused and what it signed stop
     const forged = signEnvelope({ ...state.timestamp.signed, version: (state.timestamp.signed['version'] as number) + 1 }, [oldTimestampKey]);
     await writeFile(layout.timestampFile(), toFileBytes(forged));
     await expectFault(catalog.client(gateway).resolve(url), 7036, /timestamp was signed by 0\/1 keys/);
+  }));
+
+test('published versions are immutable: a re-signed role may not change or drop a published target', () =>
+  withCatalog(async (catalog) => {
+    const { url } = await publish(catalog, 'hello', '1.0.0');
+    await publish(catalog, 'hello', '1.1.0');
+    const layout = layoutOf(catalog.dir);
+    const current = (await loadRole(layout, await loadState(layout), VENDOR))!;
+    const targets = current.signed['targets'] as Record<string, { length: number; hashes: JsonObject; custom: JsonObject }>;
+    const path = `${VENDOR}/hello/hello-1.0.0.berth`;
+    const acme = signingKeyFromPem(catalog.publisherKeyPem);
+    const resign = (changed: JsonObject) =>
+      fetch(`${catalog.url}${publishPath(VENDOR)}`, {
+        method: 'POST',
+        headers: { 'content-type': PUBLISH_CONTENT_TYPE },
+        body: encodePublishHead(signEnvelope({ ...current.signed, version: (current.signed['version'] as number) + 1, targets: changed }, [acme])),
+      });
+    const refusals: { status: number; body: { error: string; message: string } }[] = [];
+    for (const changed of [
+      // The signed summary a gateway admits the app by: more memory than the package was checked for.
+      { ...targets, [path]: { ...targets[path]!, custom: { ...targets[path]!.custom, executionUnits: [{ name: 'main', memoryKiB: 1024, cpuPercent: 10, diskKiB: 1024 }] } } },
+      // Which berth versions it runs on: would make 1.0.0 uninstallable everywhere.
+      { ...targets, [path]: { ...targets[path]!, custom: { ...targets[path]!.custom, requiresBerth: '>=99.0.0' } } },
+      // Dropped from the role: gateways could no longer verify what they installed.
+      Object.fromEntries(Object.entries(targets).filter(([name]) => name !== path)),
+    ]) {
+      const response = await resign(changed);
+      refusals.push({ status: response.status, body: (await response.json()) as { error: string; message: string } });
+    }
+    for (const refusal of refusals) {
+      assert.equal(refusal.status, 409, refusal.body.message);
+      assert.equal(refusal.body.error, 'IMMUTABLE');
+      assert.match(refusal.body.message, /hello-1\.0\.0\.berth/);
+    }
+    const resolved = await catalog.client().resolve(url);
+    assert.equal(resolved.custom.requiresBerth, '>=0.1.0');
+    assert.equal(resolved.custom.executionUnits[0]!.memoryKiB, 8192);
+    // Signing the same targets again is no change: accepted.
+    const same = await resign(targets);
+    assert.equal(same.status, 201);
   }));
 
 test('the server refuses a package that does not match what the publisher signed, and a hostile tar', () =>
