@@ -4,7 +4,7 @@
 // publisher signed (length, sha256, custom summary vs the package's own manifest), then commits.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, rm } from 'node:fs/promises';
+import { chmod, link, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -21,6 +21,7 @@ import { parseCanonicalJson, verifyCanonicalEnvelope } from '../tuf/canonical-en
 import type { Envelope } from '../tuf/signed-metadata.ts';
 import { DEFAULT_EXPIRY, RepositoryError, commitRole, isValidVendor, loadRole, loadState } from './repository.ts';
 import type { ExpiryPolicy, RepositoryState } from './repository.ts';
+import { makePublicDir, PUBLIC_FILE_MODE } from './public-files.ts';
 import { layoutOf } from './repository-layout.ts';
 import { withRepositoryLock } from './repository-lock.ts';
 
@@ -166,7 +167,9 @@ async function receivePackage(source: Readable, file: string, length: number): P
       done(null, chunk);
     },
   });
-  await pipeline(source, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 }));
+  await pipeline(source, meter, createWriteStream(file, { flags: 'wx', mode: PUBLIC_FILE_MODE }));
+  // Linked into repository/ as it is: readable by a static web server whatever the umask.
+  await chmod(file, PUBLIC_FILE_MODE);
   return { size, sha256: hash.digest('hex') };
 }
 
@@ -238,7 +241,7 @@ export async function acceptPublish(
       const again = await checkRole(dir, state, vendor, roleJson, now());
       if (target) {
         const destination = layout.targetFile(target.path, target.sha256);
-        await mkdir(dirname(destination), { recursive: true });
+        await makePublicDir(dirname(destination));
         await link(join(work, 'package.berth'), destination).catch((error: unknown) => {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         });

@@ -10,6 +10,7 @@ import { generateKeyPairPem, publicKeyFromPem, signingKeyFromPem } from '../tuf/
 import type { TufPublicKey, TufSigningKey } from '../tuf/keys.ts';
 import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../tuf/signed-metadata.ts';
 import type { Envelope, JsonObject } from '../tuf/signed-metadata.ts';
+import { makePublicDir, PUBLIC_FILE_MODE, writePublicFileOnce } from './public-files.ts';
 import { layoutOf } from './repository-layout.ts';
 import type { RepositoryLayout } from './repository-layout.ts';
 import { withRepositoryLock } from './repository-lock.ts';
@@ -68,7 +69,7 @@ async function readJson(path: string): Promise<Envelope> {
 
 async function writeOnce(path: string, bytes: Buffer): Promise<void> {
   // Versioned files are never rewritten: a new version gets a new name (consistent snapshots).
-  await writeFile(path, bytes, { flag: 'wx', mode: 0o644 });
+  await writePublicFileOnce(path, bytes);
 }
 
 export async function loadState(layout: RepositoryLayout): Promise<RepositoryState> {
@@ -163,7 +164,7 @@ async function publishSnapshot(
     },
     [timestampKey],
   );
-  await writeFileAtomic(layout.timestampFile(), toFileBytes(timestamp));
+  await writeFileAtomic(layout.timestampFile(), toFileBytes(timestamp), { mode: PUBLIC_FILE_MODE });
   const targetsChange = changedRoles.get('targets');
   return {
     ...state,
@@ -192,8 +193,8 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   if (existing.length > 0) throw new RepositoryError('EXISTS', `${dir} already holds a catalog; refusing to overwrite it`);
   const expiry = options.expiry ?? DEFAULT_EXPIRY;
   const now = options.now ?? Date.now();
-  await mkdir(layout.metadataDir, { recursive: true });
-  await mkdir(layout.targetsDir, { recursive: true });
+  await makePublicDir(layout.metadataDir);
+  await makePublicDir(layout.targetsDir);
   await mkdir(layout.rootKeysDir, { recursive: true, mode: 0o700 });
 
   const rootKeys: TufSigningKey[] = [];
@@ -238,7 +239,7 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   const empty: Envelope = { signed: { version: 0, meta: {} }, signatures: [] };
   const state = await publishSnapshot(layout, { root, targets, snapshot: empty, timestamp: empty }, new Map([['targets', { version: 1, bytes: targetsBytes }]]), expiry, now);
   const rootFile = join(dir, 'root.json');
-  await writeFileAtomic(rootFile, rootBytes);
+  await writeFileAtomic(rootFile, rootBytes, { mode: PUBLIC_FILE_MODE });
   return { rootFile, state };
 }
 
@@ -385,7 +386,7 @@ export async function rotateRoot(
     await rm(nextDir, { recursive: true, force: true });
     await publishSnapshot(layout, { ...state, root }, new Map(), expiry, now);
     const rootFile = join(dir, 'root.json');
-    await writeFileAtomic(rootFile, rootBytes);
+    await writeFileAtomic(rootFile, rootBytes, { mode: PUBLIC_FILE_MODE });
     return { version, rootFile };
   });
 }

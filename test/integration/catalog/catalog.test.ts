@@ -3,13 +3,13 @@
 // each is refused with the USP fault a gateway would report, and leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startCatalog, VENDOR } from '../../helpers/catalog-fixture.ts';
 import type { CatalogFixture } from '../../helpers/catalog-fixture.ts';
 import { publishPackage, PublishError } from '../../../src/catalog/publisher/publish-package.ts';
 import { CatalogError } from '../../../src/catalog/client/catalog-error.ts';
-import { addPublisher, loadRole, loadState, rotateRoot } from '../../../src/catalog/repository/repository.ts';
+import { addPublisher, loadRole, loadState, refreshExpiring, rotateRoot } from '../../../src/catalog/repository/repository.ts';
 import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
 import { generateKeyPairPem, signingKeyFromPem } from '../../../src/catalog/tuf/keys.ts';
 import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../../../src/catalog/tuf/signed-metadata.ts';
@@ -349,6 +349,43 @@ test('the server refuses a package that does not match what the publisher signed
     assert.deepEqual(await readdir(layout.incomingDir), [], 'nothing left in incoming/');
     assert.deepEqual(await readdir(layout.targetsDir), [], 'no target stored');
   }));
+
+/** Every file and folder under `dir`, with its permission bits. */
+async function modesUnder(dir: string): Promise<Map<string, number>> {
+  const modes = new Map<string, number>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    modes.set(path, (await stat(path)).mode & 0o777);
+  }
+  return modes;
+}
+
+test('what a static web server serves is world-readable (0644, folders 0755) whatever the umask; keys stay private', async () => {
+  // A strict umask, as on a hardened server: berth must set the modes itself.
+  const umask = process.umask(0o077);
+  let catalog: CatalogFixture | undefined;
+  try {
+    catalog = await startCatalog();
+    await publish(catalog, 'hello', '1.0.0');
+    await rotateRoot(catalog.dir);
+    await refreshExpiring(catalog.dir, { now: Date.now() + 2 * DAY });
+    const layout = layoutOf(catalog.dir);
+    const publicModes = await modesUnder(layout.publicDir);
+    assert.ok([...publicModes.keys()].some((path) => path.endsWith('timestamp.json')) && [...publicModes.keys()].some((path) => path.endsWith('.hello-1.0.0.berth')));
+    for (const [path, mode] of publicModes) {
+      const isDir = (await stat(path)).isDirectory();
+      assert.equal(mode.toString(8), isDir ? '755' : '644', path);
+    }
+    for (const path of [catalog.dir, layout.publicDir]) assert.equal(((await stat(path)).mode & 0o777).toString(8), '755', path);
+    assert.equal(((await stat(join(catalog.dir, 'root.json'))).mode & 0o777).toString(8), '644', 'the root.json gateways ship');
+    const keyModes = await modesUnder(layout.keysDir);
+    assert.ok(keyModes.size > 0);
+    for (const [path, mode] of keyModes) assert.equal(mode & 0o077, 0, `${path} is private (${mode.toString(8)})`);
+  } finally {
+    process.umask(umask);
+    await catalog?.close();
+  }
+});
 
 test('an unreachable catalog is 7033; a URL outside the catalog is 7036 before any download', () =>
   withCatalog(async (catalog) => {
