@@ -3,13 +3,14 @@
 // each is refused with the USP fault a gateway would report, and leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCatalog, VENDOR } from '../../helpers/catalog-fixture.ts';
 import type { CatalogFixture } from '../../helpers/catalog-fixture.ts';
 import { publishPackage, PublishError } from '../../../src/catalog/publisher/publish-package.ts';
 import { CatalogError } from '../../../src/catalog/client/catalog-error.ts';
-import { addPublisher, loadRole, loadState, refreshExpiring, rotateRoot } from '../../../src/catalog/repository/repository.ts';
+import { addPublisher, initRepository, loadRole, loadState, refreshExpiring, rotateRoot } from '../../../src/catalog/repository/repository.ts';
 import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
 import { generateKeyPairPem, signingKeyFromPem } from '../../../src/catalog/tuf/keys.ts';
 import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../../../src/catalog/tuf/signed-metadata.ts';
@@ -170,6 +171,33 @@ test('an M-of-N root: rotation needs the threshold of current root keys, and gat
     await assert.rejects(readFile(layout.versionedMetadata(3, 'root')), /ENOENT/);
   } finally {
     await catalog.close();
+  }
+});
+
+test('offline keys: publisher add and rotate-root find them where named, and a catalog made with them inside still works', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'berth-offline-keys-'));
+  try {
+    const dir = join(work, 'catalog');
+    const { offlineKeysDir } = await initRepository(dir);
+    assert.equal(offlineKeysDir, `${dir}-offline-keys`);
+    const usb = join(work, 'usb');
+    await rename(offlineKeysDir, usb);
+    const publisher = generateKeyPairPem().publicPem;
+    await assert.rejects(addPublisher(dir, VENDOR, publisher), /targets key not found at .*catalog-offline-keys\/targets\.pem; .*--offline-keys/);
+    await assert.rejects(rotateRoot(dir), /root keys in .*found 0; .*--offline-keys/);
+    await addPublisher(dir, VENDOR, publisher, { offlineKeysDir: usb });
+    assert.equal((await rotateRoot(dir, { offlineKeysDir: usb })).version, 2);
+    assert.equal((await readdir(join(usb, 'retired'))).length, 1, 'the old root keys retired with the offline keys');
+    assert.ok((await readdir(join(dir, 'keys', 'retired'))).some((name) => name.startsWith('timestamp-v1')), 'the old timestamp key with the online ones');
+
+    // A catalog made before the offline keys moved out: its error says how to go on, and naming keys/ does.
+    const old = join(work, 'old');
+    await initRepository(old, { offlineKeysDir: join(old, 'keys') });
+    await assert.rejects(addPublisher(old, VENDOR, publisher), new RegExp(`offline keys inside it: pass --offline-keys ${join(old, 'keys')}`));
+    await addPublisher(old, VENDOR, publisher, { offlineKeysDir: join(old, 'keys') });
+    assert.equal((await rotateRoot(old, { offlineKeysDir: join(old, 'keys') })).version, 2);
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
 });
 
@@ -378,7 +406,7 @@ test('what a static web server serves is world-readable (0644, folders 0755) wha
     }
     for (const path of [catalog.dir, layout.publicDir]) assert.equal(((await stat(path)).mode & 0o777).toString(8), '755', path);
     assert.equal(((await stat(join(catalog.dir, 'root.json'))).mode & 0o777).toString(8), '644', 'the root.json gateways ship');
-    const keyModes = await modesUnder(layout.keysDir);
+    const keyModes = new Map([...(await modesUnder(layout.keysDir)), ...(await modesUnder(layout.offlineKeysDir))]);
     assert.ok(keyModes.size > 0);
     for (const [path, mode] of keyModes) assert.equal(mode & 0o077, 0, `${path} is private (${mode.toString(8)})`);
   } finally {
