@@ -69,11 +69,6 @@ export function buildCatalogServer(options: CatalogServerOptions): FastifyInstan
   // Only the publish route takes a body, and it streams it: no parser buffers and parses JSON or text for anyone.
   app.removeAllContentTypeParsers();
 
-  app.addHook('onRequest', (request, _reply, done) => {
-    // Node leaves a kept-alive connection without an idle timeout once its next request starts: set it again.
-    request.raw.socket.setTimeout(limits.idleTimeoutMs);
-    done();
-  });
   app.addHook('onSend', (request, reply, payload, done) => {
     // Answered before its body was all read (refused, or a body where none belongs): the connection is closed
     // after the answer, so a client trickling a body cannot keep it.

@@ -85,9 +85,9 @@ function postChunked(url: string, body: Buffer): Promise<{ status: number; error
   });
 }
 
-async function storedNothing(catalog: CatalogProcess): Promise<void> {
+async function storedNothing(catalog: CatalogProcess, app = 'big'): Promise<void> {
   const layout = layoutOf(catalog.dir);
-  assert.deepEqual(await readdir(layout.targetsDir), [], 'no target stored');
+  assert.deepEqual(await readdir(`${layout.targetsDir}/${VENDOR}/${app}`).catch(() => []), [], 'no target stored');
   assert.deepEqual(await readdir(layout.incomingDir).catch(() => []), [], 'nothing left in incoming/');
 }
 
@@ -102,7 +102,7 @@ interface Trickled {
  * A client that sends `head`, then `drip` every `everyMs` until the server closes the connection (given up after
  * 30 s).
  */
-function trickle(url: string, head: string, drip: string, everyMs: number): Promise<Trickled> {
+function trickle(url: string, head: string | Buffer, drip: string, everyMs: number): Promise<Trickled> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const started = Date.now();
@@ -188,19 +188,28 @@ test('--max-package-bytes holds for chunked uploads: 413 TOO_LARGE, a body longe
     assert.ok(catalog.alive());
   }));
 
-test('slow clients: a body at 1 byte every 5 s, trickled headers, a body where none belongs: closed in time while others are served', () =>
+test('slow clients: a body at 1 byte every 5 s, a package at 1 byte a second, trickled headers, a body where none belongs: closed in time while others are served', () =>
   withCatalogProcess([], async (catalog) => {
     const trickledBody = trickle(catalog.url, `POST ${publishPath(VENDOR)} HTTP/1.1\r\nHost: catalog\r\nContent-Type: ${PUBLISH_CONTENT_TYPE}\r\nContent-Length: 100000\r\n\r\n`, 'x', 5000);
+    // A valid role for a 64 KiB package, then the package at a byte a second: the deadline is 10 s + 1 s.
+    const packageBytes = randomBytes(65_536);
+    const role = encodePublishHead(roleSigning(catalog, packageBytes.length, createHash('sha256').update(packageBytes).digest('hex')));
+    const publishHead = `POST ${publishPath(VENDOR)} HTTP/1.1\r\nHost: catalog\r\nContent-Type: ${PUBLISH_CONTENT_TYPE}\r\nContent-Length: ${role.length + packageBytes.length}\r\n\r\n`;
+    const trickledPackage = trickle(catalog.url, Buffer.concat([Buffer.from(publishHead), role]), 'x', 1000);
     const trickledHeaders = trickle(catalog.url, 'GET /healthz HTTP/1.1\r\nHost: catalog\r\n', 'X-Slow: 1\r\n', 2000);
     const strayBody = trickle(catalog.url, 'POST /api/v1/apps HTTP/1.1\r\nHost: catalog\r\nContent-Length: 100000\r\n\r\n', 'x', 1000);
     // Everyone else is served meanwhile.
     assert.ok(await healthy(catalog));
     await legitimatePublish(catalog, '1.0.0');
-    const [body, headers, stray] = await Promise.all([trickledBody, trickledHeaders, strayBody]);
-    // README: a publish's role must arrive within 10 s; headers within 10 s; timeouts are checked every second.
+    const [body, pkg, headers, stray] = await Promise.all([trickledBody, trickledPackage, trickledHeaders, strayBody]);
+    // README: a publish's role must arrive within 10 s, its package within 10 s + 1 s per 64 KiB; headers within
+    // 10 s; timeouts are checked every second.
     assert.match(body.response, /^HTTP\/1\.1 408 /);
     assert.match(body.response, /"error":"TIMEOUT"/);
     assert.ok(body.closedAfterMs >= 9_000 && body.closedAfterMs < 13_000, `trickled body closed after ${body.closedAfterMs} ms`);
+    assert.match(pkg.response, /^HTTP\/1\.1 408 .*"error":"TIMEOUT"/s);
+    assert.ok(pkg.closedAfterMs >= 10_000 && pkg.closedAfterMs < 14_000, `trickled package closed after ${pkg.closedAfterMs} ms`);
+    await storedNothing(catalog, 'big');
     assert.ok(headers.closedAfterMs >= 9_000 && headers.closedAfterMs < 13_000, `trickled headers closed after ${headers.closedAfterMs} ms`);
     assert.match(stray.response, /^HTTP\/1\.1 404 /);
     assert.ok(stray.closedAfterMs < 3_000, `a body where none belongs: closed after ${stray.closedAfterMs} ms`);
