@@ -38,8 +38,20 @@ const HTTP_STATUS_OF: Record<string, number> = {
 
 type PublishRequest = FastifyRequest<{ Params: { vendor: string } }>;
 
+interface Refusal {
+  code: string;
+  message: string;
+}
+
 function refuse(reply: FastifyReply, code: string, message: string): FastifyReply {
   return reply.code(HTTP_STATUS_OF[code] ?? 400).send({ error: code, message });
+}
+
+/** What the client is told for an error of its own making; anything else is the server's and is thrown on. */
+function refusalOf(error: unknown): Refusal {
+  if (error instanceof RepositoryError || error instanceof PublishBodyError) return { code: error.code, message: error.message };
+  if (error instanceof PublishFramingError) return { code: 'BAD_REQUEST', message: error.message };
+  throw error;
 }
 
 export function registerPublishRoute(app: FastifyInstance, options: PublishRouteOptions): void {
@@ -83,11 +95,10 @@ export function registerPublishRoute(app: FastifyInstance, options: PublishRoute
     const body = meterPublishBody(request.body as Readable, { maxBytes: maxBodyBytes, timeoutMs: limits.publishRoleTimeoutMs });
     // Once the whole body is in, checking the package is the server's time: the idle timeout must not cut it.
     body.stream.once('finish', () => request.raw.socket.setTimeout(0));
-    let result: PublishResult | undefined;
-    let refusal: { code: string; message: string } | undefined;
+    let outcome: { published: PublishResult } | { refused: Refusal };
     try {
       const { roleBytes, rest } = await decodePublishHead(body.stream);
-      result = await acceptPublish(options.dir, vendor, roleBytes, Readable.from(rest), {
+      const published = await acceptPublish(options.dir, vendor, roleBytes, Readable.from(rest), {
         maxPackageBytes: limits.maxPackageBytes,
         maxUnpackedBytes: limits.maxUnpackedBytes,
         ...(options.expiry ? { expiry: options.expiry } : {}),
@@ -96,18 +107,18 @@ export function registerPublishRoute(app: FastifyInstance, options: PublishRoute
           body.extendDeadline((packageLength / limits.publishMinBytesPerSecond) * 1000);
         },
       });
+      outcome = { published };
     } catch (error) {
-      if (error instanceof RepositoryError || error instanceof PublishBodyError) refusal = { code: error.code, message: error.message };
-      else if (error instanceof PublishFramingError) refusal = { code: 'BAD_REQUEST', message: error.message };
-      else throw error;
+      outcome = { refused: refusalOf(error) };
     } finally {
       body.stop();
       inFlight--;
     }
-    if (!result) {
-      request.log.warn({ vendor, code: refusal!.code }, refusal!.message);
-      return refuse(reply, refusal!.code, refusal!.message);
+    if ('refused' in outcome) {
+      request.log.warn({ vendor, code: outcome.refused.code }, outcome.refused.message);
+      return refuse(reply, outcome.refused.code, outcome.refused.message);
     }
+    const result = outcome.published;
     request.log.info({ vendor, target: result.targetPath, version: result.version }, 'published');
     const base = `${request.protocol}://${request.host}`;
     return reply.code(201).send({ ...result, url: result.targetPath ? `${base}/targets/${result.targetPath}` : undefined });
