@@ -20,7 +20,7 @@ export interface CatalogProcess {
   dir: string;
   work: string;
   publisherKeyPem: string;
-  /** Packs an app of `vendor` (default the catalog's publisher) into work/; returns the package path. */
+  /** Packs an app of the catalog's publisher into work/; returns the package path. */
   packApp(name: string, version: string, options?: { imageSize?: number }): Promise<string>;
   /** The server's resident memory now, in KiB (from /proc). */
   rssKiB(): Promise<number>;
