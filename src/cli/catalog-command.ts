@@ -1,20 +1,26 @@
 // `berth catalog init | serve | publisher add | rotate-root`: the catalog administrator's commands.
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { addPublisher, initRepository, refreshExpiring, rotateRoot } from '../catalog/repository/repository.ts';
+import { defaultOfflineKeysDir } from '../catalog/repository/repository-layout.ts';
 import { buildCatalogServer } from '../catalog/server/catalog-server.ts';
+import { DEFAULT_SERVER_LIMITS } from '../catalog/server/server-limits.ts';
 import { createLogger } from '../log.ts';
 import { UsageError } from './usage.ts';
 
 const USAGE = `usage:
-  berth catalog init --dir <dir> [--root-keys N] [--root-threshold M]
-        new TUF repository with fresh keys; <dir>/root.json is what gateways ship as catalog.root
+  berth catalog init --dir <dir> [--offline-keys <dir>-offline-keys] [--root-keys N] [--root-threshold M]
+        new TUF repository with fresh keys; <dir>/root.json is what gateways ship as catalog.root;
+        the offline keys (root, targets) go to their own folder, never inside <dir>
   berth catalog serve --dir <dir> [--host 127.0.0.1] [--port 8700] [--tls-cert <cert.pem> --tls-key <key.pem>]
+        [--max-package-bytes ${DEFAULT_SERVER_LIMITS.maxPackageBytes}] [--max-connections ${DEFAULT_SERVER_LIMITS.maxConnections}]
         serve metadata, packages, the publish API and the app page (HTTPS with a certificate);
-        keeps timestamp and snapshot signed
-  berth catalog publisher add --dir <dir> --vendor <vendor> --key <publisher.pub.pem>
-        delegate <vendor>/*/* to a publisher's key (again with a new key: replaces and revokes the old one)
-  berth catalog rotate-root --dir <dir> [--root-keys N] [--root-threshold M]
+        keeps timestamp and snapshot signed (needs only <dir>, never the offline keys)
+  berth catalog publisher add --dir <dir> --vendor <vendor> --key <publisher.pub.pem> [--offline-keys <folder>]
+        delegate <vendor>/*/* to a publisher's key (again with a new key: replaces and revokes the old one);
+        signs with the targets key
+  berth catalog rotate-root --dir <dir> [--offline-keys <folder>] [--root-keys N] [--root-threshold M]
         new root keys and timestamp key; the new root is signed by the old and new root keys
 `;
 
@@ -30,24 +36,58 @@ function requireDir(dir: string | undefined, verb: string): string {
   return dir;
 }
 
+/** The offline keys' folder: given, or next to the catalog. */
+function offlineKeysOf(given: string | undefined, dir: string): string {
+  return given === undefined ? defaultOfflineKeysDir(dir) : resolve(given);
+}
+
+/** A new catalog never gets its offline keys inside the folder the server reads. */
+function checkOutsideCatalog(offline: string, dir: string): string {
+  const inside = relative(resolve(dir), offline);
+  if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
+    throw new UsageError(`--offline-keys ${offline} is inside the catalog folder ${dir}, which the server reads; put the offline keys elsewhere`);
+  }
+  return offline;
+}
+
 export async function runCatalogCommand(argv: readonly string[]): Promise<number> {
   const [verb, ...rest] = argv;
   switch (verb) {
     case 'init': {
-      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, 'root-keys': { type: 'string' }, 'root-threshold': { type: 'string' } }, strict: true });
+      const { values } = parseArgs({
+        args: rest,
+        options: { dir: { type: 'string' }, 'offline-keys': { type: 'string' }, 'root-keys': { type: 'string' }, 'root-threshold': { type: 'string' } },
+        strict: true,
+      });
+      const dir = requireDir(values.dir, 'init');
       const rootKeys = positiveInt(values['root-keys'], '--root-keys');
       const rootThreshold = positiveInt(values['root-threshold'], '--root-threshold');
-      const { rootFile } = await initRepository(requireDir(values.dir, 'init'), {
+      const { rootFile, offlineKeysDir } = await initRepository(dir, {
+        offlineKeysDir: checkOutsideCatalog(offlineKeysOf(values['offline-keys'], dir), dir),
         ...(rootKeys ? { rootKeys } : {}),
         ...(rootThreshold ? { rootThreshold } : {}),
       });
-      process.stdout.write(`catalog created in ${values.dir!}\ntrust root   ${rootFile}   (ship it with gateways: config catalog.root)\nkeys         ${values.dir!}/keys/   (move keys/root offline; serve needs only snapshot.pem and timestamp.pem)\n`);
+      process.stdout.write(
+        `catalog created in ${dir}\n` +
+          `trust root    ${rootFile}   (ship it with gateways: config catalog.root)\n` +
+          `online keys   ${join(dir, 'keys')}/   (snapshot, timestamp: all that serve needs)\n` +
+          `offline keys  ${offlineKeysDir}/   (root, targets: publisher add and rotate-root need them; keep them off the server)\n`,
+      );
       return 0;
     }
     case 'serve': {
       const { values } = parseArgs({
         args: rest,
-        options: { dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
+        options: {
+          dir: { type: 'string' },
+          host: { type: 'string' },
+          port: { type: 'string' },
+          'log-level': { type: 'string' },
+          'tls-cert': { type: 'string' },
+          'tls-key': { type: 'string' },
+          'max-package-bytes': { type: 'string' },
+          'max-connections': { type: 'string' },
+        },
         strict: true,
       });
       if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
@@ -56,7 +96,10 @@ export async function runCatalogCommand(argv: readonly string[]): Promise<number
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${values.port ?? ''}'`);
       const logger = createLogger((values['log-level'] ?? 'info') as 'info');
       const tls = values['tls-cert'] && values['tls-key'] ? { cert: await readFile(values['tls-cert'], 'utf8'), key: await readFile(values['tls-key'], 'utf8') } : undefined;
-      const server = buildCatalogServer({ dir, logger, ...(tls ? { tls } : {}) });
+      const maxPackageBytes = positiveInt(values['max-package-bytes'], '--max-package-bytes');
+      const maxConnections = positiveInt(values['max-connections'], '--max-connections');
+      const limits = { ...(maxPackageBytes ? { maxPackageBytes } : {}), ...(maxConnections ? { maxConnections } : {}) };
+      const server = buildCatalogServer({ dir, logger, limits, ...(tls ? { tls } : {}) });
       // Keep timestamp and snapshot signed: a gateway refuses an expired timestamp (freeze protection).
       let timer: NodeJS.Timeout | undefined;
       const keepFresh = async (): Promise<void> => {
@@ -88,18 +131,25 @@ export async function runCatalogCommand(argv: readonly string[]): Promise<number
     case 'publisher': {
       const [sub, ...args] = rest;
       if (sub !== 'add') throw new UsageError(`unknown catalog publisher verb '${sub ?? ''}'\n${USAGE}`);
-      const { values } = parseArgs({ args, options: { dir: { type: 'string' }, vendor: { type: 'string' }, key: { type: 'string' } }, strict: true });
+      const { values } = parseArgs({ args, options: { dir: { type: 'string' }, vendor: { type: 'string' }, key: { type: 'string' }, 'offline-keys': { type: 'string' } }, strict: true });
       if (!values.vendor || !values.key) throw new UsageError(`berth catalog publisher add needs --vendor and --key\n${USAGE}`);
+      const dir = requireDir(values.dir, 'publisher add');
       const pem = await readFile(values.key, 'utf8');
-      const result = await addPublisher(requireDir(values.dir, 'publisher add'), values.vendor, pem);
+      const result = await addPublisher(dir, values.vendor, pem, { offlineKeysDir: offlineKeysOf(values['offline-keys'], dir) });
       process.stdout.write(`${result.replaced ? 'replaced the key of' : 'added'} publisher ${values.vendor} (keyid ${result.keyId.slice(0, 16)}), paths ${values.vendor}/*/*\n`);
       return 0;
     }
     case 'rotate-root': {
-      const { values } = parseArgs({ args: rest, options: { dir: { type: 'string' }, 'root-keys': { type: 'string' }, 'root-threshold': { type: 'string' } }, strict: true });
+      const { values } = parseArgs({
+        args: rest,
+        options: { dir: { type: 'string' }, 'offline-keys': { type: 'string' }, 'root-keys': { type: 'string' }, 'root-threshold': { type: 'string' } },
+        strict: true,
+      });
+      const dir = requireDir(values.dir, 'rotate-root');
       const rootKeys = positiveInt(values['root-keys'], '--root-keys');
       const rootThreshold = positiveInt(values['root-threshold'], '--root-threshold');
-      const result = await rotateRoot(requireDir(values.dir, 'rotate-root'), {
+      const result = await rotateRoot(dir, {
+        offlineKeysDir: offlineKeysOf(values['offline-keys'], dir),
         ...(rootKeys ? { rootKeys } : {}),
         ...(rootThreshold ? { rootThreshold } : {}),
       });

@@ -3,7 +3,7 @@
 // signed summary, signs the next version of the role with the publisher's key (which never leaves this machine)
 // and streams role + package to the catalog's publish endpoint. The package is read as hostile input, within an
 // unpacked-size bound, and nothing of it is written to disk; what the catalog answers is read within bounds too.
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -15,7 +15,7 @@ import { checkPackageFile, DEFAULT_MAX_UNPACKED_BYTES } from '../package/package
 import { encodePublishHead, publishPath, PUBLISH_CONTENT_TYPE } from '../publish-protocol.ts';
 import { targetCustomOf, targetPathOf } from '../target-custom.ts';
 import type { TargetCustom } from '../target-custom.ts';
-import { signingKeyFromPem } from '../tuf/keys.ts';
+import { signingKeyFromPem, verifyEd25519 } from '../tuf/keys.ts';
 import type { TufSigningKey } from '../tuf/keys.ts';
 import { canonicalBytes, DAY, expiryIn, signEnvelope, SPEC_VERSION } from '../tuf/signed-metadata.ts';
 import type { Envelope, JsonObject } from '../tuf/signed-metadata.ts';
@@ -86,9 +86,7 @@ async function fetchCurrentRole(base: string, vendor: string): Promise<Envelope 
 
 function isSignedBy(role: Envelope, key: TufSigningKey): boolean {
   const signature = role.signatures.find((s) => s.keyid === key.keyId);
-  if (!signature) return false;
-  const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(key.json.keyval.public, 'hex')]), format: 'der', type: 'spki' });
-  return verify(null, canonicalBytes(role.signed), publicKey, Buffer.from(signature.sig, 'hex'));
+  return signature !== undefined && verifyEd25519(key.json.keyval.public, canonicalBytes(role.signed), signature.sig);
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -169,7 +167,9 @@ export async function publishPackage(options: PublishOptions): Promise<PublishOu
       spec_version: SPEC_VERSION,
       version,
       expires: expiryIn(365 * DAY, options.now),
-      targets: { ...targets, [targetPath]: { length: packageSize, hashes: { sha256 }, custom } },
+      // A target the catalog already lists is re-signed exactly as it is: the catalog refuses any change to a
+      // published target's metadata, even one to its custom summary.
+      targets: existing ? targets : { ...targets, [targetPath]: { length: packageSize, hashes: { sha256 }, custom } },
     },
     [key],
   );

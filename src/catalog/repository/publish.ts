@@ -4,11 +4,12 @@
 // publisher signed (length, sha256, custom summary vs the package's own manifest), then commits.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, rm } from 'node:fs/promises';
+import { chmod, link, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
+import { canonicalize } from '@tufjs/canonical-json';
 import { Metadata, MetadataKind } from '@tufjs/models';
 import type { Targets } from '@tufjs/models';
 import { readPackageFile } from '../package/package-reader.ts';
@@ -16,9 +17,11 @@ import { PackageError } from '../package/package-error.ts';
 import { isSafeTargetPath, targetCustomOf, targetCustomSchema, targetPathOf } from '../target-custom.ts';
 import { formatPath } from '../../validation/schema.ts';
 import type { TargetCustom } from '../target-custom.ts';
+import { parseCanonicalJson, verifyCanonicalEnvelope } from '../tuf/canonical-envelope.ts';
 import type { Envelope } from '../tuf/signed-metadata.ts';
 import { DEFAULT_EXPIRY, RepositoryError, commitRole, isValidVendor, loadRole, loadState } from './repository.ts';
 import type { ExpiryPolicy, RepositoryState } from './repository.ts';
+import { makePublicDir, PUBLIC_FILE_MODE } from './public-files.ts';
 import { layoutOf } from './repository-layout.ts';
 import { withRepositoryLock } from './repository-lock.ts';
 
@@ -40,6 +43,38 @@ function fail(code: string, message: string): never {
   throw new RepositoryError(code, message);
 }
 
+const unknownPublisher = (vendor: string): never =>
+  fail('UNKNOWN_PUBLISHER', `no publisher "${vendor}" in this catalog (add it with \`berth catalog publisher add\`)`);
+const badSignature = (vendor: string): never =>
+  fail('BAD_SIGNATURE', `role "${vendor}" is not signed by the key this catalog delegates to ${vendor} (wrong or revoked publisher key)`);
+
+/**
+ * The role's signature, checked on its bytes as received and before anything but its short signature list is
+ * parsed: a stranger's role costs a hash, not a parse (120 parsed at once exhausted the server's heap).
+ */
+function checkSignatureBeforeParsing(state: RepositoryState, vendor: string, roleBytes: Buffer): void {
+  type Delegations = { keys?: Record<string, { keyval?: { public?: unknown } }>; roles?: { name: string; keyids: string[]; threshold: number }[] };
+  const delegations = state.targets.signed['delegations'] as Delegations | undefined;
+  const role = isValidVendor(vendor) ? delegations?.roles?.find((r) => r.name === vendor) : undefined;
+  if (!role) return unknownPublisher(vendor);
+  const keys = new Map<string, string>();
+  for (const keyId of role.keyids) {
+    const publicKey = delegations?.keys && Object.hasOwn(delegations.keys, keyId) ? delegations.keys[keyId]?.keyval?.public : undefined;
+    if (typeof publicKey === 'string') keys.set(keyId, publicKey);
+  }
+  const verdict = verifyCanonicalEnvelope(roleBytes, keys, role.threshold);
+  if (verdict === 'not-canonical') fail('BAD_METADATA', `role "${vendor}" must be sent as the canonical JSON of its envelope, as \`berth app publish\` does`);
+  if (verdict === 'unsigned') badSignature(vendor);
+}
+
+function parseRoleBytes(roleBytes: Buffer): unknown {
+  try {
+    return parseCanonicalJson(roleBytes);
+  } catch {
+    return fail('BAD_METADATA', 'role metadata is not JSON');
+  }
+}
+
 function parseRole(roleJson: unknown): Metadata<Targets> {
   try {
     return Metadata.fromJSON(MetadataKind.Targets, roleJson as Parameters<typeof Metadata.fromJSON>[1]);
@@ -51,7 +86,8 @@ function parseRole(roleJson: unknown): Metadata<Targets> {
 /**
  * Checks a publisher's new role against the current repository: signed by the vendor's delegated key, the next
  * version, not expiring too soon, no sub-delegations, every target inside the vendor's paths with a valid custom
- * summary, published versions immutable, at most one new target (the one whose package comes with it).
+ * summary, published targets neither changed (length, hashes, custom: all of it) nor removed, at most one new
+ * target (the one whose package comes with it).
  */
 export async function checkRole(dir: string, state: RepositoryState, vendor: string, roleJson: unknown, now: number): Promise<CheckedRole> {
   const layout = layoutOf(dir);
@@ -59,12 +95,12 @@ export async function checkRole(dir: string, state: RepositoryState, vendor: str
   const roles = targetsMd.signed.delegations?.roles ?? {};
   // The vendor comes from the request path: only a valid name that is the map's own key is looked up.
   const delegated = isValidVendor(vendor) && Object.hasOwn(roles, vendor) ? roles[vendor] : undefined;
-  if (!delegated) fail('UNKNOWN_PUBLISHER', `no publisher "${vendor}" in this catalog (add it with \`berth catalog publisher add\`)`);
+  if (!delegated) return unknownPublisher(vendor);
   const roleMd = parseRole(roleJson);
   try {
     targetsMd.verifyDelegate(vendor, roleMd);
   } catch {
-    fail('BAD_SIGNATURE', `role "${vendor}" is not signed by the key this catalog delegates to ${vendor} (wrong or revoked publisher key)`);
+    badSignature(vendor);
   }
   const current = await loadRole(layout, state, vendor);
   const currentVersion = current ? (current.signed['version'] as number) : 0;
@@ -76,7 +112,11 @@ export async function checkRole(dir: string, state: RepositoryState, vendor: str
   }
   if (roleMd.signed.delegations) fail('BAD_METADATA', `role "${vendor}" must not delegate further`);
 
-  const currentTargets = (current?.signed['targets'] ?? {}) as Record<string, { length: number; hashes: Record<string, string> }>;
+  const currentTargets = (current?.signed['targets'] ?? {}) as Record<string, unknown>;
+  // What gateways may have installed stays listed as it was: dropped, it could no longer be verified.
+  for (const path of Object.keys(currentTargets)) {
+    if (!Object.hasOwn(roleMd.signed.targets, path)) fail('IMMUTABLE', `${path} is published; a new role must keep listing it, unchanged`);
+  }
   let newTarget: NewTarget | undefined;
   for (const [path, target] of Object.entries(roleMd.signed.targets)) {
     if (!isSafeTargetPath(path) || !delegated.isDelegatedPath(path)) {
@@ -91,10 +131,10 @@ export async function checkRole(dir: string, state: RepositoryState, vendor: str
       fail('BAD_METADATA', `target ${path} does not match its custom summary (${custom.vendor}/${custom.name} ${custom.version})`);
     }
     if (custom.packageSize !== target.length) fail('BAD_METADATA', `target ${path}: custom packageSize ${custom.packageSize} ≠ length ${target.length}`);
-    const before = currentTargets[path];
-    if (before) {
-      if (before.length !== target.length || before.hashes['sha256'] !== sha256) {
-        fail('IMMUTABLE', `${path} is already published with other content; publish a new version instead`);
+    if (Object.hasOwn(currentTargets, path)) {
+      // Compared as signed (canonical JSON): the custom summary gateways admit an app by is as fixed as its bytes.
+      if (canonicalize(currentTargets[path] as Parameters<typeof canonicalize>[0]) !== canonicalize(target.toJSON())) {
+        fail('IMMUTABLE', `${path} is already published with other metadata (length, hashes or custom summary); publish a new version instead`);
       }
       continue;
     }
@@ -127,7 +167,9 @@ async function receivePackage(source: Readable, file: string, length: number): P
       done(null, chunk);
     },
   });
-  await pipeline(source, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 }));
+  await pipeline(source, meter, createWriteStream(file, { flags: 'wx', mode: PUBLIC_FILE_MODE }));
+  // Linked into repository/ as it is: readable by a static web server whatever the umask.
+  await chmod(file, PUBLIC_FILE_MODE);
   return { size, sha256: hash.digest('hex') };
 }
 
@@ -137,25 +179,42 @@ export interface PublishResult {
   added: boolean;
 }
 
+export interface AcceptOptions {
+  /** Largest package accepted: a role that signs a longer one is refused before its package is read. */
+  maxPackageBytes: number;
+  maxUnpackedBytes: number;
+  expiry?: ExpiryPolicy;
+  now?: () => number;
+  /** Called once the role is verified, with the length of the package that must follow it (0: none). */
+  onRoleAccepted?: (packageLength: number) => void;
+}
+
 /**
- * The whole publish. `roleJson` is the publisher's signed role; `packageStream` the package bytes (may be empty
- * when the role adds nothing, e.g. a re-sign after a key change). On any failure nothing is left behind.
+ * The whole publish. `roleBytes` is the publisher's signed role, as received; `packageStream` the package bytes
+ * (empty when the role adds nothing, e.g. a re-sign after a key change). On any failure nothing is left behind.
  */
 export async function acceptPublish(
   dir: string,
   vendor: string,
-  roleJson: unknown,
+  roleBytes: Buffer,
   packageStream: Readable,
-  options: { maxUnpackedBytes: number; expiry?: ExpiryPolicy; now?: () => number },
+  options: AcceptOptions,
 ): Promise<PublishResult> {
   const layout = layoutOf(dir);
   const now = options.now ?? Date.now;
-  const checked = await checkRole(dir, await loadState(layout), vendor, roleJson, now());
+  const state = await loadState(layout);
+  checkSignatureBeforeParsing(state, vendor, roleBytes);
+  const roleJson = parseRoleBytes(roleBytes);
+  const checked = await checkRole(dir, state, vendor, roleJson, now());
+  const target = checked.newTarget;
+  if (target && target.length > options.maxPackageBytes) {
+    fail('TOO_LARGE', `${target.path} is ${target.length} bytes; this catalog accepts packages of at most ${options.maxPackageBytes} bytes`);
+  }
+  options.onRoleAccepted?.(target?.length ?? 0);
   await mkdir(layout.incomingDir, { recursive: true });
   const work = join(layout.incomingDir, randomBytes(8).toString('hex'));
   await mkdir(work);
   try {
-    const target = checked.newTarget;
     if (target) {
       const file = join(work, 'package.berth');
       const received = await receivePackage(packageStream, file, target.length);
@@ -172,7 +231,9 @@ export async function acceptPublish(
       if (mismatch) fail('PACKAGE_MISMATCH', `signed summary does not match the package (${mismatch})`);
       await rm(join(work, 'unpacked'), { recursive: true, force: true });
     } else {
-      packageStream.resume();
+      for await (const chunk of packageStream) {
+        if ((chunk as Buffer).length > 0) fail('BAD_REQUEST', `role "${vendor}" adds no new target, so no package may follow it`);
+      }
     }
     return await withRepositoryLock(layout.lockDir, async () => {
       // Re-checked under the lock: another publish of the same vendor may have landed while the package arrived.
@@ -180,13 +241,13 @@ export async function acceptPublish(
       const again = await checkRole(dir, state, vendor, roleJson, now());
       if (target) {
         const destination = layout.targetFile(target.path, target.sha256);
-        await mkdir(dirname(destination), { recursive: true });
+        await makePublicDir(dirname(destination));
         await link(join(work, 'package.berth'), destination).catch((error: unknown) => {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         });
       }
-      const roleBytes = Buffer.from(`${JSON.stringify(roleJson as Envelope, null, 1)}\n`, 'utf8');
-      await commitRole(layout, state, vendor, roleBytes, again.version, { expiry: options.expiry ?? DEFAULT_EXPIRY, now: now() });
+      const stored = Buffer.from(`${JSON.stringify(roleJson as Envelope, null, 1)}\n`, 'utf8');
+      await commitRole(layout, state, vendor, stored, again.version, { expiry: options.expiry ?? DEFAULT_EXPIRY, now: now() });
       return { targetPath: target?.path ?? '', version: again.version, added: target !== undefined };
     });
   } finally {

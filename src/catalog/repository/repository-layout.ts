@@ -1,8 +1,9 @@
 // Where a catalog keeps things on disk. `repository/` is the public part: plain files that any static web server
-// or CDN can serve (TUF metadata and hash-prefixed targets). `keys/` is private: root keys belong offline (the
-// folder is only where `catalog init` leaves them), targets signs publisher delegations, snapshot and timestamp
-// are the online keys the server signs with.
-import { join } from 'node:path';
+// or CDN can serve (TUF metadata and hash-prefixed targets). `keys/` holds the online keys the server signs with
+// (snapshot, timestamp). The offline keys (root, and targets, which signs publisher delegations) are kept apart,
+// in a folder of their own (`<dir>-offline-keys/` unless told otherwise): the server never reads them, and the
+// administrator can move them off the machine between `publisher add` and `rotate-root`.
+import { join, resolve } from 'node:path';
 
 export interface RepositoryLayout {
   readonly dir: string;
@@ -10,11 +11,16 @@ export interface RepositoryLayout {
   readonly metadataDir: string;
   readonly targetsDir: string;
   readonly incomingDir: string;
+  /** Online keys: snapshot and timestamp, and retired timestamp keys. */
   readonly keysDir: string;
-  readonly rootKeysDir: string;
   readonly retiredKeysDir: string;
+  /** Offline keys: root (one file per key), targets, and retired root keys. */
+  readonly offlineKeysDir: string;
+  readonly rootKeysDir: string;
+  readonly retiredRootKeysDir: string;
+  readonly targetsKeyFile: string;
   readonly lockDir: string;
-  keyFile(role: 'targets' | 'snapshot' | 'timestamp'): string;
+  keyFile(role: 'snapshot' | 'timestamp'): string;
   /** `<v>.<role>.json`: consistent snapshots never overwrite a version a client may be reading. */
   versionedMetadata(version: number, role: string): string;
   timestampFile(): string;
@@ -22,7 +28,12 @@ export interface RepositoryLayout {
   targetFile(targetPath: string, hash: string): string;
 }
 
-export function layoutOf(dir: string): RepositoryLayout {
+/** `<dir>-offline-keys`, next to the catalog folder (never inside what the server reads). */
+export function defaultOfflineKeysDir(dir: string): string {
+  return `${resolve(dir)}-offline-keys`;
+}
+
+export function layoutOf(dir: string, offlineKeysDir: string = defaultOfflineKeysDir(dir)): RepositoryLayout {
   const publicDir = join(dir, 'repository');
   const metadataDir = join(publicDir, 'metadata');
   const targetsDir = join(publicDir, 'targets');
@@ -34,8 +45,11 @@ export function layoutOf(dir: string): RepositoryLayout {
     targetsDir,
     incomingDir: join(dir, 'incoming'),
     keysDir,
-    rootKeysDir: join(keysDir, 'root'),
     retiredKeysDir: join(keysDir, 'retired'),
+    offlineKeysDir,
+    rootKeysDir: join(offlineKeysDir, 'root'),
+    retiredRootKeysDir: join(offlineKeysDir, 'retired'),
+    targetsKeyFile: join(offlineKeysDir, 'targets.pem'),
     lockDir: join(dir, '.lock'),
     keyFile: (role) => join(keysDir, `${role}.pem`),
     versionedMetadata: (version, role) => join(metadataDir, `${version}.${encodeURIComponent(role)}.json`),

@@ -2,6 +2,7 @@
 // publisher's newly signed role, keep snapshot and timestamp fresh, rotate root. Every change is made under the
 // directory lock and published by writing timestamp.json last, atomically: a client sees the old repository or
 // the new one, never a mix.
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { generateKeyPairPem, publicKeyFromPem, signingKeyFromPem } from '../tuf/
 import type { TufPublicKey, TufSigningKey } from '../tuf/keys.ts';
 import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../tuf/signed-metadata.ts';
 import type { Envelope, JsonObject } from '../tuf/signed-metadata.ts';
-import { layoutOf } from './repository-layout.ts';
+import { makePublicDir, PUBLIC_FILE_MODE, writePublicFileOnce } from './public-files.ts';
+import { defaultOfflineKeysDir, layoutOf } from './repository-layout.ts';
 import type { RepositoryLayout } from './repository-layout.ts';
 import { withRepositoryLock } from './repository-lock.ts';
 
@@ -68,7 +70,7 @@ async function readJson(path: string): Promise<Envelope> {
 
 async function writeOnce(path: string, bytes: Buffer): Promise<void> {
   // Versioned files are never rewritten: a new version gets a new name (consistent snapshots).
-  await writeFile(path, bytes, { flag: 'wx', mode: 0o644 });
+  await writePublicFileOnce(path, bytes);
 }
 
 export async function loadState(layout: RepositoryLayout): Promise<RepositoryState> {
@@ -96,6 +98,21 @@ async function loadSigningKey(path: string, what: string): Promise<TufSigningKey
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RepositoryError('KEY_MISSING', `${what} not found at ${path}`);
     throw error;
   }
+}
+
+/** Where to look for the offline keys, for an error that says they are not where they were looked for. */
+function offlineKeysHint(layout: RepositoryLayout): string {
+  if (existsSync(join(layout.keysDir, 'targets.pem')) && layout.offlineKeysDir !== layout.keysDir) {
+    return `this catalog was made with its offline keys inside it: pass --offline-keys ${layout.keysDir} (better: move keys/root and keys/targets.pem off the server and name their folder)`;
+  }
+  return `the offline keys (root and targets) are kept apart from the catalog folder (by default in ${defaultOfflineKeysDir(layout.dir)}): name the folder that holds them with --offline-keys <dir>`;
+}
+
+async function loadTargetsKey(layout: RepositoryLayout): Promise<TufSigningKey> {
+  if (!existsSync(layout.targetsKeyFile)) {
+    throw new RepositoryError('KEY_MISSING', `targets key not found at ${layout.targetsKeyFile}; ${offlineKeysHint(layout)}`);
+  }
+  return loadSigningKey(layout.targetsKeyFile, 'targets key');
 }
 
 async function loadRootKeys(layout: RepositoryLayout): Promise<TufSigningKey[]> {
@@ -163,7 +180,7 @@ async function publishSnapshot(
     },
     [timestampKey],
   );
-  await writeFileAtomic(layout.timestampFile(), toFileBytes(timestamp));
+  await writeFileAtomic(layout.timestampFile(), toFileBytes(timestamp), { mode: PUBLIC_FILE_MODE });
   const targetsChange = changedRoles.get('targets');
   return {
     ...state,
@@ -174,15 +191,20 @@ async function publishSnapshot(
 }
 
 export interface InitOptions {
+  /** Where the root and targets keys go; default `<dir>-offline-keys`. */
+  offlineKeysDir?: string;
   rootKeys?: number;
   rootThreshold?: number;
   expiry?: ExpiryPolicy;
   now?: number;
 }
 
-/** A new, empty catalog with fresh keys. Returns the path of the root.json a gateway ships. */
-export async function initRepository(dir: string, options: InitOptions = {}): Promise<{ rootFile: string; state: RepositoryState }> {
-  const layout = layoutOf(dir);
+/**
+ * A new, empty catalog with fresh keys: the online ones (snapshot, timestamp) in `<dir>/keys/`, the offline ones
+ * (root, targets) in their own folder. Returns the path of the root.json a gateway ships.
+ */
+export async function initRepository(dir: string, options: InitOptions = {}): Promise<{ rootFile: string; state: RepositoryState; offlineKeysDir: string }> {
+  const layout = layoutOf(dir, options.offlineKeysDir);
   const rootKeyCount = options.rootKeys ?? 1;
   const threshold = options.rootThreshold ?? 1;
   if (!Number.isInteger(rootKeyCount) || rootKeyCount < 1 || !Number.isInteger(threshold) || threshold < 1 || threshold > rootKeyCount) {
@@ -190,10 +212,12 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   }
   const existing = await readdir(layout.metadataDir).catch(() => []);
   if (existing.length > 0) throw new RepositoryError('EXISTS', `${dir} already holds a catalog; refusing to overwrite it`);
+  const offlineExisting = await readdir(layout.offlineKeysDir).catch(() => []);
+  if (offlineExisting.length > 0) throw new RepositoryError('EXISTS', `${layout.offlineKeysDir} is not empty (another catalog's offline keys?); refusing to overwrite it`);
   const expiry = options.expiry ?? DEFAULT_EXPIRY;
   const now = options.now ?? Date.now();
-  await mkdir(layout.metadataDir, { recursive: true });
-  await mkdir(layout.targetsDir, { recursive: true });
+  await makePublicDir(layout.metadataDir);
+  await makePublicDir(layout.targetsDir);
   await mkdir(layout.rootKeysDir, { recursive: true, mode: 0o700 });
 
   const rootKeys: TufSigningKey[] = [];
@@ -206,7 +230,7 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   const roleKeys = {} as Record<'targets' | 'snapshot' | 'timestamp', TufSigningKey>;
   for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
     const pair = generateKeyPairPem();
-    await writePrivateKey(layout.keyFile(role), pair.privatePem);
+    await writePrivateKey(role === 'targets' ? layout.targetsKeyFile : layout.keyFile(role), pair.privatePem);
     roleKeys[role] = signingKeyFromPem(pair.privatePem);
   }
 
@@ -238,8 +262,8 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   const empty: Envelope = { signed: { version: 0, meta: {} }, signatures: [] };
   const state = await publishSnapshot(layout, { root, targets, snapshot: empty, timestamp: empty }, new Map([['targets', { version: 1, bytes: targetsBytes }]]), expiry, now);
   const rootFile = join(dir, 'root.json');
-  await writeFileAtomic(rootFile, rootBytes);
-  return { rootFile, state };
+  await writeFileAtomic(rootFile, rootBytes, { mode: PUBLIC_FILE_MODE });
+  return { rootFile, state, offlineKeysDir: layout.offlineKeysDir };
 }
 
 export function publishersOf(state: RepositoryState): Publisher[] {
@@ -261,18 +285,18 @@ export async function addPublisher(
   dir: string,
   vendor: string,
   publicKeyPem: string,
-  options: { expiry?: ExpiryPolicy; now?: number } = {},
+  options: { offlineKeysDir?: string; expiry?: ExpiryPolicy; now?: number } = {},
 ): Promise<{ keyId: string; replaced: boolean }> {
   if (!isValidVendor(vendor)) {
     throw new RepositoryError('BAD_VENDOR', `vendor "${vendor}" must be a lower-case domain-like name (letters, digits, '-' and '.', at most 63 characters)`);
   }
   const key = publicKeyFromPem(publicKeyPem, 'publisher public key');
-  const layout = layoutOf(dir);
+  const layout = layoutOf(dir, options.offlineKeysDir);
   const expiry = options.expiry ?? DEFAULT_EXPIRY;
   const now = options.now ?? Date.now();
   return withRepositoryLock(layout.lockDir, async () => {
     const state = await loadState(layout);
-    const targetsKey = await loadSigningKey(layout.keyFile('targets'), 'targets key');
+    const targetsKey = await loadTargetsKey(layout);
     const delegations = structuredClone(state.targets.signed['delegations'] as { keys: JsonObject; roles: JsonObject[] } | undefined) ?? { keys: {}, roles: [] };
     const previous = delegations.roles.find((role) => role['name'] === vendor);
     const role = { name: vendor, keyids: [key.keyId], threshold: 1, terminating: true, paths: [`${vendor}/*/*`] };
@@ -331,13 +355,14 @@ export async function refreshExpiring(dir: string, options: { expiry?: ExpiryPol
 /**
  * Root rotation: new root keys (and a new timestamp key) replace the old ones. The new root is signed by the old
  * root keys (so existing gateways accept it) and by the new ones (so it is self-consistent); old keys are moved
- * to keys/retired. Gateways walk N.root.json → N+1.root.json on their next refresh.
+ * to a `retired/` folder next to them (root keys with the offline keys, the timestamp key with the online ones).
+ * Gateways walk N.root.json → N+1.root.json on their next refresh.
  */
 export async function rotateRoot(
   dir: string,
-  options: { rootKeys?: number; rootThreshold?: number; expiry?: ExpiryPolicy; now?: number } = {},
+  options: { offlineKeysDir?: string; rootKeys?: number; rootThreshold?: number; expiry?: ExpiryPolicy; now?: number } = {},
 ): Promise<{ version: number; rootFile: string }> {
-  const layout = layoutOf(dir);
+  const layout = layoutOf(dir, options.offlineKeysDir);
   const expiry = options.expiry ?? DEFAULT_EXPIRY;
   const now = options.now ?? Date.now();
   return withRepositoryLock(layout.lockDir, async () => {
@@ -347,7 +372,8 @@ export async function rotateRoot(
     const oldRole = signed.roles['root']!;
     const usable = oldRootKeys.filter((key) => oldRole.keyids.includes(key.keyId));
     if (usable.length < oldRole.threshold) {
-      throw new RepositoryError('KEY_MISSING', `rotating root needs ${oldRole.threshold} of the current root keys in ${layout.rootKeysDir}; found ${usable.length}`);
+      const hint = oldRootKeys.length === 0 ? `; ${offlineKeysHint(layout)}` : '';
+      throw new RepositoryError('KEY_MISSING', `rotating root needs ${oldRole.threshold} of the current root keys in ${layout.rootKeysDir}; found ${usable.length}${hint}`);
     }
     const count = options.rootKeys ?? oldRole.keyids.length;
     const threshold = options.rootThreshold ?? Math.min(oldRole.threshold, count);
@@ -367,25 +393,30 @@ export async function rotateRoot(
       }),
       [...usable, ...newRootKeys],
     );
-    // The new keys are on disk (keys/next) before the root that names them, so no crash can leave a published
-    // root whose keys are lost; keys/next is then moved into place, the old keys to keys/retired.
-    const nextDir = join(layout.keysDir, 'next');
-    await rm(nextDir, { recursive: true, force: true });
+    // The new keys are on disk (a next/ folder beside the keys they replace, so every move below is a rename on
+    // one file system) before the root that names them: no crash can leave a published root whose keys are lost.
+    // Then next/ is moved into place and the old keys to retired/.
+    const offlineNext = join(layout.offlineKeysDir, 'next');
+    const onlineNext = join(layout.keysDir, 'next');
+    await rm(offlineNext, { recursive: true, force: true });
+    await rm(onlineNext, { recursive: true, force: true });
     for (let i = 0; i < newRootKeys.length; i++) {
-      await writePrivateKey(join(nextDir, 'root', `${newRootKeys[i]!.keyId.slice(0, 16)}.pem`), newRootPems[i]!.privatePem);
+      await writePrivateKey(join(offlineNext, 'root', `${newRootKeys[i]!.keyId.slice(0, 16)}.pem`), newRootPems[i]!.privatePem);
     }
-    await writePrivateKey(join(nextDir, 'timestamp.pem'), timestampPair.privatePem);
+    await writePrivateKey(join(onlineNext, 'timestamp.pem'), timestampPair.privatePem);
     const rootBytes = toFileBytes(root);
     await writeOnce(layout.versionedMetadata(version, 'root'), rootBytes);
+    await mkdir(layout.retiredRootKeysDir, { recursive: true, mode: 0o700 });
     await mkdir(layout.retiredKeysDir, { recursive: true, mode: 0o700 });
-    await rename(layout.rootKeysDir, join(layout.retiredKeysDir, `root-v${signed.version}`));
+    await rename(layout.rootKeysDir, join(layout.retiredRootKeysDir, `root-v${signed.version}`));
     await rename(layout.keyFile('timestamp'), join(layout.retiredKeysDir, `timestamp-v${signed.version}.pem`));
-    await rename(join(nextDir, 'root'), layout.rootKeysDir);
-    await rename(join(nextDir, 'timestamp.pem'), layout.keyFile('timestamp'));
-    await rm(nextDir, { recursive: true, force: true });
+    await rename(join(offlineNext, 'root'), layout.rootKeysDir);
+    await rename(join(onlineNext, 'timestamp.pem'), layout.keyFile('timestamp'));
+    await rm(offlineNext, { recursive: true, force: true });
+    await rm(onlineNext, { recursive: true, force: true });
     await publishSnapshot(layout, { ...state, root }, new Map(), expiry, now);
     const rootFile = join(dir, 'root.json');
-    await writeFileAtomic(rootFile, rootBytes);
+    await writeFileAtomic(rootFile, rootBytes, { mode: PUBLIC_FILE_MODE });
     return { version, rootFile };
   });
 }

@@ -1,6 +1,7 @@
 // A ready catalog with the sample apps published: used by `npm run samples`, the demo and the tests. Creates the
-// catalog and the sample publisher's key on first use (kept in `dir`, so URLs and keys stay stable between runs),
-// serves it on 127.0.0.1, builds the sample images and publishes every release not yet published.
+// catalog and the sample publisher's key on first use (kept in `dir`, so URLs and keys stay stable between runs;
+// the catalog's offline keys in `dir/offline-keys`, beside the folder the server reads), serves it on 127.0.0.1,
+// builds the sample images and publishes every release not yet published.
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,12 +24,13 @@ export interface SampleCatalog {
 
 export async function startSampleCatalog(options: { dir: string; catalogSourceDir: string; port?: number; logger?: Logger }): Promise<SampleCatalog> {
   const catalogDir = join(options.dir, 'catalog');
+  const offlineKeysDir = join(options.dir, 'offline-keys');
   const keyFile = join(options.dir, 'samples-publisher.pem');
   if (!existsSync(join(catalogDir, 'root.json'))) {
-    await initRepository(catalogDir);
+    await initRepository(catalogDir, { offlineKeysDir });
     const pair = generateKeyPairPem();
     await writeFile(keyFile, pair.privatePem, { mode: 0o600 });
-    await addPublisher(catalogDir, SAMPLE_VENDOR, pair.publicPem);
+    await addPublisher(catalogDir, SAMPLE_VENDOR, pair.publicPem, { offlineKeysDir });
   }
   const server = buildCatalogServer({ dir: catalogDir, ...(options.logger ? { logger: options.logger } : {}) });
   await server.listen({ host: '127.0.0.1', port: options.port ?? 0 });

@@ -1,50 +1,38 @@
 // The catalog server (fastify): TUF metadata and targets as plain files, the publish API, and a page for people.
 // Built by a factory that never listens (DESIGN.md §6.8); `berth catalog serve` listens and keeps the timestamp
 // fresh. Reads need nothing but the files under repository/, so a static server or CDN can serve them at scale.
+// Every client is a stranger: what each may make the server spend is bounded (server-limits.ts).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { decodePublishHead, PUBLISH_CONTENT_TYPE, PublishFramingError } from '../publish-protocol.ts';
-import { acceptPublish } from '../repository/publish.ts';
-import { RepositoryError } from '../repository/repository.ts';
 import type { ExpiryPolicy } from '../repository/repository.ts';
 import { layoutOf } from '../repository/repository-layout.ts';
 import { renderCatalogPage } from './catalog-page.ts';
 import { listApps } from './list-apps.ts';
+import { registerPublishRoute } from './publish-route.ts';
+import { DEFAULT_SERVER_LIMITS } from './server-limits.ts';
+import type { CatalogServerLimits } from './server-limits.ts';
 
 export interface CatalogServerOptions {
   dir: string;
   logger?: Logger;
-  /** Limit on a package's unpacked size (decompression bombs); default 4 GiB. */
-  maxUnpackedBytes?: number;
-  /** Largest package accepted by publish; default 4 GiB. */
-  maxPackageBytes?: number;
+  /** Sizes, concurrency, timeouts and connections; each defaults to DEFAULT_SERVER_LIMITS. */
+  limits?: Partial<CatalogServerLimits>;
   expiry?: ExpiryPolicy;
   now?: () => number;
   /** Serve HTTPS with this certificate and key (PEM). */
   tls?: { cert: string; key: string };
 }
 
-const HTTP_STATUS_OF: Record<string, number> = {
-  UNKNOWN_PUBLISHER: 404,
-  BAD_SIGNATURE: 401,
-  OUTSIDE_DELEGATION: 403,
-  STALE_VERSION: 409,
-  IMMUTABLE: 409,
-  BAD_METADATA: 400,
-  BAD_REQUEST: 400,
-  PACKAGE_MISMATCH: 422,
-  BAD_PACKAGE: 422,
-};
-
 // Only names the repository itself writes: `timestamp.json`, `<n>.<role>.json`, and target paths made of safe
 // segments. Everything else is a 404 without touching the file system beyond repository/.
 const METADATA_FILE = /^(timestamp|\d{1,10}\.[a-z0-9][a-z0-9.-]{0,62})\.json$/;
 const TARGET_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9.+-]{0,255}$/;
+// Timeouts are checked this often (Node's default is 30 s, which would let a header trickle on for 40 s).
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 async function sendFile(reply: FastifyReply, path: string, cacheControl: string): Promise<FastifyReply> {
   const info = await stat(path).catch(() => undefined);
@@ -59,20 +47,32 @@ async function sendFile(reply: FastifyReply, path: string, cacheControl: string)
 
 export function buildCatalogServer(options: CatalogServerOptions): FastifyInstance {
   const layout = layoutOf(options.dir);
-  const maxPackageBytes = options.maxPackageBytes ?? 4 * 1024 ** 3;
+  const limits: CatalogServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const serverOptions = { connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, headersTimeout: limits.headersTimeoutMs, requestTimeout: 0 };
   const app = Fastify({
-    ...(options.tls ? { https: options.tls } : {}),
+    ...(options.tls ? { https: { ...options.tls, ...serverOptions } } : { http: serverOptions }),
     loggerInstance: options.logger,
     // Reads are plain file serving (a CDN's job at scale): not logged per request; publishes are.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: maxPackageBytes + 4 * 1024 * 1024,
-    // close() must not wait for clients' keep-alive sockets (fastify keeps them 72 s): on shutdown every
-    // connection is closed; an interrupted publish changes nothing and can simply be sent again.
+    // No request body is ever buffered: the publish body is streamed and other routes take none.
+    bodyLimit: 64 * 1024,
+    // Socket idle time. The whole-request timeout stays off (0): a large package may take long to upload; the
+    // publish route times its body itself (publish-body.ts).
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: 0,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // close() must not wait for clients' keep-alive sockets: on shutdown every connection is closed; an
+    // interrupted publish changes nothing and can simply be sent again.
     forceCloseConnections: true,
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
+  // Only the publish route takes a body, and it streams it: no parser buffers and parses JSON or text for anyone.
+  app.removeAllContentTypeParsers();
 
-  // The publish body is streamed, never buffered: the parser hands the raw request stream to the handler.
-  app.addContentTypeParser(PUBLISH_CONTENT_TYPE, (_request, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    // Answered before its body was all read (refused, or a body where none belongs): the connection is closed
+    // after the answer, so a client trickling a body cannot keep it.
+    if (!request.raw.complete) void reply.header('connection', 'close');
     done(null, payload);
   });
 
@@ -94,36 +94,11 @@ export function buildCatalogServer(options: CatalogServerOptions): FastifyInstan
     return sendFile(reply, join(layout.targetsDir, ...segments), 'public, max-age=31536000, immutable');
   });
 
-  app.post<{ Params: { vendor: string } }>('/api/v1/publish/:vendor', async (request, reply) => {
-    if (request.headers['content-type'] !== PUBLISH_CONTENT_TYPE) {
-      return reply.code(415).send({ error: 'BAD_REQUEST', message: `Content-Type must be ${PUBLISH_CONTENT_TYPE}` });
-    }
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > maxPackageBytes + 4 * 1024 * 1024) {
-      return reply.code(413).send({ error: 'TOO_LARGE', message: `packages are limited to ${maxPackageBytes} bytes` });
-    }
-    const body = request.body as Readable;
-    let result;
-    try {
-      const { roleJson, rest } = await decodePublishHead(body);
-      result = await acceptPublish(options.dir, request.params.vendor, roleJson, Readable.from(rest), {
-        maxUnpackedBytes: options.maxUnpackedBytes ?? 4 * 1024 ** 3,
-        ...(options.expiry ? { expiry: options.expiry } : {}),
-        ...(options.now ? { now: options.now } : {}),
-      });
-    } catch (error) {
-      // A refused upload is not read further: the answer goes out and the connection closes.
-      void reply.header('connection', 'close');
-      if (error instanceof RepositoryError) {
-        request.log.warn({ vendor: request.params.vendor, code: error.code }, error.message);
-        return reply.code(HTTP_STATUS_OF[error.code] ?? 400).send({ error: error.code, message: error.message });
-      }
-      if (error instanceof PublishFramingError) return reply.code(400).send({ error: 'BAD_REQUEST', message: error.message });
-      throw error;
-    }
-    request.log.info({ vendor: request.params.vendor, target: result.targetPath, version: result.version }, 'published');
-    const base = `${request.protocol}://${request.host}`;
-    return reply.code(201).send({ ...result, url: result.targetPath ? `${base}/targets/${result.targetPath}` : undefined });
+  registerPublishRoute(app, {
+    dir: options.dir,
+    limits,
+    ...(options.expiry ? { expiry: options.expiry } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
 
   app.get('/', async (_request, reply) => {

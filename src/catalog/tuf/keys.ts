@@ -1,6 +1,6 @@
 // Ed25519 keys for the catalog: generation, PEM files, the TUF key object and its keyid (TUF spec: sha256 of the
 // canonical JSON of the public key object). tuf-js never recomputes keyids, but other TUF clients do.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
 
@@ -60,4 +60,17 @@ export function signingKeyFromPem(pem: string, what = 'private key'): TufSigning
   }
   const pub = toTufPublicKey(createPublicKey(privateKey));
   return { ...pub, sign: (bytes) => sign(null, bytes, privateKey).toString('hex') };
+}
+
+// An Ed25519 public key's SPKI DER encoding is this prefix and the 32 raw bytes.
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** Checks a hex Ed25519 signature over `bytes` by a TUF key's raw public key (hex); false for anything malformed. */
+export function verifyEd25519(publicKeyHex: string, bytes: Uint8Array, signatureHex: string): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(publicKeyHex, 'hex')]), format: 'der', type: 'spki' });
+    return verify(null, bytes, key, Buffer.from(signatureHex, 'hex'));
+  } catch {
+    return false;
+  }
 }

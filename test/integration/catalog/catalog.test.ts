@@ -3,13 +3,14 @@
 // each is refused with the USP fault a gateway would report, and leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCatalog, VENDOR } from '../../helpers/catalog-fixture.ts';
 import type { CatalogFixture } from '../../helpers/catalog-fixture.ts';
 import { publishPackage, PublishError } from '../../../src/catalog/publisher/publish-package.ts';
 import { CatalogError } from '../../../src/catalog/client/catalog-error.ts';
-import { addPublisher, loadState, rotateRoot } from '../../../src/catalog/repository/repository.ts';
+import { addPublisher, initRepository, loadRole, loadState, refreshExpiring, rotateRoot } from '../../../src/catalog/repository/repository.ts';
 import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
 import { generateKeyPairPem, signingKeyFromPem } from '../../../src/catalog/tuf/keys.ts';
 import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../../../src/catalog/tuf/signed-metadata.ts';
@@ -173,6 +174,33 @@ test('an M-of-N root: rotation needs the threshold of current root keys, and gat
   }
 });
 
+test('offline keys: publisher add and rotate-root find them where named, and a catalog made with them inside still works', async () => {
+  const work = await mkdtemp(join(tmpdir(), 'berth-offline-keys-'));
+  try {
+    const dir = join(work, 'catalog');
+    const { offlineKeysDir } = await initRepository(dir);
+    assert.equal(offlineKeysDir, `${dir}-offline-keys`);
+    const usb = join(work, 'usb');
+    await rename(offlineKeysDir, usb);
+    const publisher = generateKeyPairPem().publicPem;
+    await assert.rejects(addPublisher(dir, VENDOR, publisher), /targets key not found at .*catalog-offline-keys\/targets\.pem; .*--offline-keys/);
+    await assert.rejects(rotateRoot(dir), /root keys in .*found 0; .*--offline-keys/);
+    await addPublisher(dir, VENDOR, publisher, { offlineKeysDir: usb });
+    assert.equal((await rotateRoot(dir, { offlineKeysDir: usb })).version, 2);
+    assert.equal((await readdir(join(usb, 'retired'))).length, 1, 'the old root keys retired with the offline keys');
+    assert.ok((await readdir(join(dir, 'keys', 'retired'))).some((name) => name.startsWith('timestamp-v1')), 'the old timestamp key with the online ones');
+
+    // A catalog made before the offline keys moved out: its error says how to go on, and naming keys/ does.
+    const old = join(work, 'old');
+    await initRepository(old, { offlineKeysDir: join(old, 'keys') });
+    await assert.rejects(addPublisher(old, VENDOR, publisher), new RegExp(`offline keys inside it: pass --offline-keys ${join(old, 'keys')}`));
+    await addPublisher(old, VENDOR, publisher, { offlineKeysDir: join(old, 'keys') });
+    assert.equal((await rotateRoot(old, { offlineKeysDir: join(old, 'keys') })).version, 2);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
 test('a publisher cannot reach beyond its delegation, and publishing without the delegated key is refused', () =>
   withCatalog(async (catalog) => {
     const other = generateKeyPairPem();
@@ -272,6 +300,46 @@ test('a revoked publisher key: its publishes are refused and what it signed stop
     await expectFault(catalog.client(gateway).resolve(url), 7036, /timestamp was signed by 0\/1 keys/);
   }));
 
+test('published versions are immutable: a re-signed role may not change or drop a published target', () =>
+  withCatalog(async (catalog) => {
+    const { url } = await publish(catalog, 'hello', '1.0.0');
+    await publish(catalog, 'hello', '1.1.0');
+    const layout = layoutOf(catalog.dir);
+    const current = (await loadRole(layout, await loadState(layout), VENDOR))!;
+    const targets = current.signed['targets'] as Record<string, { length: number; hashes: JsonObject; custom: JsonObject }>;
+    const path = `${VENDOR}/hello/hello-1.0.0.berth`;
+    const acme = signingKeyFromPem(catalog.publisherKeyPem);
+    const resign = (changed: JsonObject) =>
+      fetch(`${catalog.url}${publishPath(VENDOR)}`, {
+        method: 'POST',
+        headers: { 'content-type': PUBLISH_CONTENT_TYPE },
+        body: encodePublishHead(signEnvelope({ ...current.signed, version: (current.signed['version'] as number) + 1, targets: changed }, [acme])),
+      });
+    const refusals: { status: number; body: { error: string; message: string } }[] = [];
+    for (const changed of [
+      // The signed summary a gateway admits the app by: more memory than the package was checked for.
+      { ...targets, [path]: { ...targets[path]!, custom: { ...targets[path]!.custom, executionUnits: [{ name: 'main', memoryKiB: 1024, cpuPercent: 10, diskKiB: 1024 }] } } },
+      // Which berth versions it runs on: would make 1.0.0 uninstallable everywhere.
+      { ...targets, [path]: { ...targets[path]!, custom: { ...targets[path]!.custom, requiresBerth: '>=99.0.0' } } },
+      // Dropped from the role: gateways could no longer verify what they installed.
+      Object.fromEntries(Object.entries(targets).filter(([name]) => name !== path)),
+    ]) {
+      const response = await resign(changed);
+      refusals.push({ status: response.status, body: (await response.json()) as { error: string; message: string } });
+    }
+    for (const refusal of refusals) {
+      assert.equal(refusal.status, 409, refusal.body.message);
+      assert.equal(refusal.body.error, 'IMMUTABLE');
+      assert.match(refusal.body.message, /hello-1\.0\.0\.berth/);
+    }
+    const resolved = await catalog.client().resolve(url);
+    assert.equal(resolved.custom.requiresBerth, '>=0.1.0');
+    assert.equal(resolved.custom.executionUnits[0]!.memoryKiB, 8192);
+    // Signing the same targets again is no change: accepted.
+    const same = await resign(targets);
+    assert.equal(same.status, 201);
+  }));
+
 test('the server refuses a package that does not match what the publisher signed, and a hostile tar', () =>
   withCatalog(async (catalog) => {
     const file = await catalog.packApp('hello', '1.0.0');
@@ -309,6 +377,43 @@ test('the server refuses a package that does not match what the publisher signed
     assert.deepEqual(await readdir(layout.incomingDir), [], 'nothing left in incoming/');
     assert.deepEqual(await readdir(layout.targetsDir), [], 'no target stored');
   }));
+
+/** Every file and folder under `dir`, with its permission bits. */
+async function modesUnder(dir: string): Promise<Map<string, number>> {
+  const modes = new Map<string, number>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    modes.set(path, (await stat(path)).mode & 0o777);
+  }
+  return modes;
+}
+
+test('what a static web server serves is world-readable (0644, folders 0755) whatever the umask; keys stay private', async () => {
+  // A strict umask, as on a hardened server: berth must set the modes itself.
+  const umask = process.umask(0o077);
+  let catalog: CatalogFixture | undefined;
+  try {
+    catalog = await startCatalog();
+    await publish(catalog, 'hello', '1.0.0');
+    await rotateRoot(catalog.dir);
+    await refreshExpiring(catalog.dir, { now: Date.now() + 2 * DAY });
+    const layout = layoutOf(catalog.dir);
+    const publicModes = await modesUnder(layout.publicDir);
+    assert.ok([...publicModes.keys()].some((path) => path.endsWith('timestamp.json')) && [...publicModes.keys()].some((path) => path.endsWith('.hello-1.0.0.berth')));
+    for (const [path, mode] of publicModes) {
+      const isDir = (await stat(path)).isDirectory();
+      assert.equal(mode.toString(8), isDir ? '755' : '644', path);
+    }
+    for (const path of [catalog.dir, layout.publicDir]) assert.equal(((await stat(path)).mode & 0o777).toString(8), '755', path);
+    assert.equal(((await stat(join(catalog.dir, 'root.json'))).mode & 0o777).toString(8), '644', 'the root.json gateways ship');
+    const keyModes = new Map([...(await modesUnder(layout.keysDir)), ...(await modesUnder(layout.offlineKeysDir))]);
+    assert.ok(keyModes.size > 0);
+    for (const [path, mode] of keyModes) assert.equal(mode & 0o077, 0, `${path} is private (${mode.toString(8)})`);
+  } finally {
+    process.umask(umask);
+    await catalog?.close();
+  }
+});
 
 test('an unreachable catalog is 7033; a URL outside the catalog is 7036 before any download', () =>
   withCatalog(async (catalog) => {

@@ -1,12 +1,13 @@
-// The developer's and catalog admin's story from the shell: keys, a catalog, a publisher, pack, publish (the URL
-// on stdout), verify (OK, and REFUSED with the USP fault for a tampered file), and the page listing the app; and
-// the unpacked-size bound on the local packages publish and verify read (gzip bombs).
+// The developer's and catalog admin's story from the shell: keys, a catalog (its offline keys apart), a publisher,
+// pack, publish (the URL on stdout), verify (OK, and REFUSED with the USP fault for a tampered file), the page
+// listing the app, a root rotation with the offline keys brought back; and the unpacked-size bound on the local
+// packages publish and verify read (gzip bombs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,15 +48,31 @@ test('berth keys / catalog / app: init, add a publisher, pack, publish, verify, 
   const dir = join(work, 'catalog');
   const server = spawn(process.execPath, [berth, 'catalog', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn'], { env: { ...process.env, BERTH_FROM_SOURCE: '1' } });
   try {
-    let result = await run(['catalog', 'init', '--dir', dir]);
+    let result = await run(['catalog', 'init', '--dir', join(work, 'other'), '--offline-keys', join(work, 'other', 'keys')]);
+    assert.equal(result.code, 2, 'offline keys inside the catalog folder are refused');
+    assert.match(result.stderr, /inside the catalog folder/);
+    result = await run(['catalog', 'init', '--dir', dir]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /root\.json/);
+    // The server's folder holds only the online keys; root and targets keys are in a folder of their own.
+    const offline = `${dir}-offline-keys`;
+    assert.match(result.stdout, new RegExp(`offline keys +${offline}/`));
+    const pems = (await readdir(dir, { recursive: true })).filter((name) => name.endsWith('.pem')).sort();
+    assert.deepEqual(pems, [join('keys', 'snapshot.pem'), join('keys', 'timestamp.pem')]);
+    assert.ok((await readdir(join(offline, 'root'))).some((name) => name.endsWith('.pem')));
+    assert.ok((await readdir(offline)).includes('targets.pem'));
+    // Taken off the machine (here: another folder), they are found only when named.
+    const usb = join(work, 'usb');
+    await rename(offline, usb);
     result = await run(['keys', 'generate', '--out', join(work, 'acme')]);
     assert.equal(result.code, 0, result.stderr);
     result = await run(['keys', 'generate', '--out', join(work, 'acme')]);
     assert.equal(result.code, 1, 'a private key is never overwritten');
     assert.match(result.stderr, /refusing to overwrite/);
     result = await run(['catalog', 'publisher', 'add', '--dir', dir, '--vendor', 'acme.example', '--key', join(work, 'acme.pub.pem')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /targets key not found .*--offline-keys/);
+    result = await run(['catalog', 'publisher', 'add', '--dir', dir, '--vendor', 'acme.example', '--key', join(work, 'acme.pub.pem'), '--offline-keys', usb]);
     assert.equal(result.code, 0, result.stderr);
     result = await run(['catalog', 'publisher', 'add', '--dir', dir, '--vendor', 'Bad_Vendor', '--key', join(work, 'acme.pub.pem')]);
     assert.equal(result.code, 1);
@@ -92,6 +109,14 @@ test('berth keys / catalog / app: init, add a publisher, pack, publish, verify, 
 
     const page = await (await fetch(`${catalogUrl}/`)).text();
     assert.match(page, /hello/);
+
+    result = await run(['catalog', 'rotate-root', '--dir', dir]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /root keys .*--offline-keys/);
+    result = await run(['catalog', 'rotate-root', '--dir', dir, '--offline-keys', usb]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /root rotated to version 2/);
+    assert.deepEqual((await readdir(dir, { recursive: true })).filter((name) => name.endsWith('.pem') && !name.startsWith(join('keys', 'retired'))).sort(), [join('keys', 'snapshot.pem'), join('keys', 'timestamp.pem')]);
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
