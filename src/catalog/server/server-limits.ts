@@ -2,6 +2,7 @@
 // publish endpoint is reachable without credentials (the signed role inside the body is the credential), so each
 // of these holds before anything is authenticated. The values and what happens at each limit are in README
 // ("The app catalog", "Limits of the catalog server").
+import { DEFAULT_MAX_UNPACKED_BYTES } from '../package/package-reader.ts';
 
 export interface CatalogServerLimits {
   /** Largest package a publish may carry, by its signed length and by the bytes received. */
@@ -29,7 +30,8 @@ export interface CatalogServerLimits {
 
 export const DEFAULT_SERVER_LIMITS: Readonly<CatalogServerLimits> = {
   maxPackageBytes: 4 * 1024 ** 3,
-  maxUnpackedBytes: 4 * 1024 ** 3,
+  // The same bound `berth app publish` checks before uploading, so a package it sends is not refused for its size.
+  maxUnpackedBytes: DEFAULT_MAX_UNPACKED_BYTES,
   maxConcurrentPublishes: 4,
   publishRoleTimeoutMs: 10_000,
   publishMinBytesPerSecond: 64 * 1024,
