@@ -136,6 +136,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
           versions: SUPPORTED_PROTOCOL_VERSIONS,
         });
       },
+      // Takes effect by reconnecting with the new settings, as a write to the MQTT client does.
+      agentMtpChanged: () => { scheduleReconnect(); },
       now: () => new Date(),
     },
     model,

@@ -64,6 +64,7 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
       responseTopicDiscovered: () => '',
       requests: () => requests!,
       sendOnBoardRequest: (controller) => onBoardRequests.push(controller.path),
+      agentMtpChanged: () => undefined,
       now: () => new Date('2026-01-02T03:04:05Z'),
     },
     () => dm!,

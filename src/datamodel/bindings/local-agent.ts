@@ -19,6 +19,8 @@ export interface LocalAgentRuntime {
   /** Late-bound: the request manager and subscription service are built after the data model is frozen. */
   requests(): RequestManager;
   sendOnBoardRequest(controller: DmObject): void;
+  /** The agent's MTP row (Enable, ResponseTopicConfigured, PublishQoS, ...) was written: apply it (reconnects). */
+  agentMtpChanged(): void;
   now(): Date;
 }
 
@@ -45,8 +47,12 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
   });
   registry.bindObject('Device.LocalAgent.MTP.{i}.', {
     get: { Status: (mtp) => (dm().read(mtp, 'Enable') === 'true' ? runtime.mtpStatus() : 'Down') },
+    onChanged: () => { runtime.agentMtpChanged(); },
   });
-  registry.bindObject('Device.LocalAgent.MTP.{i}.MQTT.', { get: { ResponseTopicDiscovered: () => runtime.responseTopicDiscovered() } });
+  registry.bindObject('Device.LocalAgent.MTP.{i}.MQTT.', {
+    get: { ResponseTopicDiscovered: () => runtime.responseTopicDiscovered() },
+    onChanged: () => { runtime.agentMtpChanged(); },
+  });
 
   registry.bindObject('Device.LocalAgent.Controller.{i}.', {
     get: { InheritedRole: () => '' },

@@ -243,4 +243,28 @@ describe('Device.MQTT.Client.1 of the agent', { skip }, () => {
     assert.equal((await get(fresh, `${CLIENT}Status`))['Status'], 'Connected');
     assert.equal((await get(fresh, `${CLIENT}ConnectRetryTime`))['ConnectRetryTime'], '1');
   });
+
+  test('PublishQoS: 0 by default; written over USP it applies at once (the agent reconnects) and its Records arrive at that QoS', async (t) => {
+    const { broker, controller } = await setUp(t);
+    // A plain subscriber at QoS 1 on the Controller's topic: a Record arrives at the lower of its QoS and the agent's.
+    const watcher = connect(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    t.after(() => watcher.endAsync());
+    await new Promise((resolve, reject) => {
+      watcher.once('connect', resolve);
+      watcher.once('error', reject);
+    });
+    await watcher.subscribeAsync(CONTROLLER_TOPIC, { qos: 1 });
+    const qosSeen: number[] = [];
+    watcher.on('message', (_topic, _payload, packet) => qosSeen.push(packet.qos));
+    assert.equal((await get(controller, 'Device.LocalAgent.MTP.1.MQTT.PublishQoS'))['PublishQoS'], '0');
+    await waitFor('the GetResp at the watcher', () => Promise.resolve(qosSeen.length > 0));
+    assert.ok(qosSeen.every((qos) => qos === 0), `QoS seen: ${qosSeen.join(',')}`);
+    const reconnected = nextConnectRecord(controller);
+    await set(controller, 'Device.LocalAgent.MTP.1.MQTT.', { PublishQoS: '1' });
+    await reconnected;
+    qosSeen.length = 0;
+    await get(controller, 'Device.LocalAgent.EndpointID');
+    await waitFor('the GetResp at the watcher', () => Promise.resolve(qosSeen.length > 0));
+    assert.ok(qosSeen.every((qos) => qos === 1), `QoS seen after the Set: ${qosSeen.join(',')}`);
+  });
 });
