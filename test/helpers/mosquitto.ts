@@ -22,6 +22,8 @@ export interface Broker {
   readonly port: number;
   /** With tls: the CA certificate that signed the broker's certificate. */
   readonly caFile?: string;
+  /** Mosquitto's log (log_type all): why it closed a connection, for a failure report. */
+  readonly logFile: string;
   /** Kills the broker (keeping its port and config) so that a test can restart it. */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -100,6 +102,7 @@ export async function startMosquitto(options: { tls?: boolean; users?: readonly 
   return {
     url: `${options.tls ? 'mqtts' : 'mqtt'}://${options.tls ? 'localhost' : '127.0.0.1'}:${port}`,
     port,
+    logFile,
     ...(caFile !== undefined && { caFile }),
     pause: kill,
     resume: launch,
