@@ -46,7 +46,7 @@ export const USAGE = `npm run fuzz -- [options]      (each option also as an env
   --rss-margin-mib N     idle RSS may exceed the baseline by this (default 16)
   --heap-margin-mib N    the V8 heap after the idle collection may exceed the baseline by this (default 4)
   --production-malloc    keep glibc's adaptive mmap threshold (freed big buffers then stay resident: raise --rss-margin-mib)
-  --max-rows N           most rows a table may hold after a batch (default 1000)
+  --max-rows N           most rows a table may hold after a batch (default 1024, the agent's largest table bound)
   --batch B [--record I] only batch B (and only input I of it): what a finding prints to reproduce it
   --replay DIR           send the inputs a finding saved, then check
   --keep-going           after a finding, start a fresh agent and go on
@@ -119,7 +119,7 @@ export function parseFuzzOptions(argv: readonly string[], env: Readonly<Record<s
     rssMarginMiB: integer('rss-margin-mib', pick(values['rss-margin-mib'], 'FUZZ_RSS_MARGIN_MIB'), 16, 1),
     heapMarginMiB: integer('heap-margin-mib', pick(values['heap-margin-mib'], 'FUZZ_HEAP_MARGIN_MIB'), 4, 1),
     productionMalloc: values['production-malloc'] ?? env['FUZZ_PRODUCTION_MALLOC'] === '1',
-    maxRowsPerTable: integer('max-rows', pick(values['max-rows'], 'FUZZ_MAX_ROWS'), 1000, 1),
+    maxRowsPerTable: integer('max-rows', pick(values['max-rows'], 'FUZZ_MAX_ROWS'), 1024, 1),
     fromSource: values['from-source'] ?? env['FUZZ_FROM_SOURCE'] === '1',
     keepGoing: values['keep-going'] ?? env['FUZZ_KEEP_GOING'] === '1',
     outDir: pick(values.out, 'FUZZ_OUT') ?? 'build/fuzz-failures',
