@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startMosquitto } from '../helpers/mosquitto.ts';
 import type { Broker } from '../helpers/mosquitto.ts';
 import { connectController } from '../../src/controller/controller-client.ts';
@@ -340,6 +340,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     // Nagle off: each input waits for its PUBACK and for the sync answer, and Mosquitto's default (Nagle on) adds a
     // delayed ACK, ~40 ms, to each of those round trips (measured: 9 s per 250 inputs instead of 1 s).
     broker = await startMosquitto({ tcpNoDelay: true });
+    tempDirs.add(dirname(broker.logFile));
     if (options.entry !== undefined) {
       bundle = { entry: options.entry, dir: '', remove: () => Promise.resolve() };
     } else if (!options.fromSource) {
