@@ -10,6 +10,10 @@ import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts'
 import type { Logger } from '../log.ts';
 
 export const REQUEST_TABLE = 'Device.LocalAgent.Request.';
+/** Asynchronous commands one Controller may have running at once; one more fails with 7005 (cmd_failure). */
+export const MAX_REQUESTS_PER_CONTROLLER = 32;
+/** All asynchronous commands running at once (rows of Device.LocalAgent.Request.). */
+export const MAX_REQUESTS = 256;
 
 export type OperationResult = { readonly outputArgs: Readonly<Record<string, string>> } | { readonly errCode: number; readonly errMsg: string };
 
@@ -88,6 +92,13 @@ export function createRequestManager(dm: DataModel, logger: Logger): RequestMana
   return {
     start(request) {
       const table = dm.table(REQUEST_TABLE);
+      // Rows of running commands are state a Controller makes the agent keep (a ScheduleTimer() can wait for years).
+      let mine = 0;
+      for (const started of running.keys()) if (dm.read(started, 'Originator') === request.originator) mine += 1;
+      if (mine >= MAX_REQUESTS_PER_CONTROLLER) {
+        throw new UspError(ErrorCode.ResourcesExceeded, `${mine} asynchronous commands of this Controller are running, the most it may have; wait for one to complete or cancel one`);
+      }
+      if (running.size >= MAX_REQUESTS) throw new UspError(ErrorCode.ResourcesExceeded, `${running.size} asynchronous commands are running, the most this agent keeps`);
       const row = dm.update((tx) => {
         const created = tx.addRow(table);
         tx.setInternal(created, 'Originator', request.originator);

@@ -13,6 +13,8 @@ export interface DeviceIdentity {
   readonly softwareVersion: string;
 }
 
+const MAX_TIMER_STEP_MS = 24 * 60 * 60 * 1000;
+
 export function bindDevice(registry: Registry, identity: DeviceIdentity, upTimeSeconds: () => number): void {
   registry.bindObject('Device.', { get: { RootDataModelVersion: () => '2.19' } });
   registry.bindObject('Device.DeviceInfo.', {
@@ -29,15 +31,24 @@ export function bindDevice(registry: Registry, identity: DeviceIdentity, upTimeS
     },
   });
   registry.bindCommand('Device.ScheduleTimer()', ({ args, signal }) => {
-    const seconds = Number(args['DelaySeconds']);
+    const deadline = Date.now() + Number(args['DelaySeconds']) * 1000;
     return new Promise<Record<string, string>>((resolve, reject) => {
       if (signal.aborted) {
         reject(new UspError(ErrorCode.CommandCanceled, 'ScheduleTimer() canceled'));
         return;
       }
-      const timer = setTimeout(() => {
-        resolve({});
-      }, seconds * 1000);
+      // DelaySeconds goes up to 2^32−1 s (136 years); Node fires a timeout longer than 2^31−1 ms (24.8 days) at once,
+      // so a long delay is waited for in steps of at most a day.
+      let timer: NodeJS.Timeout;
+      const wait = (): void => {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          resolve({});
+          return;
+        }
+        timer = setTimeout(wait, Math.min(left, MAX_TIMER_STEP_MS));
+      };
+      wait();
       signal.addEventListener('abort', () => {
         clearTimeout(timer);
         reject(new UspError(ErrorCode.CommandCanceled, 'ScheduleTimer() canceled'));

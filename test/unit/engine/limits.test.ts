@@ -10,6 +10,8 @@ import { handleAdd } from '../../../src/engine/handle-add.ts';
 import { handleGet } from '../../../src/engine/handle-get.ts';
 import { handleGetInstances } from '../../../src/engine/handle-get-instances.ts';
 import { handleGetSupportedDm } from '../../../src/engine/handle-get-supported-dm.ts';
+import { handleOperate } from '../../../src/engine/handle-operate.ts';
+import { MAX_REQUESTS_PER_CONTROLLER } from '../../../src/engine/requests.ts';
 import { createResponseBudget, ResponseTooLargeError } from '../../../src/engine/response-budget.ts';
 import { checkRequestLimits, MAX_ENTRIES_PER_REQUEST, MAX_SETTINGS_PER_REQUEST } from '../../../src/engine/request-limits.ts';
 import { MAX_SUBSCRIPTIONS_PER_CONTROLLER } from '../../../src/datamodel/bindings/local-agent.ts';
@@ -110,4 +112,22 @@ test('an unexpected exception in a handler is logged with its stack and answered
   const logged = JSON.parse(lines[0]!) as { msg: string; where: string; err: { stack: string } };
   assert.equal(logged.where, 'Device.LocalAgent.SoftwareVersion');
   assert.match(logged.err.stack, /TypeError: a bug in a getter\n\s+at /);
+});
+
+test('asynchronous commands: at most MAX_REQUESTS_PER_CONTROLLER running per Controller; ScheduleTimer() waits even 2^32−1 s', async () => {
+  const model = createTestModel();
+  const timer = (originator = CONTROLLER_ID) => handleOperate(model.ctx(originator), { command: 'Device.ScheduleTimer()', commandKey: 'long', inputArgs: { DelaySeconds: '4294967295' } });
+  const completed: string[] = [];
+  model.requests.onOperationComplete((_obj, _name, key) => completed.push(key));
+  for (let i = 0; i < MAX_REQUESTS_PER_CONTROLLER; i++) assert.ok((await timer()).operationResults![0]!.reqObjPath);
+  const over = (await timer()).operationResults![0]!.cmdFailure!;
+  assert.equal(over.errCode, 7005);
+  assert.match(over.errMsg ?? '', /32 asynchronous commands of this Controller are running/);
+  assert.ok((await timer('proto::other')).operationResults![0]!.reqObjPath, 'another Controller has its own share');
+  // A delay beyond what one Node timer holds (24.8 days) must not fire at once.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(completed, []);
+  for (const row of [...model.dm.table('Device.LocalAgent.Request.').rows.values()]) model.requests.cancel(row);
+  await model.requests.settled();
+  assert.equal(model.dm.table('Device.LocalAgent.Request.').rows.size, 0);
 });
