@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size --expose-gc --no-sparkplug
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1 --optimize-for-size --expose-gc --no-sparkplug
 // The `berth` command. Runs the bundled CLI from dist/ (production, npm run build), or the TypeScript sources through tsx
 // when there is no build or the sources are newer than it (a development checkout after an edit or a pull).
 // --max-semi-space-size=1: a 1 MiB young generation keeps the long-running agent's resident memory

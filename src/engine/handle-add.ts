@@ -7,6 +7,7 @@ import type { DmObject, DmTable } from '../datamodel/instances.ts';
 import type { Transaction } from '../datamodel/transaction.ts';
 import { ErrorCode, UspError } from '../usp/errors.ts';
 import { describeFailure } from './failure.ts';
+import { createWriteCounter } from './request-limits.ts';
 import { locateRelativeParam } from './relative-param.ts';
 import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
@@ -15,6 +16,7 @@ import type { RequestContext } from './context.ts';
 export function handleAdd(ctx: RequestContext, request: usp.Add.$Properties, tx: Transaction): usp.AddResp.$Properties {
   const allowPartial = request.allowPartial ?? false;
   const results: usp.AddResp.CreatedObjectResult.$Properties[] = [];
+  const writes = createWriteCounter();
   for (const create of request.createObjs ?? []) {
     const requestedPath = create.objPath ?? '';
     let tables: DmTable[];
@@ -27,6 +29,7 @@ export function handleAdd(ctx: RequestContext, request: usp.Add.$Properties, tx:
       results.push({ requestedPath, operStatus: { operFailure: { errCode: code, errMsg: message } } });
       continue;
     }
+    writes.plan(tables.length, create.paramSettings?.length ?? 0);
     for (const table of tables) {
       const savepoint = tx.savepoint();
       const outcome = createRow(ctx, table, create.paramSettings ?? [], tx);

@@ -7,6 +7,7 @@ import type { DmObject } from '../datamodel/instances.ts';
 import type { Transaction } from '../datamodel/transaction.ts';
 import { ErrorCode, UspError } from '../usp/errors.ts';
 import { describeFailure } from './failure.ts';
+import { createWriteCounter } from './request-limits.ts';
 import { locateRelativeParam } from './relative-param.ts';
 import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
@@ -21,10 +22,11 @@ interface ObjectFailure {
 export function handleSet(ctx: RequestContext, request: usp.Set.$Properties, tx: Transaction): usp.SetResp.$Properties {
   const allowPartial = request.allowPartial ?? false;
   const results: usp.SetResp.UpdatedObjectResult.$Properties[] = [];
+  const writes = createWriteCounter();
   for (const update of request.updateObjs ?? []) {
     const requestedPath = update.objPath ?? '';
     const savepoint = tx.savepoint();
-    const outcome = updateObject(ctx, update, tx);
+    const outcome = updateObject(ctx, update, tx, writes);
     if ('failure' in outcome) {
       tx.rollbackTo(savepoint);
       const { failure } = outcome;
@@ -57,6 +59,7 @@ function updateObject(
   ctx: RequestContext,
   update: usp.Set.UpdateObject.$Properties,
   tx: Transaction,
+  writes: ReturnType<typeof createWriteCounter>,
 ): { success: usp.SetResp.UpdatedInstanceResult.$Properties[] } | { failure: ObjectFailure } {
   const requestedPath = update.objPath ?? '';
   let objects: DmObject[];
@@ -68,6 +71,8 @@ function updateObject(
   } catch (error) {
     return { failure: { ...describeFailure(ctx.logger, error, requestedPath), instanceFailures: [] } };
   }
+  // Outside the try: going over the bound fails the whole message, whatever allow_partial says.
+  writes.plan(objects.length, update.paramSettings?.length ?? 0);
   const success: usp.SetResp.UpdatedInstanceResult.$Properties[] = [];
   for (const obj of objects) {
     const updatedParams: Record<string, string> = {};

@@ -11,6 +11,28 @@ export const MAX_ENTRIES_PER_REQUEST = 1000;
 export const MAX_SETTINGS_PER_REQUEST = 10_000;
 /** Input arguments of one Operate. */
 export const MAX_COMMAND_ARGS = 1000;
+/**
+ * Parameter writes one Set or Add may make: its settings times the objects its paths match. A search path multiplies
+ * the settings (1,000 settings on `Subscription.*.` with 100 rows are 100,000 writes, most of them failing), so this
+ * is counted as the paths resolve, before the writes.
+ */
+export const MAX_WRITES_PER_REQUEST = 20_000;
+
+/** Counts the writes of one Set or Add; throws 7005 before the one that would pass MAX_WRITES_PER_REQUEST. */
+export function createWriteCounter(): { plan(objects: number, settings: number): void } {
+  let planned = 0;
+  return {
+    plan(objects, settings) {
+      planned += objects * settings;
+      if (planned > MAX_WRITES_PER_REQUEST) {
+        throw new MessageError(
+          ErrorCode.ResourcesExceeded,
+          `this request would write ${planned} parameters or more (settings × the objects their paths match), at most ${MAX_WRITES_PER_REQUEST} are accepted in one message; narrow the paths or split the request`,
+        );
+      }
+    },
+  };
+}
 
 export function checkRequestLimits(request: usp.Request.$Properties): void {
   const entries = entriesOf(request);

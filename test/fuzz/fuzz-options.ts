@@ -21,7 +21,6 @@ export interface CliSettings {
   readonly probeTimeoutMs: number;
   readonly rssMarginMiB: number;
   readonly heapMarginMiB: number;
-  readonly productionMalloc: boolean;
   readonly maxRowsPerTable: number;
   readonly fromSource: boolean;
   /** A built CLI (e.g. dist/main.js) to run instead of building one. */
@@ -45,7 +44,6 @@ export const USAGE = `npm run fuzz -- [options]      (each option also as an env
   --stall-ms N           longest wait for an answer after inputs (default 5000)
   --rss-margin-mib N     idle RSS may exceed the baseline by this (default 16)
   --heap-margin-mib N    the V8 heap after the idle collection may exceed the baseline by this (default 4)
-  --production-malloc    keep glibc's adaptive mmap threshold (freed big buffers then stay resident: raise --rss-margin-mib)
   --max-rows N           most rows a table may hold after a batch (default 1024, the agent's largest table bound)
   --batch B [--record I] only batch B (and only input I of it): what a finding prints to reproduce it
   --replay DIR           send the inputs a finding saved, then check
@@ -72,7 +70,7 @@ export function parseFuzzOptions(argv: readonly string[], env: Readonly<Record<s
       options: {
         seed: { type: 'string' }, records: { type: 'string' }, seconds: { type: 'string' }, 'batch-size': { type: 'string' }, profile: { type: 'string' },
         'max-paths': { type: 'string' }, 'max-objects': { type: 'string' }, 'max-settings': { type: 'string' }, 'max-string-bytes': { type: 'string' },
-        'stall-ms': { type: 'string' }, 'rss-margin-mib': { type: 'string' }, 'heap-margin-mib': { type: 'string' }, 'production-malloc': { type: 'boolean' }, 'max-rows': { type: 'string' }, batch: { type: 'string' }, record: { type: 'string' },
+        'stall-ms': { type: 'string' }, 'rss-margin-mib': { type: 'string' }, 'heap-margin-mib': { type: 'string' }, 'max-rows': { type: 'string' }, batch: { type: 'string' }, record: { type: 'string' },
         replay: { type: 'string' }, entry: { type: 'string' }, 'keep-going': { type: 'boolean' }, 'from-source': { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean' },
       },
       strict: true,
@@ -118,7 +116,6 @@ export function parseFuzzOptions(argv: readonly string[], env: Readonly<Record<s
     probeTimeoutMs: 5000,
     rssMarginMiB: integer('rss-margin-mib', pick(values['rss-margin-mib'], 'FUZZ_RSS_MARGIN_MIB'), 16, 1),
     heapMarginMiB: integer('heap-margin-mib', pick(values['heap-margin-mib'], 'FUZZ_HEAP_MARGIN_MIB'), 4, 1),
-    productionMalloc: values['production-malloc'] ?? env['FUZZ_PRODUCTION_MALLOC'] === '1',
     maxRowsPerTable: integer('max-rows', pick(values['max-rows'], 'FUZZ_MAX_ROWS'), 1024, 1),
     fromSource: values['from-source'] ?? env['FUZZ_FROM_SOURCE'] === '1',
     keepGoing: values['keep-going'] ?? env['FUZZ_KEEP_GOING'] === '1',

@@ -61,8 +61,6 @@ export interface FuzzOptions {
   readonly rssMarginMiB: number;
   /** The V8 heap left by the idle collection may exceed the baseline's by this much. */
   readonly heapMarginMiB: number;
-  /** Run the agent with glibc's default mmap threshold, as production does (then idle RSS keeps freed buffers). */
-  readonly productionMalloc: boolean;
   /** Most rows one table may hold after a batch. */
   readonly maxRowsPerTable: number;
   /** Run the TypeScript sources instead of the production bundle. */
@@ -216,7 +214,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const dataDir = await mkdtemp(join(tmpdir(), 'berth-fuzz-agent-'));
     dataDirs.push(dataDir);
     tempDirs.add(dataDir);
-    const agent = await startFuzzedAgent(agentConfig(broker.url), { dataDir, entry: bundle?.entry, productionMalloc: options.productionMalloc });
+    const agent = await startFuzzedAgent(agentConfig(broker.url), { dataDir, entry: bundle?.entry });
     const link = await openFuzzLink({ brokerUrl: broker.url, target: TARGET, controllerTopic: CONTROLLER_TOPIC, replyTopic: REPLY_TOPIC });
     const probe = await connectController({ brokerUrl: broker.url, endpointId: TARGET.probeControllerId, agentEndpointId: TARGET.agentId, agentTopic: TARGET.agentTopic, replyTopic: PROBE_TOPIC });
     probe.autoNotifyResp = true;
@@ -429,7 +427,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if (code !== 0) {
         findings.push({ kind: 'restart', message: `on SIGTERM the agent exited with code ${String(code)}`, batch: -1, records: [], reproduce: options.reproduceCommand });
       } else {
-        const again = await startFuzzedAgent(agentConfig(broker.url), { dataDir: current.agent.dataDir, entry: bundle?.entry, productionMalloc: options.productionMalloc });
+        const again = await startFuzzedAgent(agentConfig(broker.url), { dataDir: current.agent.dataDir, entry: bundle?.entry });
         const probe = await connectController({ brokerUrl: broker.url, endpointId: TARGET.probeControllerId, agentEndpointId: TARGET.agentId, agentTopic: TARGET.agentTopic, replyTopic: PROBE_TOPIC });
         try {
           const ready = Date.now() + 30_000;

@@ -56,19 +56,10 @@ export async function buildBundle(): Promise<{ entry: string; dir: string; remov
 }
 
 /**
- * Bytes from which glibc serves an allocation with its own mmap, given back to the system when freed. glibc's
- * default threshold adapts: after the agent frees its first multi-MiB buffer (a 5 MiB input, a big answer) it rises,
- * and later big buffers come from the heap, which keeps their pages once they are freed. Measured with the same
- * inputs (seed 4, smoke profile, 2,400 inputs): idle RSS +35 to +45 MiB over the baseline with the default, V8 heap
- * flat; +3 to +6 MiB with the threshold fixed. Fixed, the idle RSS measures what the agent holds, so a leak shows.
+ * `entry`: the bundle's main.js; undefined runs bin/berth.js on the sources (through tsx). Either way with the
+ * launcher's environment and flags, as production runs it.
  */
-export const FUZZ_MMAP_THRESHOLD = '131072';
-
-/**
- * `entry`: the bundle's main.js; undefined runs bin/berth.js on the sources (through tsx) with the launcher's flags.
- * `productionMalloc`: leave glibc's mmap threshold as production has it (see FUZZ_MMAP_THRESHOLD).
- */
-export async function startFuzzedAgent(config: Record<string, unknown>, options: { dataDir: string; entry: string | undefined; productionMalloc?: boolean }): Promise<FuzzedAgent> {
+export async function startFuzzedAgent(config: Record<string, unknown>, options: { dataDir: string; entry: string | undefined }): Promise<FuzzedAgent> {
   const configFile = join(options.dataDir, 'config.json');
   await writeFile(configFile, JSON.stringify({ dataDir: options.dataDir, log: { level: 'debug' }, ...config }, null, 2));
   const launcher = launcherSettings();
@@ -79,7 +70,6 @@ export async function startFuzzedAgent(config: Record<string, unknown>, options:
       ...process.env,
       ...launcher.env,
       ...(options.entry === undefined && { BERTH_FROM_SOURCE: '1' }),
-      ...(!options.productionMalloc && { MALLOC_MMAP_THRESHOLD_: FUZZ_MMAP_THRESHOLD }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -30,7 +30,7 @@ console.log(
   `berth fuzz: seed ${settings.seed}${settings.seedGiven ? '' : ' (random; repeat with --seed ' + String(settings.seed) + ')'}, ` +
     (replay ? `replaying ${replay.length} saved inputs from ${settings.replay!}` : `at most ${settings.records} inputs in batches of ${settings.batchSize}, at most ${settings.seconds} s`) +
     `\n  profile ${settings.profile}: up to ${bounds.maxPaths} paths, ${bounds.maxObjects} objects, ${bounds.maxParamSettings} settings, ${bounds.maxStringBytes} bytes a string` +
-    `\n  checks: answer within ${settings.stallMs} ms after inputs, idle RSS ≤ baseline + ${settings.rssMarginMiB} MiB${settings.productionMalloc ? ' (production malloc)' : ''}, V8 heap ≤ baseline + ${settings.heapMarginMiB} MiB, ≤ ${settings.maxRowsPerTable} rows a table, no unreported rows, no error lines, no 7003, idle means idle`,
+    `\n  checks: answer within ${settings.stallMs} ms after inputs, idle RSS ≤ baseline + ${settings.rssMarginMiB} MiB, V8 heap ≤ baseline + ${settings.heapMarginMiB} MiB, ≤ ${settings.maxRowsPerTable} rows a table, no unreported rows, no error lines, no 7003, idle means idle`,
 );
 const report = await runFuzz({
   seed: settings.seed,
@@ -42,7 +42,6 @@ const report = await runFuzz({
   probeTimeoutMs: settings.probeTimeoutMs,
   rssMarginMiB: settings.rssMarginMiB,
   heapMarginMiB: settings.heapMarginMiB,
-  productionMalloc: settings.productionMalloc,
   maxRowsPerTable: settings.maxRowsPerTable,
   fromSource: settings.fromSource,
   ...(settings.entry !== undefined && { entry: resolve(settings.entry) }),

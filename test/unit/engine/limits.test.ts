@@ -13,7 +13,8 @@ import { handleGetSupportedDm } from '../../../src/engine/handle-get-supported-d
 import { handleOperate } from '../../../src/engine/handle-operate.ts';
 import { MAX_REQUESTS_PER_CONTROLLER } from '../../../src/engine/requests.ts';
 import { createResponseBudget, ResponseTooLargeError } from '../../../src/engine/response-budget.ts';
-import { checkRequestLimits, MAX_ENTRIES_PER_REQUEST, MAX_SETTINGS_PER_REQUEST } from '../../../src/engine/request-limits.ts';
+import { checkRequestLimits, MAX_ENTRIES_PER_REQUEST, MAX_SETTINGS_PER_REQUEST, MAX_WRITES_PER_REQUEST } from '../../../src/engine/request-limits.ts';
+import { handleSet } from '../../../src/engine/handle-set.ts';
 import { MAX_SUBSCRIPTIONS_PER_CONTROLLER } from '../../../src/datamodel/bindings/local-agent.ts';
 import { MessageError } from '../../../src/engine/message-error.ts';
 import type { RequestContext } from '../../../src/engine/context.ts';
@@ -130,4 +131,14 @@ test('asynchronous commands: at most MAX_REQUESTS_PER_CONTROLLER running per Con
   for (const row of [...model.dm.table('Device.LocalAgent.Request.').rows.values()]) model.requests.cancel(row);
   await model.requests.settled();
   assert.equal(model.dm.table('Device.LocalAgent.Request.').rows.size, 0);
+});
+
+test('a Set or Add whose settings times the objects its paths match pass MAX_WRITES_PER_REQUEST is refused before writing', () => {
+  const model = createTestModel();
+  addSubscriptions(model, 100);
+  const settings = (n: number) => Array.from({ length: n }, (_, i) => ({ param: 'NotifRetry', value: i % 2 === 0 ? 'true' : 'false' }));
+  const set = (n: number) => write(model, (tx) => handleSet(model.ctx(), { allowPartial: true, updateObjs: [{ objPath: 'Device.LocalAgent.Subscription.*.', paramSettings: settings(n) }] }, tx));
+  assert.throws(() => set(MAX_WRITES_PER_REQUEST / 100 + 1), (e: unknown) => e instanceof MessageError && e.code === 7005 && /would write 20100 parameters or more/.test(e.message));
+  assert.equal(model.dm.get('Device.LocalAgent.Subscription.1.', 'NotifRetry'), 'false', 'nothing was written');
+  assert.ok(set(MAX_WRITES_PER_REQUEST / 100).updatedObjResults![0]!.operStatus!.operSuccess);
 });
