@@ -150,23 +150,26 @@ export async function openFuzzLink(settings: LinkSettings): Promise<FuzzLink> {
     for (const result of response?.operateResp?.operationResults ?? []) if (result.reqObjPath) created.add(result.reqObjPath);
   });
 
+  // Inputs go out at QoS 0, as usp-js publishes: no PUBACK, so no delayed ACK for a broker with its default settings
+  // (Nagle on) to wait on. The sync Get that follows an input rides the same connection for MQTT 5 inputs, which keeps
+  // their order; a 3.1.1 input travels on its own connection, and on loopback reaches the broker first in practice.
   const publishOptions = (channel: Channel): { topic: string; options: IClientPublishOptions; version: 5 | 4 } => {
     const fuzzProperty = { userProperties: { [FUZZ_PROPERTY]: '1' } };
     switch (channel) {
       case 'v5-reply':
-        return { topic: target.agentTopic, version: 5, options: { qos: 1, properties: { ...fuzzProperty, responseTopic: settings.replyTopic, contentType: 'usp.msg' } } };
+        return { topic: target.agentTopic, version: 5, options: { qos: 0, properties: { ...fuzzProperty, responseTopic: settings.replyTopic, contentType: 'usp.msg' } } };
       case 'v5-no-reply':
-        return { topic: target.agentTopic, version: 5, options: { qos: 1, properties: { ...fuzzProperty, contentType: 'usp.msg' } } };
+        return { topic: target.agentTopic, version: 5, options: { qos: 0, properties: { ...fuzzProperty, contentType: 'usp.msg' } } };
       case 'v5-self-reply':
-        return { topic: target.agentTopic, version: 5, options: { qos: 1, properties: { ...fuzzProperty, responseTopic: target.agentTopic, contentType: 'usp.msg' } } };
+        return { topic: target.agentTopic, version: 5, options: { qos: 0, properties: { ...fuzzProperty, responseTopic: target.agentTopic, contentType: 'usp.msg' } } };
       case 'v5-void-reply':
-        return { topic: target.agentTopic, version: 5, options: { qos: 1, properties: { ...fuzzProperty, responseTopic: 'usp/fuzz/nobody-listens', contentType: 'usp.msg' } } };
+        return { topic: target.agentTopic, version: 5, options: { qos: 0, properties: { ...fuzzProperty, responseTopic: 'usp/fuzz/nobody-listens', contentType: 'usp.msg' } } };
       case 'v5-bad-content-type':
-        return { topic: target.agentTopic, version: 5, options: { qos: 1, properties: { ...fuzzProperty, responseTopic: settings.replyTopic, contentType: 'application/json' } } };
+        return { topic: target.agentTopic, version: 5, options: { qos: 0, properties: { ...fuzzProperty, responseTopic: settings.replyTopic, contentType: 'application/json' } } };
       case 'v4':
-        return { topic: target.agentTopic, version: 4, options: { qos: 1 } };
+        return { topic: target.agentTopic, version: 4, options: { qos: 0 } };
       case 'v4-reply-suffix':
-        return { topic: topicWithReplyTo(target.agentTopic, settings.replyTopic), version: 4, options: { qos: 1 } };
+        return { topic: topicWithReplyTo(target.agentTopic, settings.replyTopic), version: 4, options: { qos: 0 } };
     }
   };
 
@@ -200,7 +203,7 @@ export async function openFuzzLink(settings: LinkSettings): Promise<FuzzLink> {
         msg: encodeMsg({ header: { msgId: id, msgType: usp.Header.MsgType.GET }, body: { request: { get: { paramPaths: ['Device.LocalAgent.EndpointID'] } } } }),
       }));
       const client = await controller(5);
-      await client.publishAsync(target.agentTopic, Buffer.from(record), { qos: 1, properties: { userProperties: { [FUZZ_PROPERTY]: 'sync' }, responseTopic: settings.replyTopic, contentType: 'usp.msg' } });
+      await client.publishAsync(target.agentTopic, Buffer.from(record), { qos: 0, properties: { userProperties: { [FUZZ_PROPERTY]: 'sync' }, responseTopic: settings.replyTopic, contentType: 'usp.msg' } });
       await answered;
       return performance.now() - started;
     },

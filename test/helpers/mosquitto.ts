@@ -50,8 +50,7 @@ async function waitForPort(port: number, child: ChildProcess, logFile: string): 
   }
 }
 
-/** `tcpNoDelay`: Nagle off (Mosquitto's set_tcp_nodelay), for clients that wait for each PUBACK, like the fuzzer. */
-export async function startMosquitto(options: { tls?: boolean; users?: readonly { username: string; password: string }[]; tcpNoDelay?: boolean } = {}): Promise<Broker> {
+export async function startMosquitto(options: { tls?: boolean; users?: readonly { username: string; password: string }[] } = {}): Promise<Broker> {
   const binary = findMosquitto();
   if (!binary) throw new Error('Mosquitto is required for integration tests: apt-get install -y mosquitto');
   const dir = await mkdtemp(join(tmpdir(), 'berth-mosquitto-'));
@@ -60,7 +59,6 @@ export async function startMosquitto(options: { tls?: boolean; users?: readonly 
   // Run as root, Mosquitto drops to the 'mosquitto' user and could not read the private temp folder.
   const asUser = process.getuid?.() === 0 ? ['user root'] : [];
   const lines = [...asUser, `listener ${port} 127.0.0.1`, 'persistence false', `log_dest file ${logFile}`, 'log_type all', 'max_packet_size 10485760'];
-  if (options.tcpNoDelay) lines.push('set_tcp_nodelay true');
   let caFile: string | undefined;
   if (options.tls) {
     caFile = join(dir, 'ca.pem');
