@@ -2,6 +2,7 @@
 // flags winning. Pure: argv and env in, settings (or a usage error) out.
 import { parseArgs } from 'node:util';
 import type { FuzzBounds } from './usp-messages.ts';
+import type { FuzzOptions } from './fuzz-runner.ts';
 
 /** How far the oversized generators go. `full` reaches the sizes that hurt an agent without bounds; `smoke` is CI's. */
 export const PROFILES: Readonly<Record<string, FuzzBounds>> = {
@@ -9,29 +10,16 @@ export const PROFILES: Readonly<Record<string, FuzzBounds>> = {
   smoke: { maxPaths: 1000, maxObjects: 100, maxParamSettings: 1000, maxStringBytes: 1_000_000 },
 };
 
-export interface CliSettings {
-  readonly seed: number;
+/**
+ * What the command line asks for: the runner's options as the user gave them (paths not yet resolved, the replay
+ * folder not yet loaded), plus how the seed and profile were chosen.
+ */
+export type CliSettings = Omit<FuzzOptions, 'weights' | 'replay' | 'log'> & {
   readonly seedGiven: boolean;
-  readonly records: number;
-  readonly seconds: number;
-  readonly batchSize: number;
   readonly profile: string;
-  readonly bounds: FuzzBounds;
-  readonly stallMs: number;
-  readonly probeTimeoutMs: number;
-  readonly rssMarginMiB: number;
-  readonly heapMarginMiB: number;
-  readonly maxRowsPerTable: number;
-  readonly fromSource: boolean;
-  /** A built CLI (e.g. dist/main.js) to run instead of building one. */
-  readonly entry?: string;
-  readonly keepGoing: boolean;
-  readonly outDir: string;
-  readonly only?: { readonly batch: number; readonly record?: number };
+  /** A folder of saved inputs to send again. */
   readonly replay?: string;
-  /** The flags that decide which inputs are made (seed, batch size, profile and bounds), to repeat a run. */
-  readonly reproduceCommand: string;
-}
+};
 
 export const USAGE = `npm run fuzz -- [options]      (each option also as an environment variable, e.g. FUZZ_SEED=7)
 

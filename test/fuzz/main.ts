@@ -24,32 +24,21 @@ if (!mosquittoAvailable()) {
   console.error('npm run fuzz needs Mosquitto: apt-get install -y mosquitto');
   process.exit(2);
 }
-const replay = settings.replay !== undefined ? await loadSavedInputs(resolve(settings.replay)) : undefined;
+// The runner takes the rest as given (seedGiven and profile are for this report only).
+const { replay: replayDir, entry, outDir, ...runnerOptions } = settings;
+const replay = replayDir !== undefined ? await loadSavedInputs(resolve(replayDir)) : undefined;
 const { bounds } = settings;
 console.log(
   `berth fuzz: seed ${settings.seed}${settings.seedGiven ? '' : ' (random; repeat with --seed ' + String(settings.seed) + ')'}, ` +
-    (replay ? `replaying ${replay.length} saved inputs from ${settings.replay!}` : `at most ${settings.records} inputs in batches of ${settings.batchSize}, at most ${settings.seconds} s`) +
+    (replay ? `replaying ${replay.length} saved inputs from ${replayDir!}` : `at most ${settings.records} inputs in batches of ${settings.batchSize}, at most ${settings.seconds} s`) +
     `\n  profile ${settings.profile}: up to ${bounds.maxPaths} paths, ${bounds.maxObjects} objects, ${bounds.maxParamSettings} settings, ${bounds.maxStringBytes} bytes a string` +
     `\n  checks: answer within ${settings.stallMs} ms after inputs, idle RSS ≤ baseline + ${settings.rssMarginMiB} MiB, V8 heap ≤ baseline + ${settings.heapMarginMiB} MiB, ≤ ${settings.maxRowsPerTable} rows a table, no unreported rows, no error lines, no 7003, idle means idle`,
 );
 const report = await runFuzz({
-  seed: settings.seed,
-  records: settings.records,
-  seconds: settings.seconds,
-  batchSize: settings.batchSize,
-  bounds,
-  stallMs: settings.stallMs,
-  probeTimeoutMs: settings.probeTimeoutMs,
-  rssMarginMiB: settings.rssMarginMiB,
-  heapMarginMiB: settings.heapMarginMiB,
-  maxRowsPerTable: settings.maxRowsPerTable,
-  fromSource: settings.fromSource,
-  ...(settings.entry !== undefined && { entry: resolve(settings.entry) }),
-  keepGoing: settings.keepGoing,
-  outDir: resolve(settings.outDir),
-  ...(settings.only !== undefined && { only: settings.only }),
+  ...runnerOptions,
+  ...(entry !== undefined && { entry: resolve(entry) }),
+  outDir: resolve(outDir),
   ...(replay !== undefined && { replay }),
-  reproduceCommand: settings.reproduceCommand,
   log: (line) => {
     console.log(line);
   },
