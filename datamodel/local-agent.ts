@@ -140,6 +140,8 @@ export const localAgentModel = defineModel({
     params: {
       UntrustedRole: { type: 'string', list: true, access: 'readWrite', reference: 'strong', default: '' },
       BannedRole: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
+      // TR-181 2.16: Controllers holding one of these roles read `secured` values (passwords) instead of "".
+      SecuredRoles: { type: 'string', list: true, access: 'readWrite', reference: 'strong', default: '' },
       RoleNumberOfEntries: { type: 'unsignedInt' },
     },
   },

@@ -22,6 +22,7 @@ import { createDockerRuntime } from './runtime/docker-runtime.ts';
 import { createRuntimeMonitor } from './smm/runtime-monitor.ts';
 import { berthModel, DATA_MODEL_URI } from '../datamodel/index.ts';
 import { createEngine } from './engine/engine.ts';
+import { createAccessControl } from './access/access.ts';
 import type { Engine } from './engine/engine.ts';
 import { createRequestManager } from './engine/requests.ts';
 import type { RequestManager } from './engine/requests.ts';
@@ -283,6 +284,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   deploymentRows.syncRows();
 
   requests = createRequestManager(dm, logger.child({ component: 'requests' }));
+  const accessControl = createAccessControl(dm);
   const engine = createEngine({
     dm,
     endpointId: config.endpointId,
@@ -291,10 +293,11 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     mtp: () => mtp,
     flushPersistence,
     maxRecordBytes: () => mtp?.maxRecordBytes ?? config.mqtt.maxMessageBytes,
+    accessControl,
   });
-  subscriptions = createSubscriptionService({ dm, send: (controller, msgId, notify) => engine.sendNotify(controller, msgId, notify), logger: logger.child({ component: 'subscriptions' }) });
+  subscriptions = createSubscriptionService({ dm, accessControl, send: (controller, msgId, notify) => engine.sendNotify(controller, msgId, notify), logger: logger.child({ component: 'subscriptions' }) });
   engine.attachSubscriptions(subscriptions);
-  requests.onOperationComplete((obj, name, key, result) => { subscriptions.operationComplete(obj, name, key, result); });
+  requests.onOperationComplete((obj, name, key, result, originator) => { subscriptions.operationComplete(obj, name, key, result, originator); });
   // DUStateChange! follows the operation's OperationComplete (TR-181 §InstallDU: complete, then the event).
   smm.onReport((report) => {
     deploymentRows.syncRows();

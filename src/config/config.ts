@@ -1,7 +1,7 @@
 // The agent's JSON config file (DESIGN.md §5). A bad file is refused with the key path and the reason, e.g.
 // `mqtt.version: must be 5 (MQTT 5.0) or 4 (MQTT 3.1.1)`. Only endpointId, dataDir and mqtt are required.
 import { readFile } from 'node:fs/promises';
-import { array, boolean, formatPath, integer, object, oneOf, string } from '../validation/schema.ts';
+import { array, boolean, formatPath, integer, object, oneOf, oneOrMany, string } from '../validation/schema.ts';
 import type { Infer } from '../validation/schema.ts';
 
 // USP Endpoint ID: authority-scheme ':' [authority-id] ':' instance-id (TR-369 §Endpoint Identifier).
@@ -32,10 +32,40 @@ const mqttSchema = object({
   maxMessageBytes: integer({ min: 1024, max: 268435455 }).default(5 * 1024 * 1024),
 }).refine((mqtt) => (mqtt.certFile === undefined) === (mqtt.keyFile === undefined), 'certFile and keyFile go together (client certificate and its key)', ['certFile']);
 
+const roleName = string({ pattern: /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, patternMessage: 'must be 1-64 letters, digits, spaces, ".", "_" or "-"' });
+const permissionString = string({ pattern: /^[r-][w-][x-][n-]$/, patternMessage: 'must be 4 characters r, w, x, n or - in that order, e.g. "r--n"' });
+
+// A role as ControllerTrust.Role.{i} holds it (TR-181): permissions with Targets and Order, the highest Order
+// covering an element deciding.
+const roleSchema = object({
+  name: roleName,
+  permissions: array(
+    object({
+      order: integer({ min: 0, max: 4294967295 }),
+      targets: array(string({ min: 1, max: 1024 }), { min: 1, max: 32 }),
+      param: permissionString.default('----'),
+      obj: permissionString.default('----'),
+      instantiatedObj: permissionString.default('----'),
+      commandEvent: permissionString.default('----'),
+    }),
+    { max: 64 },
+  ).refine((ps) => new Set(ps.map((p) => p.order)).size === ps.length, 'each permission of a role needs its own order (it is the unique key)'),
+});
+
+// A party with its own ExecEnvs: its Controllers see and act on only those and the apps in them.
+const tenantSchema = object({
+  name: string({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, patternMessage: 'must be 1-64 letters, digits, ".", "_" or "-"' }),
+  execEnvs: array(string({ min: 1 }), { min: 1, max: 16 }),
+});
+
 const controllerSchema = object({
   endpointId,
   topic: mqttTopic,
-  role: oneOf(['full', 'untrusted']).default('full'),
+  // 'full' (Full Access), 'untrusted', or names of roles of the `roles` key; with `tenant`, none or extra roles.
+  role: oneOrMany(roleName, { min: 1, max: 8 }).optional(),
+  tenant: string({ min: 1 }).optional(),
+  // May read `secured` values (passwords) of what its roles let it read (ControllerTrust.SecuredRoles).
+  secured: boolean().default(false),
   enable: boolean().default(true),
   periodicNotifInterval: integer({ min: 1 }).default(86400),
 });
@@ -68,6 +98,8 @@ const configSchema = object({
   }).optional(),
   docker: object({ socketPath: string({ min: 1 }).default('/var/run/docker.sock') }).optional(),
   execEnvs: array(execEnvSchema).optional(),
+  roles: array(roleSchema, { max: 24 }).default([]),
+  tenants: array(tenantSchema, { max: 16 }).default([]),
   smm: object({
     // Update() to a lower version is refused (7229) unless this is true.
     allowDowngrade: boolean().default(false),
@@ -103,7 +135,42 @@ const configSchema = object({
     if (names.has(env.name)) report(['execEnvs', i, 'name'], `duplicate ExecEnv name "${env.name}"`);
     names.add(env.name);
   });
+  const roleNames = new Set<string>();
+  config.roles.forEach((role, i) => {
+    if (roleNames.has(role.name) || BUILT_IN_ROLES.includes(role.name)) report(['roles', i, 'name'], `duplicate role name "${role.name}" (the built-in roles are ${BUILT_IN_ROLES.join(', ')})`);
+    roleNames.add(role.name);
+  });
+  const tenantOf = new Map<string, string>();
+  const tenantNames = new Set<string>();
+  config.tenants.forEach((tenant, i) => {
+    if (tenantNames.has(tenant.name)) report(['tenants', i, 'name'], `duplicate tenant "${tenant.name}"`);
+    tenantNames.add(tenant.name);
+    tenant.execEnvs.forEach((env, j) => {
+      if (!names.has(env)) report(['tenants', i, 'execEnvs', j], `"${env}" is not an ExecEnv of the execEnvs key`);
+      const owner = tenantOf.get(env);
+      if (owner !== undefined) report(['tenants', i, 'execEnvs', j], `ExecEnv "${env}" already belongs to tenant "${owner}"`);
+      tenantOf.set(env, tenant.name);
+    });
+  });
+  config.controllers.forEach((controller, i) => {
+    for (const name of rolesOf(controller)) {
+      if (!roleNames.has(name) && name !== 'full' && name !== 'untrusted') report(['controllers', i, 'role'], `"${name}" is not 'full', 'untrusted' or a role of the roles key`);
+    }
+    if (controller.tenant !== undefined && !tenantNames.has(controller.tenant)) report(['controllers', i, 'tenant'], `"${controller.tenant}" is not a tenant of the tenants key`);
+  });
 });
+
+/** Role names the config may not reuse: the rows berth creates itself. */
+export const BUILT_IN_ROLES = ['full', 'untrusted', 'Full Access', 'Untrusted', 'Secured Values'];
+
+/**
+ * The role names a configured Controller holds: its `role` key, else 'full' — unless it is confined to a tenant,
+ * which then is its only role unless `role` names more.
+ */
+export function rolesOf(controller: { role?: readonly string[] | undefined; tenant?: string | undefined }): string[] {
+  if (controller.role === undefined) return controller.tenant === undefined ? ['full'] : [];
+  return [...controller.role];
+}
 
 export type BerthConfig = Infer<typeof configSchema>;
 export type ControllerConfig = BerthConfig['controllers'][number];

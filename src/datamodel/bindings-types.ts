@@ -3,10 +3,13 @@ import type { DmObject } from './instances.ts';
 import type { SchemaCommand } from './schema-tree.ts';
 import type { DataModel } from './data-model.ts';
 import type { Transaction } from './transaction.ts';
+import type { Access } from '../access/access.ts';
 
 /** Who is changing the data model: a Controller's Endpoint ID, or undefined for the agent itself. */
 export interface ChangeContext {
   readonly originator: string | undefined;
+  /** The Controller's access (undefined for the agent's own changes): for checks that depend on who asks. */
+  readonly access?: Access | undefined;
 }
 
 export interface ObjectBinding {
@@ -39,6 +42,8 @@ export interface CommandContext {
   /** Input arguments: checked against the declaration, defaults filled in, unknown ones dropped (R-OPR.6/7). */
   readonly args: Readonly<Record<string, string>>;
   readonly originator: string;
+  /** The requesting Controller's access, for checks on arguments (e.g. the ExecEnv InstallDU() installs into). */
+  readonly access?: Access | undefined;
   readonly commandKey: string;
   /** Aborted when a Controller calls Request.{i}.Cancel() (async commands only). */
   readonly signal: AbortSignal;

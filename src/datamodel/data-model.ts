@@ -15,7 +15,8 @@ export interface DataModelListener {
   objectCreated?(row: DmObject): void;
   /** The row still holds its last values, so search expressions can be evaluated against it. */
   objectDeleted?(row: DmObject): void;
-  event?(obj: DmObject, eventName: string, args: Readonly<Record<string, string>>): void;
+  /** `scope`: a row the event is about (e.g. the ExecEnv of a DUStateChange!); only those who may see it hear of it. */
+  event?(obj: DmObject, eventName: string, args: Readonly<Record<string, string>>, scope?: DmObject): void;
   /** After every commit that changed something persistent. */
   persistentChange?(): void;
 }
@@ -237,10 +238,10 @@ export class DataModel {
   }
 
   /** Emits a data-model event (e.g. 'Boot!') on an object; the arguments must be declared. */
-  emitEvent(obj: DmObject, eventName: string, args: Readonly<Record<string, string>>): void {
+  emitEvent(obj: DmObject, eventName: string, args: Readonly<Record<string, string>>, scope?: DmObject): void {
     const event = obj.schema.events.get(eventName);
     if (!event) throw new Error(`event '${obj.path}${eventName}' is not declared`);
-    for (const listener of this.listeners) listener.event?.(obj, eventName, args);
+    for (const listener of this.listeners) listener.event?.(obj, eventName, args, scope);
   }
 
   /** Called by Transaction.commit with the effective changes, in order. */

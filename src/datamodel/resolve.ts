@@ -19,6 +19,17 @@ export interface Resolution {
   readonly element: string | undefined;
 }
 
+/**
+ * What the asking Controller may see (its access, see src/access/access.ts): rows it may not see are skipped by
+ * wildcards and searches, search terms and reference following only use parameters it may read, and with
+ * `hideRows` a row named by its instance number is reported as not existing (the read messages).
+ */
+export interface Visibility {
+  canSeeRow(row: DmObject): boolean;
+  canReadParam(obj: DmObject, name: string): boolean;
+  readonly hideRows: boolean;
+}
+
 export class PathNotFoundError extends UspError {
   constructor(message: string) {
     super(ErrorCode.ObjectDoesNotExist, message);
@@ -30,12 +41,12 @@ export class PathNotFoundError extends UspError {
  * PathNotFoundError (7016: a non-search path naming an instance that does not exist). A search path that
  * matches nothing resolves to no nodes (R-MSG.4a).
  */
-export function resolvePath(dm: DataModel, text: string): Resolution {
+export function resolvePath(dm: DataModel, text: string, visibility?: Visibility): Resolution {
   const path = parsePath(text);
-  return resolveParsed(dm, path);
+  return resolveParsed(dm, path, visibility);
 }
 
-export function resolveParsed(dm: DataModel, path: ParsedPath): Resolution {
+export function resolveParsed(dm: DataModel, path: ParsedPath, visibility?: Visibility): Resolution {
   const segments = path.segments;
   const first = segments[0];
   if (first?.kind !== 'name' || first.name !== dm.root.schema.name) {
@@ -44,7 +55,7 @@ export function resolveParsed(dm: DataModel, path: ParsedPath): Resolution {
   const objectEnd = path.kind === 'object' ? segments.length : segments.length - 1;
   let nodes: DmNode[] = [dm.root];
   for (let i = 1; i < objectEnd; i++) {
-    nodes = step(dm, path, nodes, segments[i]!);
+    nodes = step(dm, path, nodes, segments[i]!, visibility);
   }
   if (path.kind === 'object') return { path, nodes, element: undefined };
   const leaf = segments[segments.length - 1]!;
@@ -77,7 +88,8 @@ function assertElement(path: ParsedPath, schema: SchemaObject, element: string):
   if (!known) throw new UspError(ErrorCode.InvalidPath, `${path.text}: '${element}' is not in the supported data model of ${schema.path}`);
 }
 
-function step(dm: DataModel, path: ParsedPath, nodes: readonly DmNode[], segment: PathSegment): DmNode[] {
+function step(dm: DataModel, path: ParsedPath, nodes: readonly DmNode[], segment: PathSegment, visibility: Visibility | undefined): DmNode[] {
+  const visible = (row: DmObject): boolean => visibility === undefined || visibility.canSeeRow(row);
   const next: DmNode[] = [];
   for (const node of nodes) {
     switch (segment.kind) {
@@ -94,23 +106,24 @@ function step(dm: DataModel, path: ParsedPath, nodes: readonly DmNode[], segment
       case 'instance': {
         if (!isTable(node)) throw new UspError(ErrorCode.InvalidPath, `${path.text}: '${node.path}' is not a table`);
         const row = node.rows.get(segment.instance);
-        if (row) next.push(row);
+        if (row && (visible(row) || visibility?.hideRows === false)) next.push(row);
         else if (!path.isSearch) throw new PathNotFoundError(`${path.text}: ${node.path}${segment.instance}. does not exist`);
         break;
       }
       case 'wildcard': {
         if (!isTable(node)) throw new UspError(ErrorCode.InvalidPath, `${path.text}: '*' follows '${node.path}', which is not a table`);
-        for (const row of node.rows.values()) next.push(row);
+        for (const row of node.rows.values()) if (visible(row)) next.push(row);
         break;
       }
       case 'search': {
         if (!isTable(node)) throw new UspError(ErrorCode.InvalidPath, `${path.text}: a search expression follows '${node.path}', which is not a table`);
-        for (const row of node.rows.values()) if (rowMatches(dm, path, row, segment.terms)) next.push(row);
+        for (const row of node.rows.values()) if (visible(row) && rowMatches(dm, path, row, segment.terms, visibility)) next.push(row);
         break;
       }
       case 'follow': {
         if (isTable(node)) throw new UspError(ErrorCode.InvalidPath, `${path.text}: '${node.path}' is a table; an instance must follow it`);
-        for (const target of followReference(dm, path, node, segment.name, segment.item)) next.push(target);
+        if (visibility && !visibility.canReadParam(node, segment.name)) break;
+        for (const target of followReference(dm, path, node, segment.name, segment.item)) if (visible(target) || !target.table) next.push(target);
         break;
       }
       case 'placeholder':
@@ -137,10 +150,12 @@ function followReference(dm: DataModel, path: ParsedPath, obj: DmObject, name: s
 }
 
 /** Evaluates a search expression on a row: every term must hold (only && exists in USP). */
-export function rowMatches(dm: DataModel, path: ParsedPath, row: DmObject, terms: readonly SearchTerm[]): boolean {
+export function rowMatches(dm: DataModel, path: ParsedPath, row: DmObject, terms: readonly SearchTerm[], visibility?: Visibility): boolean {
   for (const term of terms) {
     const values = termValues(dm, path, row, term.path);
     if (values.spec === undefined) return false;
+    // A search may only test what the Controller may read: otherwise it could find hidden values out by bisection.
+    if (visibility && !values.objects.every((obj) => visibility.canReadParam(obj, values.name))) return false;
     if (!values.objects.some((obj) => matchesTerm(values.spec!, dm.read(obj, values.name), term.op, term.value, term.quoted))) return false;
   }
   return true;

@@ -4,6 +4,7 @@ import type { DmObject } from '../datamodel/instances.ts';
 import type { RequestManager } from './requests.ts';
 import type { Logger } from '../log.ts';
 import type { ResponseBudget } from './response-budget.ts';
+import type { Access } from '../access/access.ts';
 
 export interface RequestContext {
   readonly dm: DataModel;
@@ -11,6 +12,8 @@ export interface RequestContext {
   readonly originator: string;
   /** Its Device.LocalAgent.Controller.{i}. row. */
   readonly controller: DmObject;
+  /** What its roles let it see and do (ControllerTrust), for this message. */
+  readonly access: Access;
   readonly requests: RequestManager;
   /** Where unexpected errors are logged with their stack (describeFailure). */
   readonly logger: Logger;

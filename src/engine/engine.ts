@@ -24,6 +24,8 @@ import { CONTROLLER_TABLE } from './subscriptions.ts';
 import type { SubscriptionService } from './subscriptions.ts';
 import type { RequestManager } from './requests.ts';
 import type { RequestContext } from './context.ts';
+import type { AccessControl } from '../access/access.ts';
+import { isBanned } from '../access/controller-roles.ts';
 
 const MsgType = usp.Header.MsgType;
 
@@ -43,6 +45,8 @@ export interface EngineOptions {
   readonly flushPersistence: () => Promise<void>;
   /** The largest Record that can be sent now (the MTP's limit); larger responses become an Error 7005. */
   readonly maxRecordBytes: () => number;
+  /** ControllerTrust: what each Controller may see and do. */
+  readonly accessControl: AccessControl;
 }
 
 export interface Engine {
@@ -131,7 +135,20 @@ export function createEngine(options: EngineOptions): Engine {
     throw new UspError(ErrorCode.MessageNotSupported, `${request.reqType ?? 'this'} request is not supported by this agent`);
   };
 
-  const inTransaction = <T>(ctx: RequestContext, work: (tx: ReturnType<DataModel['begin']>) => T): T => dm.update(work, { originator: ctx.originator });
+  const inTransaction = <T>(ctx: RequestContext, work: (tx: ReturnType<DataModel['begin']>) => T): T => dm.update(work, { originator: ctx.originator, access: ctx.access });
+
+  /**
+   * Where a Controller's answers go: its configured topic (Controller.{i}.MTP.{j}.MQTT.Topic). R-MQTT.26 says the
+   * request's Response Topic, and berth follows it when it is that topic; a different one is not trusted, since any
+   * client of the broker can put a Controller's Endpoint ID in from_id and name its own topic to read the answer.
+   * A Controller with no configured topic (added over USP without an MTP row) is answered on its reply-to.
+   */
+  const replyTopic = (controller: DmObject, from: string, replyTo: string | undefined): string | undefined => {
+    const configured = controllerTopic(dm, controller);
+    if (configured === undefined) return replyTo;
+    if (replyTo !== undefined && replyTo !== configured) logger.warn({ from, replyTo, configured }, "answering on the Controller's configured topic, not the request's reply-to");
+    return configured;
+  };
 
   const handleMsg = (from: string, replyTo: string | undefined, payload: Uint8Array): void => {
     let msg: usp.Msg;
@@ -143,14 +160,15 @@ export function createEngine(options: EngineOptions): Engine {
     }
     const msgId = msg.header?.msgId ?? '';
     const controller = findController(from);
-    const topic = replyTo ?? (controller ? controllerTopic(dm, controller) : undefined);
-    if (topic === undefined) {
-      logger.warn({ from, msgId }, 'dropped a message: no reply-to and no configured topic for this Endpoint');
+    // Only Controllers of this agent are answered, and only where they are known to listen: an unknown, disabled
+    // or banned sender gets nothing (an answer would let anyone make the agent publish to a topic of its choosing).
+    if (!controller || dm.read(controller, 'Enable') !== 'true' || isBanned(dm, controller)) {
+      logger.warn({ from, msgId }, 'dropped a message from an Endpoint that is not an enabled Controller of this agent');
       return;
     }
-    if (!controller || dm.read(controller, 'Enable') !== 'true') {
-      logger.warn({ from, msgId }, 'refused a message from an unknown or disabled Controller');
-      sendError(from, topic, msgId, new UspError(ErrorCode.PermissionDenied, `Endpoint ${from} is not an enabled Controller of this agent`));
+    const topic = replyTopic(controller, from, replyTo);
+    if (topic === undefined) {
+      logger.warn({ from, msgId }, 'dropped a message: no reply-to and no configured topic for this Controller');
       return;
     }
     const body = msg.body;
@@ -197,7 +215,9 @@ export function createEngine(options: EngineOptions): Engine {
     pendingBytes += payload.length;
     lane
       .run(from, async () => {
-        const ctx: RequestContext = { dm, originator: from, controller, requests: options.requests, logger, budget: createResponseBudget(options.maxRecordBytes()) };
+        // The access is worked out when the request runs, not when it arrived: a role change queued before it applies.
+        const access = options.accessControl.forController(controller);
+        const ctx: RequestContext = { dm, originator: from, controller, access, requests: options.requests, logger, budget: createResponseBudget(options.maxRecordBytes()) };
         try {
           const { response, type, wrote } = await dispatch(ctx, request);
           if (wrote) await options.flushPersistence();
@@ -246,7 +266,7 @@ export function createEngine(options: EngineOptions): Engine {
         case 'sessionContext': {
           // E2E session context is not supported: answer with a DisconnectRecord 7106 (R-E2E.6a).
           const controller = findController(record.fromId);
-          const topic = inbound.replyTo ?? (controller ? controllerTopic(dm, controller) : undefined);
+          const topic = controller && dm.read(controller, 'Enable') === 'true' ? replyTopic(controller, record.fromId, inbound.replyTo) : undefined;
           if (topic !== undefined) {
             const disconnect = buildDisconnectRecord({ toId: record.fromId, fromId: endpointId, reason: 'Session Context is not supported', reasonCode: ErrorCode.SessionContextNotAllowed });
             outbox.send(topic, encodeRecord(disconnect), 'response');

@@ -12,6 +12,9 @@ import { locateRelativeParam } from './relative-param.ts';
 import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
+import { requirePermission, writeVisibility } from './access-checks.ts';
+import { requiredFailureCode } from './handle-set.ts';
+import { WRITE } from '../access/permission-bits.ts';
 
 export function handleAdd(ctx: RequestContext, request: usp.Add.$Properties, tx: Transaction): usp.AddResp.$Properties {
   const allowPartial = request.allowPartial ?? false;
@@ -47,7 +50,7 @@ export function handleAdd(ctx: RequestContext, request: usp.Add.$Properties, tx:
 }
 
 function resolveTables(ctx: RequestContext, requestedPath: string): DmTable[] {
-  const resolution = resolvePath(ctx.dm, requestedPath);
+  const resolution = resolvePath(ctx.dm, requestedPath, writeVisibility(ctx.access));
   if (resolution.path.kind !== 'object') throw new UspError(ErrorCode.InvalidPath, `${requestedPath}: Add takes the path of a table`);
   const tables: DmTable[] = [];
   for (const node of resolution.nodes) {
@@ -64,6 +67,12 @@ function createRow(
   settings: readonly usp.Add.CreateParamSetting.$Properties[],
   tx: Transaction,
 ): { success: usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.$Properties } | { failure: { code: number; message: string; paramErrs: ParamError[] } } {
+  try {
+    // Creating a row needs Obj write on the table (TR-181 ControllerTrust.Role.{i}.Permission.{i}.Obj).
+    requirePermission(ctx.access, ctx.access.objectBits(table), WRITE, 'Obj', table.path);
+  } catch (error) {
+    return { failure: { ...describeFailure(ctx.logger, error, table.path), paramErrs: [] } };
+  }
   const maxRows = table.schema.decl.maxRows;
   if (maxRows !== undefined && table.rows.size >= maxRows) {
     const message = `${table.path} has ${table.rows.size} rows, the most this agent keeps; delete some first`;
@@ -83,13 +92,15 @@ function createRow(
     const required = (setting.required ?? false) || keyNames.has(relative);
     try {
       const target = locateRelativeParam(row, relative);
+      // A parameter the Controller may not write is a parameter failure (TR-369 §Role Definition, Add example).
+      requirePermission(ctx.access, ctx.access.paramBits(target.obj, target.name), WRITE, 'Param', target.obj.path, target.name);
       tx.setParam(target.obj, target.name, setting.value ?? '', 'add');
       touched.add(target.obj);
     } catch (error) {
       const { code, message } = describeFailure(ctx.logger, error, `${row.path}${relative}`);
       const paramError = { paramPath: `${row.path}${relative}`, errCode: code, errMsg: message };
       if (required) {
-        return { failure: { code: ErrorCode.RequiredParameterFailed, message: `required parameter ${relative} failed: ${paramError.errMsg}`, paramErrs: [paramError] } };
+        return { failure: { code: requiredFailureCode([paramError]), message: `required parameter ${relative} failed: ${paramError.errMsg}`, paramErrs: [paramError] } };
       }
       paramErrs.push(paramError);
     }
@@ -103,7 +114,8 @@ function createRow(
     success: {
       instantiatedPath: row.path,
       paramErrs: paramErrs.map((e) => ({ param: e.paramPath.slice(row.path.length), errCode: e.errCode, errMsg: e.errMsg })),
-      uniqueKeys: ctx.dm.uniqueKeys(row),
+      // R-ADD.6: only the keys the Controller may read.
+      uniqueKeys: Object.fromEntries(Object.entries(ctx.dm.uniqueKeys(row)).filter(([name]) => ctx.access.canReadParam(row, name))),
     },
   };
 }

@@ -8,6 +8,7 @@ import { ErrorCode, UspError } from '../usp/errors.ts';
 import { describeFailure } from './failure.ts';
 import { ResponseTooLargeError } from './response-budget.ts';
 import type { RequestContext } from './context.ts';
+import { readVisibility } from './access-checks.ts';
 
 export function handleGetInstances(ctx: RequestContext, request: usp.GetInstances.$Properties): usp.GetInstancesResp.$Properties {
   const firstLevelOnly = request.firstLevelOnly ?? false;
@@ -15,11 +16,11 @@ export function handleGetInstances(ctx: RequestContext, request: usp.GetInstance
     reqPathResults: (request.objPaths ?? []).map((requestedPath) => {
       ctx.budget.spend(requestedPath);
       try {
-        const resolution = resolvePath(ctx.dm, requestedPath);
+        const resolution = resolvePath(ctx.dm, requestedPath, readVisibility(ctx.access));
         if (resolution.path.kind !== 'object') throw new UspError(ErrorCode.InvalidPath, `${requestedPath}: GetInstances takes object paths`);
         const rows: DmObject[] = [];
         for (const node of resolution.nodes) {
-          if (isTable(node)) rows.push(...node.rows.values());
+          if (isTable(node)) rows.push(...[...node.rows.values()].filter(ctx.access.canSeeRow));
           else if (node.table) rows.push(node);
           else throw new UspError(ErrorCode.NotATable, `${requestedPath}: ${node.path} is not a table`);
         }
@@ -37,13 +38,14 @@ export function handleGetInstances(ctx: RequestContext, request: usp.GetInstance
 }
 
 function collect(ctx: RequestContext, row: DmObject, firstLevelOnly: boolean, out: usp.GetInstancesResp.CurrInstance.$Properties[]): void {
-  const uniqueKeys = ctx.dm.uniqueKeys(row);
+  // R-GIN: instance numbers need InstantiatedObj read (checked by the caller); each key value needs Param read.
+  const uniqueKeys = Object.fromEntries(Object.entries(ctx.dm.uniqueKeys(row)).filter(([name]) => ctx.access.canReadParam(row, name)));
   ctx.budget.spend(row.path, ...Object.keys(uniqueKeys), ...Object.values(uniqueKeys));
   out.push({ instantiatedObjPath: row.path, uniqueKeys });
   if (firstLevelOnly) return;
   const visit = (obj: DmObject): void => {
     for (const child of obj.objects.values()) visit(child);
-    for (const table of obj.tables.values()) for (const nested of table.rows.values()) collect(ctx, nested, false, out);
+    for (const table of obj.tables.values()) for (const nested of table.rows.values()) if (ctx.access.canSeeRow(nested)) collect(ctx, nested, false, out);
   };
   visit(row);
 }

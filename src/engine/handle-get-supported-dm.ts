@@ -13,6 +13,8 @@ import { describeFailure } from './failure.ts';
 import { ResponseTooLargeError } from './response-budget.ts';
 import type { ResponseBudget } from './response-budget.ts';
 import type { RequestContext } from './context.ts';
+import type { Access } from '../access/access.ts';
+import { READ, WRITE } from '../access/permission-bits.ts';
 
 const { ObjAccessType, ParamAccessType, ValueChangeType, CmdType, ParamValueType } = usp.GetSupportedDMResp;
 const VALUE_TYPE: Readonly<Record<ParamType, usp.GetSupportedDMResp.ParamValueType>> = {
@@ -48,7 +50,7 @@ export function handleGetSupportedDm(ctx: RequestContext, request: usp.GetSuppor
     reqObjResults: (request.objPaths ?? []).map((reqObjPath) => {
       ctx.budget.spend(reqObjPath);
       try {
-        const supportedObjs = describePath(ctx.dm, reqObjPath, flags);
+        const supportedObjs = describePath(ctx.dm, ctx.access, reqObjPath, flags);
         spendOn(ctx.budget, supportedObjs);
         return { reqObjPath, errCode: 0, errMsg: '', dataModelInstUri: ctx.dm.dataModelUri, supportedObjs };
       } catch (error) {
@@ -72,43 +74,103 @@ function spendOn(budget: ResponseBudget, objects: readonly usp.GetSupportedDMRes
   }
 }
 
-function describePath(dm: DataModel, text: string, flags: Flags): usp.GetSupportedDMResp.SupportedObjectResult.$Properties[] {
+/*
+ * Each Controller sees its own access (TR-369 §GetSupportedDM, R-SEC): objects it may not read (Obj r) are left
+ * out, as are parameters without Param r and commands and events without CommandEvent r; the access enums say
+ * what it may do (a writable parameter without Param w reads as read-only, a table without Obj w cannot be added
+ * to). Permissions on instances (instance numbers, searches) count as if they matched: the Controller sees what it
+ * could reach on some row.
+ */
+function describePath(dm: DataModel, access: Access, text: string, flags: Flags): usp.GetSupportedDMResp.SupportedObjectResult.$Properties[] {
   const path = parsePath(text, { supportedDm: true });
-  const schema = schemaOf(dm, path);
+  const schema = schemaOf(dm, access, path);
+  const view = new SupportedView(access);
+  if (!view.canRead(schema)) throw new UspError(ErrorCode.InvalidPath, `${text}: not in the supported data model`);
   if (path.kind === 'object') {
-    const out: usp.GetSupportedDMResp.SupportedObjectResult.$Properties[] = [describeObject(schema, flags)];
+    const out: usp.GetSupportedDMResp.SupportedObjectResult.$Properties[] = [view.describeObject(schema, flags)];
     for (const child of schema.children.values()) {
-      if (flags.firstLevelOnly) out.push(describeObject(child, { ...flags, commands: false, events: false, params: false, uniqueKeySets: false }));
-      else collectBelow(child, flags, out);
+      if (flags.firstLevelOnly) {
+        if (view.canRead(child)) out.push(view.describeObject(child, { ...flags, commands: false, events: false, params: false, uniqueKeySets: false }));
+      } else view.collectBelow(child, flags, out);
     }
     return out;
   }
   // A single element: only that parameter, command or event, whatever the flags say.
   const leaf = path.segments[path.segments.length - 1];
   const name = leaf?.kind === 'name' ? leaf.name : '';
-  const result: usp.GetSupportedDMResp.SupportedObjectResult.$Properties = { ...objectHeader(schema) };
+  const result: usp.GetSupportedDMResp.SupportedObjectResult.$Properties = { ...view.objectHeader(schema) };
   if (path.kind === 'parameter') {
     const param = schema.params.get(name);
-    if (!param) throw new UspError(ErrorCode.InvalidPath, `${text}: no such parameter in the supported data model`);
-    result.supportedParams = [describeParam(param)];
+    if (!param || !view.canReadParam(param)) throw new UspError(ErrorCode.InvalidPath, `${text}: no such parameter in the supported data model`);
+    result.supportedParams = [view.describeParam(param)];
   } else if (path.kind === 'command') {
     const command = schema.commands.get(`${name}()`);
-    if (!command) throw new UspError(ErrorCode.InvalidPath, `${text}: no such command in the supported data model`);
+    if (!command || !view.canReadCommandEvent(schema, `${name}()`)) throw new UspError(ErrorCode.InvalidPath, `${text}: no such command in the supported data model`);
     result.supportedCommands = [describeCommand(schema, `${name}()`)];
   } else {
-    if (!schema.events.has(`${name}!`)) throw new UspError(ErrorCode.InvalidPath, `${text}: no such event in the supported data model`);
+    if (!schema.events.has(`${name}!`) || !view.canReadCommandEvent(schema, `${name}!`)) throw new UspError(ErrorCode.InvalidPath, `${text}: no such event in the supported data model`);
     result.supportedEvents = [describeEvent(schema, `${name}!`)];
   }
   return [result];
 }
 
-function collectBelow(schema: SchemaObject, flags: Flags, out: usp.GetSupportedDMResp.SupportedObjectResult.$Properties[]): void {
-  out.push(describeObject(schema, flags));
-  for (const child of schema.children.values()) collectBelow(child, flags, out);
+/** The supported data model as one Controller's permissions let it see it. */
+class SupportedView {
+  private readonly access: Access;
+
+  constructor(access: Access) {
+    this.access = access;
+  }
+
+  canRead(schema: SchemaObject): boolean {
+    return (this.access.supportedBits(schema.path, 'Obj') & READ) !== 0;
+  }
+
+  canReadParam(param: SchemaParam): boolean {
+    return (this.access.supportedBits(param.object.path, 'Param', param.name) & READ) !== 0;
+  }
+
+  canReadCommandEvent(schema: SchemaObject, name: string): boolean {
+    return (this.access.supportedBits(schema.path, 'CommandEvent', name) & READ) !== 0;
+  }
+
+  collectBelow(schema: SchemaObject, flags: Flags, out: usp.GetSupportedDMResp.SupportedObjectResult.$Properties[]): void {
+    if (this.canRead(schema)) out.push(this.describeObject(schema, flags));
+    for (const child of schema.children.values()) this.collectBelow(child, flags, out);
+  }
+
+  objectHeader(schema: SchemaObject): usp.GetSupportedDMResp.SupportedObjectResult.$Properties {
+    let access = ObjAccessType.OBJ_READ_ONLY;
+    if (schema.isWritableTable) {
+      const add = (this.access.supportedBits(schema.tablePath, 'Obj') & WRITE) !== 0;
+      const remove = (this.access.supportedBits(schema.path, 'InstantiatedObj') & WRITE) !== 0;
+      access = add && remove ? ObjAccessType.OBJ_ADD_DELETE : add ? ObjAccessType.OBJ_ADD_ONLY : remove ? ObjAccessType.OBJ_DELETE_ONLY : ObjAccessType.OBJ_READ_ONLY;
+    }
+    return { supportedObjPath: schema.path, access, isMultiInstance: schema.isTable, divergentPaths: [] };
+  }
+
+  describeObject(schema: SchemaObject, flags: Flags): usp.GetSupportedDMResp.SupportedObjectResult.$Properties {
+    const result = this.objectHeader(schema);
+    if (flags.params) result.supportedParams = [...schema.params.values()].filter((p) => this.canReadParam(p)).map((p) => this.describeParam(p));
+    if (flags.commands) result.supportedCommands = [...schema.commands.keys()].filter((n) => this.canReadCommandEvent(schema, n)).map((name) => describeCommand(schema, name));
+    if (flags.events) result.supportedEvents = [...schema.events.keys()].filter((n) => this.canReadCommandEvent(schema, n)).map((name) => describeEvent(schema, name));
+    if (flags.uniqueKeySets) result.uniqueKeySets = (schema.decl.uniqueKeys ?? []).map((keyNames) => ({ keyNames: [...keyNames] }));
+    return result;
+  }
+
+  describeParam(param: SchemaParam): usp.GetSupportedDMResp.SupportedParamResult.$Properties {
+    const writable = param.writable && (this.access.supportedBits(param.object.path, 'Param', param.name) & WRITE) !== 0;
+    return {
+      paramName: param.name,
+      access: writable ? ParamAccessType.PARAM_READ_WRITE : ParamAccessType.PARAM_READ_ONLY,
+      valueType: param.decl.list ? VALUE_TYPE.string : VALUE_TYPE[param.decl.type],
+      valueChange: param.decl.volatile ? ValueChangeType.VALUE_CHANGE_WILL_IGNORE : ValueChangeType.VALUE_CHANGE_ALLOWED,
+    };
+  }
 }
 
 /** Walks a supported-DM or instance path to its schema object; instance numbers must name existing rows. */
-function schemaOf(dm: DataModel, path: ParsedPath): SchemaObject {
+function schemaOf(dm: DataModel, access: Access, path: ParsedPath): SchemaObject {
   const segments = path.segments;
   const end = path.kind === 'object' ? segments.length : segments.length - 1;
   const first = segments[0];
@@ -126,7 +188,7 @@ function schemaOf(dm: DataModel, path: ParsedPath): SchemaObject {
       if (!schema.isTable || segments[i - 1]?.kind !== 'name') throw new UspError(ErrorCode.InvalidPath, `${path.text}: an instance follows ${schema.path}, which is not a table`);
       if (segment.kind === 'instance') {
         const row = instance?.tables.get(schema.name)?.rows.get(segment.instance);
-        if (!row) throw new UspError(ErrorCode.InvalidPath, `${path.text}: instance ${segment.instance} of ${schema.tablePath} does not exist`);
+        if (!row || !access.canSeeRow(row)) throw new UspError(ErrorCode.InvalidPath, `${path.text}: instance ${segment.instance} of ${schema.tablePath} does not exist`);
         instance = row;
       } else {
         instance = undefined;
@@ -136,33 +198,6 @@ function schemaOf(dm: DataModel, path: ParsedPath): SchemaObject {
     }
   }
   return schema;
-}
-
-function objectHeader(schema: SchemaObject): usp.GetSupportedDMResp.SupportedObjectResult.$Properties {
-  return {
-    supportedObjPath: schema.path,
-    access: schema.isWritableTable ? ObjAccessType.OBJ_ADD_DELETE : ObjAccessType.OBJ_READ_ONLY,
-    isMultiInstance: schema.isTable,
-    divergentPaths: [],
-  };
-}
-
-function describeObject(schema: SchemaObject, flags: Flags): usp.GetSupportedDMResp.SupportedObjectResult.$Properties {
-  const result = objectHeader(schema);
-  if (flags.params) result.supportedParams = [...schema.params.values()].map(describeParam);
-  if (flags.commands) result.supportedCommands = [...schema.commands.keys()].map((name) => describeCommand(schema, name));
-  if (flags.events) result.supportedEvents = [...schema.events.keys()].map((name) => describeEvent(schema, name));
-  if (flags.uniqueKeySets) result.uniqueKeySets = (schema.decl.uniqueKeys ?? []).map((keyNames) => ({ keyNames: [...keyNames] }));
-  return result;
-}
-
-function describeParam(param: SchemaParam): usp.GetSupportedDMResp.SupportedParamResult.$Properties {
-  return {
-    paramName: param.name,
-    access: param.writable ? ParamAccessType.PARAM_READ_WRITE : ParamAccessType.PARAM_READ_ONLY,
-    valueType: param.decl.list ? VALUE_TYPE.string : VALUE_TYPE[param.decl.type],
-    valueChange: param.decl.volatile ? ValueChangeType.VALUE_CHANGE_WILL_IGNORE : ValueChangeType.VALUE_CHANGE_ALLOWED,
-  };
 }
 
 function describeCommand(schema: SchemaObject, name: string): usp.GetSupportedDMResp.SupportedCommandResult.$Properties {

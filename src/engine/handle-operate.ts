@@ -8,12 +8,14 @@ import { describeFailure } from './failure.ts';
 import { checkCommandArgs } from './command-args.ts';
 import { MessageError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
+import { requirePermission, writeVisibility } from './access-checks.ts';
+import { EXECUTE } from '../access/permission-bits.ts';
 
 export async function handleOperate(ctx: RequestContext, request: usp.Operate.$Properties): Promise<usp.OperateResp.$Properties> {
   const commandPath = request.command ?? '';
   let resolution;
   try {
-    resolution = resolvePath(ctx.dm, commandPath);
+    resolution = resolvePath(ctx.dm, commandPath, writeVisibility(ctx.access));
   } catch (error) {
     const { code, message } = describeFailure(ctx.logger, error, commandPath);
     throw new MessageError(code, message, [{ paramPath: commandPath, errCode: code, errMsg: message }]);
@@ -26,10 +28,12 @@ export async function handleOperate(ctx: RequestContext, request: usp.Operate.$P
     const executedCommand = `${obj.path}${commandName}`;
     const command = obj.schema.commands.get(commandName)!;
     try {
+      // TP-469 2.18 (USP 1.4): a command the Controller may not execute is a cmd_failure 7006 in the response.
+      requirePermission(ctx.access, ctx.access.commandEventBits(obj, commandName), EXECUTE, 'CommandEvent', obj.path, commandName);
       const args = checkCommandArgs(command, request.inputArgs ?? {});
       if (command.decl.async) {
-        ctx.dm.commandValidator(command)?.({ dm: ctx.dm, obj, command, args, originator: ctx.originator, commandKey: request.commandKey ?? '', signal: new AbortController().signal });
-        const reqObjPath = ctx.requests.start({ obj, command, args, originator: ctx.originator, commandKey: request.commandKey ?? '' });
+        ctx.dm.commandValidator(command)?.({ dm: ctx.dm, obj, command, args, originator: ctx.originator, access: ctx.access, commandKey: request.commandKey ?? '', signal: new AbortController().signal });
+        const reqObjPath = ctx.requests.start({ obj, command, args, originator: ctx.originator, access: ctx.access, commandKey: request.commandKey ?? '' });
         results.push({ executedCommand, reqObjPath });
       } else {
         const handler = ctx.dm.commandHandler(command);
@@ -40,6 +44,7 @@ export async function handleOperate(ctx: RequestContext, request: usp.Operate.$P
           command,
           args,
           originator: ctx.originator,
+          access: ctx.access,
           commandKey: request.commandKey ?? '',
           signal: new AbortController().signal,
         });

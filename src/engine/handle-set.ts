@@ -12,6 +12,8 @@ import { locateRelativeParam } from './relative-param.ts';
 import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
+import { requirePermission, writeVisibility } from './access-checks.ts';
+import { WRITE } from '../access/permission-bits.ts';
 
 interface ObjectFailure {
   readonly code: number;
@@ -64,7 +66,7 @@ function updateObject(
   const requestedPath = update.objPath ?? '';
   let objects: DmObject[];
   try {
-    const resolution = resolvePath(ctx.dm, requestedPath);
+    const resolution = resolvePath(ctx.dm, requestedPath, writeVisibility(ctx.access));
     if (resolution.path.kind !== 'object') throw new UspError(ErrorCode.InvalidPath, `${requestedPath}: Set takes an object path; the parameter goes in param_settings`);
     if (resolution.nodes.some(isTable)) throw new UspError(ErrorCode.InvalidPath, `${requestedPath} is a table; Set needs an instance (or a search path)`);
     objects = resolution.nodes as DmObject[];
@@ -83,9 +85,11 @@ function updateObject(
       const relative = setting.param ?? '';
       try {
         const target = locateRelativeParam(obj, relative);
+        requirePermission(ctx.access, ctx.access.paramBits(target.obj, target.name), WRITE, 'Param', target.obj.path, target.name);
         tx.setParam(target.obj, target.name, setting.value ?? '', 'set');
         touched.add(target.obj);
-        updatedParams[relative] = ctx.dm.read(target.obj, target.name);
+        // R-SET.3: updated_params leaves out what the Controller may not read.
+        if (ctx.access.canReadParam(target.obj, target.name)) updatedParams[relative] = ctx.access.readParam(target.obj, target.name);
       } catch (error) {
         const { code, message } = describeFailure(ctx.logger, error, `${obj.path}${relative}`);
         const paramError = { paramPath: `${obj.path}${relative}`, errCode: code, errMsg: message };
@@ -95,7 +99,7 @@ function updateObject(
     if (requiredErrs.length > 0) {
       return {
         failure: {
-          code: ErrorCode.RequiredParameterFailed,
+          code: requiredFailureCode(requiredErrs),
           message: `required parameter ${relativeTo(obj.path, requiredErrs[0]!.paramPath)} failed: ${requiredErrs[0]!.errMsg}`,
           instanceFailures: [{ affectedPath: obj.path, paramErrs: requiredErrs }],
         },
@@ -113,6 +117,14 @@ function updateObject(
     });
   }
   return { success };
+}
+
+/**
+ * The code of an object failing on its required parameters: 7006 when it is only missing permissions (TP-469 2.16
+ * expects the Error to say Permission Denied), else 7021 Required parameter failed.
+ */
+export function requiredFailureCode(errors: readonly ParamError[]): number {
+  return errors.every((e) => e.errCode === ErrorCode.PermissionDenied) ? ErrorCode.PermissionDenied : ErrorCode.RequiredParameterFailed;
 }
 
 function relativeTo(objPath: string, paramPath: string): string {

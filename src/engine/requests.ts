@@ -7,6 +7,7 @@ import type { DmObject } from '../datamodel/instances.ts';
 import type { SchemaCommand } from '../datamodel/schema-tree.ts';
 import type { CommandContext } from '../datamodel/bindings-types.ts';
 import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts';
+import type { Access } from '../access/access.ts';
 import type { Logger } from '../log.ts';
 
 export const REQUEST_TABLE = 'Device.LocalAgent.Request.';
@@ -18,7 +19,7 @@ export const MAX_REQUESTS = 256;
 export type OperationResult = { readonly outputArgs: Readonly<Record<string, string>> } | { readonly errCode: number; readonly errMsg: string };
 
 export interface OperationCompleteListener {
-  (obj: DmObject, commandName: string, commandKey: string, result: OperationResult): void;
+  (obj: DmObject, commandName: string, commandKey: string, result: OperationResult, originator: string): void;
 }
 
 export interface StartRequest {
@@ -26,6 +27,8 @@ export interface StartRequest {
   readonly command: SchemaCommand;
   readonly args: Readonly<Record<string, string>>;
   readonly originator: string;
+  /** The requesting Controller's access when the command was accepted (its argument checks use it again). */
+  readonly access?: Access | undefined;
   readonly commandKey: string;
 }
 
@@ -51,7 +54,7 @@ export function createRequestManager(dm: DataModel, logger: Logger): RequestMana
     // Tell subscribers first, then remove the row: a Controller polling the row never sees it vanish silently.
     for (const listener of listeners) {
       try {
-        listener(request.obj, request.command.name, request.commandKey, result);
+        listener(request.obj, request.command.name, request.commandKey, result, request.originator);
       } catch (error) {
         logger.error({ err: error }, 'OperationComplete listener failed');
       }
@@ -72,6 +75,7 @@ export function createRequestManager(dm: DataModel, logger: Logger): RequestMana
         command: request.command,
         args: request.args,
         originator: request.originator,
+        access: request.access,
         commandKey: request.commandKey,
         signal: abort.signal,
       };

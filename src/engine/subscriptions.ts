@@ -12,6 +12,10 @@ import { UNKNOWN_TIME } from '../usp/values.ts';
 import { patternCovers, patternNamesRow } from './path-match.ts';
 import type { OperationResult } from './requests.ts';
 import type { Logger } from '../log.ts';
+import { FULL_ACCESS } from '../access/access.ts';
+import type { Access, AccessControl } from '../access/access.ts';
+import { NOTIFY } from '../access/permission-bits.ts';
+import { readVisibility } from './access-checks.ts';
 
 export const SUBSCRIPTION_TABLE = 'Device.LocalAgent.Subscription.';
 export const CONTROLLER_TABLE = 'Device.LocalAgent.Controller.';
@@ -28,6 +32,8 @@ export interface SubscriptionServiceOptions {
   readonly dm: DataModel;
   readonly send: NotifySender;
   readonly logger: Logger;
+  /** What each recipient may be told about (ControllerTrust n bits); everything when absent (unit tests). */
+  readonly accessControl?: AccessControl;
   readonly now?: () => number;
   readonly random?: () => number;
   /** Only for tests: how often timers are checked (ms). */
@@ -40,7 +46,8 @@ export interface SubscriptionService {
   stop(): void;
   /** A NotifyResp arrived: stop retrying that Notify. */
   acknowledge(msgId: string): void;
-  operationComplete(obj: DmObject, commandName: string, commandKey: string, result: OperationResult): void;
+  /** Sent only to the Controller that ran the command (`originator`), if it subscribed to it. */
+  operationComplete(obj: DmObject, commandName: string, commandKey: string, result: OperationResult, originator: string): void;
   /** Sends an OnBoardRequest to a Controller and retries it until a NotifyResp arrives (R-NOT.5/6). */
   sendOnBoardRequest(controller: DmObject, info: { oui: string; productClass: string; serialNumber: string; versions: string }): void;
   /** Number of Notify messages waiting for a NotifyResp (tests, diagnostics). */
@@ -96,14 +103,31 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     return ttl === 0 || Date.parse(dm.read(subscription, 'CreationDate')) + ttl * 1000 > now();
   };
 
-  /** Every live subscription of `type` whose ReferenceList covers the element, with its recipient. */
-  const matching = (type: NotifType, covers: (path: ParsedPath) => boolean, onlyRecipient?: DmObject): { subscription: DmObject; controller: DmObject }[] => {
-    const out: { subscription: DmObject; controller: DmObject }[] = [];
+  /**
+   * Every live subscription of `type` whose ReferenceList covers the element and whose recipient may be told
+   * about it (`permitted`, with the recipient's access: the n bit, and read access to what the notification
+   * carries), with its recipient and that access. Permissions are checked at each notification, so a role change
+   * applies to the next one.
+   */
+  const matching = (
+    type: NotifType,
+    covers: (path: ParsedPath) => boolean,
+    permitted: (access: Access) => boolean,
+    onlyRecipient?: DmObject,
+  ): { subscription: DmObject; controller: DmObject; access: Access }[] => {
+    const out: { subscription: DmObject; controller: DmObject; access: Access }[] = [];
+    const accessOf = new Map<DmObject, Access | undefined>();
     for (const subscription of dm.table(SUBSCRIPTION_TABLE).rows.values()) {
       if (dm.read(subscription, 'NotifType') !== type || !isLive(subscription)) continue;
       const controller = recipientOf(subscription);
       if (!controller || (onlyRecipient && controller !== onlyRecipient)) continue;
-      if (referencesOf(subscription).some(covers)) out.push({ subscription, controller });
+      if (!referencesOf(subscription).some(covers)) continue;
+      if (!accessOf.has(controller)) {
+        const access = options.accessControl?.forController(controller) ?? FULL_ACCESS;
+        accessOf.set(controller, permitted(access) ? access : undefined);
+      }
+      const access = accessOf.get(controller);
+      if (access) out.push({ subscription, controller, access });
     }
     return out;
   };
@@ -135,16 +159,26 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     return (low + random() * (high - low)) * 1000;
   };
 
-  const bootParameterMap = (controller: DmObject): string => {
+  const bootParameterMap = (controller: DmObject, access: Access): string => {
     const map: Record<string, string> = {};
+    const visibility = access === FULL_ACCESS ? undefined : readVisibility(access);
+    const value = (obj: DmObject, name: string): string => (access === FULL_ACCESS ? dm.read(obj, name) : access.readParam(obj, name));
     for (const bootParameter of controller.tables.get('BootParameter')?.rows.values() ?? []) {
       if (dm.read(bootParameter, 'Enable') !== 'true') continue;
       try {
-        const resolution = resolvePath(dm, dm.read(bootParameter, 'ParameterName'));
+        // Only what the Controller may read goes into its ParameterMap.
+        const resolution = resolvePath(dm, dm.read(bootParameter, 'ParameterName'), visibility);
         for (const node of resolution.nodes) {
           if (isTable(node)) continue;
-          if (resolution.element !== undefined) map[`${node.path}${resolution.element}`] = dm.read(node, resolution.element);
-          else for (const obj of collectSubtree(node, 0)) for (const name of obj.schema.params.keys()) map[`${obj.path}${name}`] = dm.read(obj, name);
+          const element = resolution.element;
+          if (element !== undefined) {
+            if (access.canReadParam(node, element)) map[`${node.path}${element}`] = value(node, element);
+          } else {
+            for (const obj of collectSubtree(node, 0)) {
+              if (obj.table && !access.canSeeRow(obj)) continue;
+              for (const name of obj.schema.params.keys()) if (access.canReadParam(obj, name)) map[`${obj.path}${name}`] = value(obj, name);
+            }
+          }
         }
       } catch {
         // A BootParameter naming something that does not exist contributes nothing (TR-181).
@@ -153,9 +187,10 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     return JSON.stringify(map);
   };
 
-  const deliverEvent = (obj: DmObject, eventName: string, args: Readonly<Record<string, string>>, onlyRecipient?: DmObject): void => {
-    for (const { subscription, controller } of matching('Event', (path) => patternCovers(dm, path, obj, eventName), onlyRecipient)) {
-      const params = eventName === 'Boot!' && obj === dm.root ? { ...args, ParameterMap: bootParameterMap(controller) } : args;
+  const deliverEvent = (obj: DmObject, eventName: string, args: Readonly<Record<string, string>>, scope?: DmObject, onlyRecipient?: DmObject): void => {
+    const permitted = (access: Access): boolean => (access.commandEventBits(obj, eventName) & NOTIFY) !== 0 && (scope === undefined || access.canSeeRow(scope));
+    for (const { subscription, controller, access } of matching('Event', (path) => patternCovers(dm, path, obj, eventName), permitted, onlyRecipient)) {
+      const params = eventName === 'Boot!' && obj === dm.root ? { ...args, ParameterMap: bootParameterMap(controller, access) } : args;
       deliver(subscription, controller, { event: { objPath: obj.path, eventName, params } });
     }
   };
@@ -235,7 +270,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       if (t < entry.due || controller.deleted) continue;
       entry.due = nextBoundary(controller, t);
       try {
-        deliverEvent(dm.object('Device.LocalAgent.'), 'Periodic!', {}, controller);
+        deliverEvent(dm.object('Device.LocalAgent.'), 'Periodic!', {}, undefined, controller);
       } catch (error) {
         logger.error({ err: error, controller: controller.path }, 'Periodic! failed');
       }
@@ -249,24 +284,30 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       removeListener = dm.addListener({
         valueChanged(obj, name, value) {
           if (obj.table?.path === CONTROLLER_TABLE && PERIODIC_PARAMS.has(name)) schedulePeriodic();
-          for (const { subscription, controller } of matching('ValueChange', (path) => patternCovers(dm, path, obj, name))) {
-            deliver(subscription, controller, { valueChange: { paramPath: `${obj.path}${name}`, paramValue: value } });
+          const permitted = (access: Access): boolean => (access.paramBits(obj, name) & NOTIFY) !== 0 && (!obj.table || access.canSeeRow(obj));
+          for (const { subscription, controller, access } of matching('ValueChange', (path) => patternCovers(dm, path, obj, name), permitted)) {
+            // A secured value is sent as the Controller would read it ("" without a SecuredRoles role).
+            const paramValue = obj.schema.params.get(name)?.decl.secured ? (access === FULL_ACCESS ? '' : access.readParam(obj, name)) : value;
+            deliver(subscription, controller, { valueChange: { paramPath: `${obj.path}${name}`, paramValue } });
           }
         },
         objectCreated(row) {
           if (row.table?.path === CONTROLLER_TABLE) schedulePeriodic();
-          for (const { subscription, controller } of matching('ObjectCreation', (path) => patternNamesRow(dm, path, row))) {
-            deliver(subscription, controller, { objCreation: { objPath: row.path, uniqueKeys: dm.uniqueKeys(row) } });
+          const permitted = (access: Access): boolean => (access.objectBits(row) & NOTIFY) !== 0 && access.canSeeRow(row);
+          for (const { subscription, controller, access } of matching('ObjectCreation', (path) => patternNamesRow(dm, path, row), permitted)) {
+            const uniqueKeys = Object.fromEntries(Object.entries(dm.uniqueKeys(row)).filter(([key]) => access.canReadParam(row, key)));
+            deliver(subscription, controller, { objCreation: { objPath: row.path, uniqueKeys } });
           }
         },
         objectDeleted(row) {
           if (row.table?.path === CONTROLLER_TABLE) schedulePeriodic();
-          for (const { subscription, controller } of matching('ObjectDeletion', (path) => patternNamesRow(dm, path, row))) {
+          const permitted = (access: Access): boolean => (access.instanceBits(row) & NOTIFY) !== 0;
+          for (const { subscription, controller } of matching('ObjectDeletion', (path) => patternNamesRow(dm, path, row), permitted)) {
             deliver(subscription, controller, { objDeletion: { objPath: row.path } });
           }
         },
-        event(obj, eventName, args) {
-          deliverEvent(obj, eventName, args);
+        event(obj, eventName, args, scope) {
+          deliverEvent(obj, eventName, args, scope);
         },
       });
       timer = setInterval(() => {
@@ -297,8 +338,13 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     acknowledge(msgId) {
       pending.delete(msgId);
     },
-    operationComplete(obj, commandName, commandKey, result) {
-      for (const { subscription, controller } of matching('OperationComplete', (path) => patternCovers(dm, path, obj, commandName))) {
+    operationComplete(obj, commandName, commandKey, result, originator) {
+      // Only the Controller that ran the command hears how it ended: another tenant subscribed to InstallDU() must
+      // not learn what this one installs (the outcome of DU operations reaches others through DUStateChange!, scoped).
+      const requester = [...dm.table(CONTROLLER_TABLE).rows.values()].find((c) => dm.read(c, 'EndpointID') === originator);
+      if (!requester) return;
+      const permitted = (access: Access): boolean => (access.commandEventBits(obj, commandName) & NOTIFY) !== 0;
+      for (const { subscription, controller } of matching('OperationComplete', (path) => patternCovers(dm, path, obj, commandName), permitted, requester)) {
         const outcome = 'outputArgs' in result ? { reqOutputArgs: { outputArgs: { ...result.outputArgs } } } : { cmdFailure: { errCode: result.errCode, errMsg: result.errMsg } };
         deliver(subscription, controller, { operComplete: { objPath: obj.path, commandName, commandKey, ...outcome } });
       }

@@ -178,6 +178,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A JSON object with exactly these keys (absent optional keys stay absent; defaults are filled in). */
+/** A single item or a list of them; parse gives a list either way ("role": "full" or "role": ["a", "b"]). */
+export function oneOrMany<T>(item: Schema<T>, rules: ArrayRules = {}): Schema<T[]> {
+  const list = array(item, rules);
+  return new Schema<T[]>((value, path, issues) => {
+    if (Array.isArray(value)) return list.check(value, path, issues);
+    const one = item.check(value, path, issues);
+    return one === INVALID ? INVALID : [one];
+  });
+}
+
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
   return new Schema<ObjectOf<S>>((value, path, issues) => {
     if (!isPlainObject(value)) return fail(issues, path, missingOr(value, 'an object'));

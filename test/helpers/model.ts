@@ -19,6 +19,8 @@ import { applyConfig } from '../../src/config/seed.ts';
 import type { RequestContext } from '../../src/engine/context.ts';
 import { createSilentLogger } from '../../src/log.ts';
 import { createResponseBudget } from '../../src/engine/response-budget.ts';
+import { createAccessControl } from '../../src/access/access.ts';
+import type { AccessControl } from '../../src/access/access.ts';
 
 export const AGENT_ID = 'os::012345-TEST01';
 export const CONTROLLER_ID = 'proto::test-controller';
@@ -40,6 +42,7 @@ export interface TestModel {
   readonly dm: DataModel;
   readonly requests: RequestManager;
   readonly onBoardRequests: string[];
+  readonly accessControl: AccessControl;
   ctx(originator?: string): RequestContext;
 }
 
@@ -97,13 +100,16 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
   applyConfig(dm, config);
   requests = createRequestManager(dm, logger);
   const model = dm;
+  const accessControl = createAccessControl(model);
   return {
     dm: model,
     requests,
     onBoardRequests,
+    accessControl,
     ctx(originator = CONTROLLER_ID) {
       const controller = [...model.table('Device.LocalAgent.Controller.').rows.values()].find((row) => model.read(row, 'EndpointID') === originator)!;
-      return { dm: model, originator, controller, requests, logger, budget: createResponseBudget(5 * 1024 * 1024) };
+      const access = accessControl.forController(controller);
+      return { dm: model, originator, controller, access, requests, logger, budget: createResponseBudget(5 * 1024 * 1024) };
     },
   };
 }

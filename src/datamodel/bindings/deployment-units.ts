@@ -15,6 +15,9 @@ import type { AutoRestartPolicy } from '../../smm/restart-backoff.ts';
 import { checkHttpUrl } from './http-url.ts';
 import { SmmFaultCode } from '../../smm/install-package.ts';
 import { execEnvByRef, execEnvRef, execEnvRow, EXEC_ENV_TABLE } from './software-modules.ts';
+import { requirePermission } from '../../access/access.ts';
+import type { Access } from '../../access/access.ts';
+import { WRITE } from '../../access/permission-bits.ts';
 import { syncVendorLogRows, vendorLogRef } from './vendor-log-files.ts';
 
 const DU_TABLE = 'Device.SoftwareModules.DeploymentUnit.';
@@ -213,7 +216,13 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
 
   // ---- commands ----------------------------------------------------------------------------------
 
-  const installTarget = (args: Readonly<Record<string, string>>): string => {
+  /**
+   * The ExecEnv an InstallDU() installs into. A Controller may install only into an ExecEnv it may write (Obj w on
+   * its row): TR-181 permissions cannot look inside a command's arguments, so this is berth's own check. One it
+   * may not see is reported as unknown, like one that does not exist; without ExecutionEnvRef the first enabled
+   * ExecEnv it may install into is chosen.
+   */
+  const installTarget = (args: Readonly<Record<string, string>>, access: Access | undefined): string => {
     if (!deps.catalogConfigured) throw new UspError(ErrorCode.RequestDenied, 'no app catalog is configured (config key catalog): this agent installs apps only from a signed catalog');
     checkPackageUrl(args['URL'] ?? '');
     const uuid = args['UUID'] ?? '';
@@ -221,12 +230,14 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     const ref = args['ExecutionEnvRef'] ?? '';
     const dm = model();
     let env: DmObject | undefined;
+    const mayInstallInto = (row: DmObject): boolean => access === undefined || (access.objectBits(row) & WRITE) !== 0;
     if (ref === '') {
-      env = [...dm.table(EXEC_ENV_TABLE).rows.values()].find((row) => dm.read(row, 'Enable') === 'true');
-      if (!env) throw new UspError(ErrorCode.InvalidValue, 'no ExecEnv is enabled');
+      env = [...dm.table(EXEC_ENV_TABLE).rows.values()].find((row) => dm.read(row, 'Enable') === 'true' && mayInstallInto(row));
+      if (!env) throw new UspError(ErrorCode.InvalidValue, access === undefined ? 'no ExecEnv is enabled' : 'no enabled ExecEnv this Controller may install into');
     } else {
       env = execEnvByRef(dm, ref);
-      if (!env) throw new UspError(SmmFaultCode.UnknownExecEnv, `ExecutionEnvRef ${ref} is not an ExecEnv of this agent`);
+      if (!env || (access !== undefined && !access.canSeeRow(env))) throw new UspError(SmmFaultCode.UnknownExecEnv, `ExecutionEnvRef ${ref} is not an ExecEnv of this agent`);
+      if (access !== undefined) requirePermission(access, access.objectBits(env), WRITE, 'Obj', env.path);
       if (dm.read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `ExecEnv ${ref} is disabled`);
     }
     return dm.read(env, 'Name');
@@ -234,8 +245,8 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
 
   registry.bindCommand(
     'Device.SoftwareModules.InstallDU()',
-    async ({ args, signal }) => {
-      const execEnv = installTarget(args);
+    async ({ args, signal, access }) => {
+      const execEnv = installTarget(args, access);
       const report = await smm().install({
         url: args['URL']!,
         uuid: args['UUID'] === '' ? undefined : args['UUID'],
@@ -248,8 +259,8 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
       if (report.fault) throw new UspError(report.fault.code, report.fault.message);
       return { UUID: report.uuid, Version: report.version, ExecEnvRef: envRefOf(report.execEnv) };
     },
-    ({ args }) => {
-      installTarget(args);
+    ({ args, access }) => {
+      installTarget(args, access);
     },
   );
 
@@ -321,7 +332,9 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
 
 /** Raises DUStateChange! on Device.SoftwareModules. for a finished DU operation. */
 export function raiseDuStateChange(dm: DataModel, report: DuOperationReport): void {
-  dm.emitEvent(dm.object('Device.SoftwareModules.'), 'DUStateChange!', toDuStateChangeArgs(report));
+  // Scoped to the DU's ExecEnv: a tenant hears about its own apps only (a Controller that cannot see the ExecEnv
+  // is not told, even if it subscribed to DUStateChange!).
+  dm.emitEvent(dm.object('Device.SoftwareModules.'), 'DUStateChange!', toDuStateChangeArgs(report), execEnvRow(dm, report.execEnv));
 }
 
 /** DUStateChange! arguments of a finished operation (TR-181 2.19: CurrentState Uninstalled, not UnInstalled). */

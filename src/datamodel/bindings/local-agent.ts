@@ -7,6 +7,10 @@ import { parsePath } from '../../usp/path.ts';
 import { toDateTime } from '../../usp/values.ts';
 import { ErrorCode, UspError, toUspMessage } from '../../usp/errors.ts';
 import { randomUUID } from 'node:crypto';
+import { COLUMNS, PERMISSION_STRING } from '../../access/permission-bits.ts';
+import { compileTarget } from '../../access/permission-target.ts';
+import { listValue } from '../../access/controller-roles.ts';
+import { checkSubscribable } from '../../access/subscription-permission.ts';
 
 export interface LocalAgentRuntime {
   readonly endpointId: string;
@@ -24,7 +28,6 @@ export interface LocalAgentRuntime {
   now(): Date;
 }
 
-const PERMISSION = /^[r-][w-][x-][n-]$/;
 
 /** Subscriptions one Controller may hold (besides the table's own maxRows): no Controller can take them all. */
 export const MAX_SUBSCRIPTIONS_PER_CONTROLLER = 128;
@@ -35,6 +38,16 @@ export function referenceTo(obj: DmObject): string {
 }
 
 export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, dm: () => DataModel): void {
+  // Role references must name rows of the Role table (TR-181 strong references).
+  const checkRoleRefs = (obj: DmObject, names: readonly string[]): void => {
+    const model = dm();
+    for (const name of names) {
+      for (const ref of listValue(model.read(obj, name))) {
+        const row = model.lookup(ref);
+        if (!row || row.table?.path !== 'Device.LocalAgent.ControllerTrust.Role.') throw new UspError(ErrorCode.InvalidValue, `${obj.path}${name}: '${ref}' is not a row of Device.LocalAgent.ControllerTrust.Role.`);
+      }
+    }
+  };
   registry.bindObject('Device.LocalAgent.', {
     get: {
       EndpointID: () => runtime.endpointId,
@@ -55,10 +68,13 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
   });
 
   registry.bindObject('Device.LocalAgent.Controller.{i}.', {
-    get: { InheritedRole: () => '' },
+    // InheritedRole: roles from the credential that authenticated the Controller (ControllerTrust.Credential);
+    // stored by the agent, empty until an MTP authenticates Controllers by certificate.
+    internal: ['InheritedRole'],
     validate(controller) {
       const endpointId = dm().read(controller, 'EndpointID');
       if (endpointId === runtime.endpointId) throw new UspError(ErrorCode.InvalidValue, `${controller.path}EndpointID: a Controller cannot use the agent's own Endpoint ID`);
+      checkRoleRefs(controller, ['AssignedRole']);
     },
     onDeleted(controller) {
       // Subscription.Recipient is a strong reference: the Controller's subscriptions go with it.
@@ -91,7 +107,7 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
       // ID is the Controller's to choose; when it gives none, a unique one is assigned (returned in unique_keys).
       subscription.values.set('ID', `${subscription.instance!}-${randomUUID().slice(0, 8)}`);
     },
-    validate(subscription, previous, _ctx, isNew) {
+    validate(subscription, previous, ctx, isNew) {
       const model = dm();
       if (!isNew && previous.has('ReferenceList') && (previous.get('ReferenceList') ?? '') !== '') {
         throw new UspError(ErrorCode.NotWritable, `${subscription.path}ReferenceList cannot be changed once set; delete the subscription and add a new one`);
@@ -115,6 +131,7 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
         if (type !== '' && !allowed[type]?.includes(kind)) {
           throw new UspError(ErrorCode.InvalidValue, `${subscription.path}ReferenceList: '${reference}' is a ${kind} path, which a ${type} subscription cannot use`);
         }
+        if (ctx.access && type !== '') checkSubscribable(model, ctx.access, type, parsePath(reference));
       }
       if (model.read(subscription, 'Enable') === 'true' && (type === '' || references.length === 0)) {
         throw new UspError(ErrorCode.InvalidValue, `${subscription.path}: an enabled subscription needs NotifType and ReferenceList`);
@@ -131,10 +148,24 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
 
   registry.bindObject('Device.LocalAgent.ControllerTrust.Role.{i}.Permission.{i}.', {
     validate(permission) {
-      for (const column of ['Param', 'Obj', 'InstantiatedObj', 'CommandEvent']) {
-        const value = dm().read(permission, column);
-        if (!PERMISSION.test(value)) throw new UspError(ErrorCode.InvalidValue, `${permission.path}${column}: "${value}" is not a permission string like "rw-n" (r, w, x, n or - in that order)`);
+      const model = dm();
+      for (const column of COLUMNS) {
+        const value = model.read(permission, column);
+        if (!PERMISSION_STRING.test(value)) throw new UspError(ErrorCode.InvalidValue, `${permission.path}${column}: "${value}" is not a permission string like "rw-n" (r, w, x, n or - in that order)`);
       }
+      // Every target must name something of the supported data model: a typo would silently grant or deny nothing.
+      for (const entry of listValue(model.read(permission, 'Targets'))) {
+        try {
+          compileTarget(model.schemaRoot, entry);
+        } catch (error) {
+          throw new UspError(ErrorCode.InvalidValue, `${permission.path}Targets: ${toUspMessage(error)}`);
+        }
+      }
+    },
+  });
+  registry.bindObject('Device.LocalAgent.ControllerTrust.', {
+    validate(trust) {
+      checkRoleRefs(trust, ['UntrustedRole', 'BannedRole', 'SecuredRoles']);
     },
   });
 }
