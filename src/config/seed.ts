@@ -185,8 +185,7 @@ function tenantPermissions(dm: DataModel, envRows: readonly DmObject[], members:
   const rules: PermissionValues[] = [
     rule(10, ['Device.DeviceInfo.'], 'r---', 'r---', 'r---', '----'),
     // Other units' logs live here too, with nothing that says whose they are.
-    rule(11, ['Device.DeviceInfo.VendorLogFile.'], '----', '----', '----', '----'),
-    rule(20, ['Device.LocalAgent.'], '----', 'r---', '----', '----'),
+    rule(11, ['Device.DeviceInfo.VendorLogFile.', 'Device.DeviceInfo.VendorLogFileNumberOfEntries'], '----', '----', '----', '----'),
     rule(21, ['Device.LocalAgent.EndpointID', 'Device.LocalAgent.SoftwareVersion', 'Device.LocalAgent.UpTime', 'Device.LocalAgent.SupportedProtocols'], 'r---', '----', '----', '----'),
     rule(22, ['Device.LocalAgent.Subscription.'], '----', 'rw--', '----', '----'),
     rule(30, ['Device.SoftwareModules.'], '----', 'r---', '----', '----'),
