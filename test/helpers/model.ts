@@ -8,6 +8,7 @@ import { createMqttStats } from '../../src/mtp/mqtt-stats.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from '../../src/datamodel/bindings/vendor-log-files.ts';
+import { bindAudit } from '../../src/datamodel/bindings/audit.ts';
 import type { Transaction } from '../../src/datamodel/transaction.ts';
 import type { SmmService } from '../../src/smm/smm-service.ts';
 import { berthModel, DATA_MODEL_URI } from '../../datamodel/index.ts';
@@ -101,6 +102,7 @@ export function createTestModel(config: BerthConfig = testConfig(), options: { s
   bindSoftwareModules(registry, { runtimeUp: () => true, runtimeVersion: () => '20.10.24', smm: () => smm, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
   const deploymentRows = bindDeploymentUnits(registry, { smm: () => smm, catalogConfigured: false, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
   bindVendorLogFiles(registry, { smm: () => smm });
+  bindAudit(registry, () => dm!);
   dm = registry.freeze();
   applyConfig(dm, config);
   requests = createRequestManager(dm, logger);
