@@ -1,7 +1,7 @@
 // Keeps secrets out of the audit trail. A value is masked when its parameter or argument is one the data model
 // declares `secured`, or is named like a secret (Password, Passphrase, Key, Secret, Credential), wherever it
 // appears: a Set or Add setting, an Operate argument, a comparison in a search path. Masking errs on the side of
-// hiding: CommandKey or ParameterKey are masked too, and a masked value is "***" even when it was empty, so the
+// hiding: an argument named ParameterKey is masked too, and a masked value is "***" even when it was empty, so the
 // trail never tells whether a password is set.
 import type { ModelDecl } from '../datamodel/schema.ts';
 

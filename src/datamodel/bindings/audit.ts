@@ -32,22 +32,25 @@ export function auditRowValues(entry: AuditEntry): Record<string, string> {
   };
 }
 
+/** Adds rows for `entries` (oldest first) and drops the oldest rows beyond AUDIT_ROWS. */
+export function showAuditEntries(dm: DataModel, entries: readonly AuditEntry[]): void {
+  const table = dm.table(AUDIT_TABLE);
+  dm.update((tx) => {
+    for (const entry of entries.slice(-AUDIT_ROWS)) {
+      if (table.rows.has(entry.seq)) continue;
+      const row = tx.addRow(table, entry.seq);
+      for (const [name, value] of Object.entries(auditRowValues(entry))) tx.setInternal(row, name, value);
+    }
+    // Rows are in insertion order, and entries come in sequence order: the first rows are the oldest.
+    for (const row of [...table.rows.values()].slice(0, Math.max(0, table.rows.size - AUDIT_ROWS))) tx.deleteRow(row);
+  });
+}
+
 export function bindAudit(registry: Registry, model: () => DataModel): { show(entries: readonly AuditEntry[]): void } {
   registry.bindObject(`${AUDIT_TABLE}{i}.`, { internal: PARAMS });
   return {
-    /** Adds rows for `entries` (oldest first) and drops the oldest rows beyond AUDIT_ROWS. */
-    show(entries) {
-      const dm = model();
-      const table = dm.table(AUDIT_TABLE);
-      dm.update((tx) => {
-        for (const entry of entries.slice(-AUDIT_ROWS)) {
-          if (table.rows.has(entry.seq)) continue;
-          const row = tx.addRow(table, entry.seq);
-          for (const [name, value] of Object.entries(auditRowValues(entry))) tx.setInternal(row, name, value);
-        }
-        // Rows are in insertion order, and entries come in sequence order: the first rows are the oldest.
-        for (const row of [...table.rows.values()].slice(0, Math.max(0, table.rows.size - AUDIT_ROWS))) tx.deleteRow(row);
-      });
+    show: (entries) => {
+      showAuditEntries(model(), entries);
     },
   };
 }
