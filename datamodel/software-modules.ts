@@ -4,6 +4,7 @@
 // NetworkConfig (an app's volumes, environment and ports come from its signed manifest, not from the Controller).
 import { defineModel } from '../src/datamodel/schema.ts';
 import type { ArgDecl } from '../src/datamodel/schema.ts';
+import { VENDOR_PREFIX } from '../src/datamodel/vendor.ts';
 
 const alias = { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 } as const;
 const kib = { type: 'int', range: { min: -1 } } as const;
@@ -136,6 +137,9 @@ export const softwareModulesModel = defineModel({
       Installed: { type: 'dateTime' },
       LastUpdate: { type: 'dateTime' },
       ModuleVersion: { type: 'string', maxLength: 32 },
+      // berth: the Endpoint ID of the Controller whose InstallDU() created the DU (kept across Update; empty for
+      // DUs installed before berth recorded it).
+      [`${VENDOR_PREFIX}InstalledBy`]: { type: 'string', maxLength: 256 },
     },
     commands: {
       'Update()': {

@@ -11,6 +11,11 @@ import { bindMqtt } from './datamodel/bindings/mqtt.ts';
 import { bindSoftwareModules, execEnvInfo, EXEC_ENV_TABLE } from './datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits, raiseDuStateChange } from './datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from './datamodel/bindings/vendor-log-files.ts';
+import { bindAudit, AUDIT_ROWS } from './datamodel/bindings/audit.ts';
+import { createAuditTrail } from './audit/audit-trail.ts';
+import { createMasker, securedNames } from './audit/audit-mask.ts';
+import type { AuditEntry } from './audit/audit-entry.ts';
+import { openJsonLinesLog } from './store/json-lines-log.ts';
 import { createLazyCatalogClient } from './catalog/client/lazy-catalog-client.ts';
 import { createSmmService } from './smm/smm-service.ts';
 import type { SmmService } from './smm/smm-service.ts';
@@ -39,6 +44,10 @@ import { applyConfig, seedHash, AGENT_MTP, MQTT_CLIENT } from './config/seed.ts'
 import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
 import { BERTH_VERSION } from './version.ts';
 import type { Logger } from './log.ts';
+
+/** The audit trail on disk, <dataDir>/audit/audit.log and older files: at most AUDIT_FILES × AUDIT_FILE_BYTES. */
+export const AUDIT_FILE_BYTES = 1024 * 1024;
+export const AUDIT_FILES = 4;
 
 /** A write to one of these connects the client to another broker: its Stats start again (TR-181). */
 const NEW_BROKER = new Set(['BrokerAddress', 'BrokerPort', 'TransportProtocol']);
@@ -200,6 +209,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   );
   const deploymentRows = bindDeploymentUnits(registry, { smm: () => smm!, catalogConfigured: config.catalog !== undefined, now: () => new Date() }, model);
   bindVendorLogFiles(registry, { smm: () => smm! });
+  const auditRows = bindAudit(registry, model);
   dm = registry.freeze();
 
   // Persisted state first, then the config where it is new or changed.
@@ -283,6 +293,18 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   });
   deploymentRows.syncRows();
 
+  const auditLog = await openJsonLinesLog<AuditEntry>({
+    dir: join(config.dataDir, 'audit'),
+    name: 'audit.log',
+    fileBytes: AUDIT_FILE_BYTES,
+    files: AUDIT_FILES,
+    recent: AUDIT_ROWS,
+    logger: logger.child({ component: 'audit' }),
+  });
+  const audit = createAuditTrail(auditLog, createMasker(securedNames(berthModel)));
+  auditRows.show(audit.recent);
+  audit.onEntry((entry) => { auditRows.show([entry]); });
+
   requests = createRequestManager(dm, logger.child({ component: 'requests' }));
   const accessControl = createAccessControl(dm);
   const engine = createEngine({
@@ -294,10 +316,12 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     flushPersistence,
     maxRecordBytes: () => mtp?.maxRecordBytes ?? config.mqtt.maxMessageBytes,
     accessControl,
+    audit: (request) => { audit.request(request); },
   });
   subscriptions = createSubscriptionService({ dm, accessControl, send: (controller, msgId, notify) => engine.sendNotify(controller, msgId, notify), logger: logger.child({ component: 'subscriptions' }) });
   engine.attachSubscriptions(subscriptions);
   requests.onOperationComplete((obj, name, key, result, originator) => { subscriptions.operationComplete(obj, name, key, result, originator); });
+  requests.onOperationComplete((obj, name, _key, result, originator, requestPath) => { audit.operationComplete(`${obj.path}${name}`, result, { originator, requestPath }); });
   // DUStateChange! follows the operation's OperationComplete (TR-181 §InstallDU: complete, then the event).
   smm.onReport((report) => {
     deploymentRows.syncRows();
@@ -433,6 +457,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       await mtp?.stop();
       mtp = undefined;
       mqtt = undefined;
+      audit.close();
       await flushPersistence();
     },
   };

@@ -7,6 +7,7 @@ import type { ControllerClient } from '../controller/controller-client.ts';
 import { formatAddResp, formatDeleteResp, formatGetResp, formatInstancesResp, formatNotify, formatOperateResp, formatSetResp, formatSupportedResp } from './format.ts';
 import { UsageError } from './usage.ts';
 import { APP_VERBS, APPS_HELP, runAppVerb } from './ctl-apps.ts';
+import { AUDIT_HELP, runAuditVerb } from './ctl-audit.ts';
 
 export const CTL_HELP = `usage: berth ctl [options] <verb> [arguments]
 
@@ -32,7 +33,7 @@ verbs:
   subscribe <NotifType> <reference>... [--count N]   print notifications until Ctrl-C (or N received);
                                                 NotifType: ValueChange, ObjectCreation, ObjectDeletion,
                                                 OperationComplete, Event
-${APPS_HELP}`;
+${APPS_HELP}${AUDIT_HELP}`;
 
 const OPTIONS = {
   broker: { type: 'string' },
@@ -55,6 +56,8 @@ const OPTIONS = {
   env: { type: 'string' },
   uuid: { type: 'string' },
   'retain-data': { type: 'boolean' },
+  since: { type: 'string' },
+  by: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -134,6 +137,16 @@ async function runVerb(controller: ControllerClient, verb: string, args: readonl
       },
       json: (value) => {
         if (values.json) process.stdout.write(`${toJson(value)}\n`);
+      },
+    });
+  }
+  if (verb === 'audit') {
+    return runAuditVerb(controller, { since: values.since, by: values.by, json: values.json, timeoutMs }, {
+      line: (text) => {
+        process.stdout.write(`${text}\n`);
+      },
+      json: (value) => {
+        process.stdout.write(`${toJson(value)}\n`);
       },
     });
   }

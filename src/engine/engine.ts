@@ -47,6 +47,17 @@ export interface EngineOptions {
   readonly maxRecordBytes: () => number;
   /** ControllerTrust: what each Controller may see and do. */
   readonly accessControl: AccessControl;
+  /** Told of every state-changing request (Set, Add, Delete, Operate) once it is answered: the audit trail. */
+  readonly audit?: (request: RequestAudit) => void;
+}
+
+/** A state-changing request of a known Controller and what it was answered (the response, or the error). */
+export interface RequestAudit {
+  readonly originator: string;
+  readonly msgId: string;
+  readonly request: usp.Request.$Properties;
+  /** An Operate with send_resp=false has a response too: the one that was not sent. */
+  readonly answer: { readonly response: usp.Response.$Properties } | { readonly error: unknown };
 }
 
 export interface Engine {
@@ -135,6 +146,16 @@ export function createEngine(options: EngineOptions): Engine {
     throw new UspError(ErrorCode.MessageNotSupported, `${request.reqType ?? 'this'} request is not supported by this agent`);
   };
 
+  // After the answer is out; a failing audit never changes what the Controller was told.
+  const audit = (originator: string, msgId: string, request: usp.Request.$Properties, answer: RequestAudit['answer']): void => {
+    if (!options.audit || !wroteRequest(request)) return;
+    try {
+      options.audit({ originator, msgId, request, answer });
+    } catch (error) {
+      logger.error({ err: error, msgId }, 'recording a request in the audit trail failed');
+    }
+  };
+
   const inTransaction = <T>(ctx: RequestContext, work: (tx: ReturnType<DataModel['begin']>) => T): T => dm.update(work, { originator: ctx.originator, access: ctx.access });
 
   /**
@@ -209,6 +230,7 @@ export function createEngine(options: EngineOptions): Engine {
     } catch (error) {
       logger.warn({ from, msgId, err: toUspMessage(error) }, 'refused a request over a limit');
       sendError(from, topic, msgId, error);
+      audit(from, msgId, request, { error });
       return;
     }
     inFlight.add(key);
@@ -221,11 +243,12 @@ export function createEngine(options: EngineOptions): Engine {
         try {
           const { response, type, wrote } = await dispatch(ctx, request);
           if (wrote) await options.flushPersistence();
-          if (request.reqType === 'operate' && request.operate?.sendResp === false) return;
-          sendResponse(from, topic, { header: { msgId, msgType: type }, body: { response } });
+          if (request.reqType !== 'operate' || request.operate?.sendResp !== false) sendResponse(from, topic, { header: { msgId, msgType: type }, body: { response } });
+          audit(from, msgId, request, { response });
         } catch (error) {
           if (wroteRequest(request)) await options.flushPersistence().catch(() => undefined);
           sendError(from, topic, msgId, error);
+          audit(from, msgId, request, { error });
         }
       })
       .catch((error: unknown) => { logger.error({ err: error }, 'request handling failed'); })

@@ -19,7 +19,8 @@ export const MAX_REQUESTS = 256;
 export type OperationResult = { readonly outputArgs: Readonly<Record<string, string>> } | { readonly errCode: number; readonly errMsg: string };
 
 export interface OperationCompleteListener {
-  (obj: DmObject, commandName: string, commandKey: string, result: OperationResult, originator: string): void;
+  /** `requestPath`: the command's Request row (gone once the listeners have run). */
+  (obj: DmObject, commandName: string, commandKey: string, result: OperationResult, originator: string, requestPath: string): void;
 }
 
 export interface StartRequest {
@@ -54,7 +55,7 @@ export function createRequestManager(dm: DataModel, logger: Logger): RequestMana
     // Tell subscribers first, then remove the row: a Controller polling the row never sees it vanish silently.
     for (const listener of listeners) {
       try {
-        listener(request.obj, request.command.name, request.commandKey, result, request.originator);
+        listener(request.obj, request.command.name, request.commandKey, result, request.originator, row.path);
       } catch (error) {
         logger.error({ err: error }, 'OperationComplete listener failed');
       }

@@ -102,6 +102,8 @@ export interface InstallArgs {
   shutdownDelay?: number | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ((message: string) => void) | undefined;
+  /** The Controller asking (recorded on the DU). */
+  installedBy?: string | undefined;
 }
 
 export type DuStatus = 'Installing' | 'Installed' | 'Updating' | 'Uninstalling';
@@ -348,6 +350,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
           installedAt: at,
           lastUpdate: at,
           moduleVersion: args.moduleVersion ?? '',
+          ...(args.installedBy !== undefined && { installedBy: args.installedBy }),
           unpackedBytes: resolved.custom.unpackedSize,
           units: record.units.map((unit) => newUnitSettings(record, unit, at, unitOptions)),
         };

@@ -31,6 +31,8 @@ export interface DeploymentEntry {
   installedAt: string;
   lastUpdate: string;
   moduleVersion: string;
+  /** The Endpoint ID of the Controller whose InstallDU created it (absent in state saved before it was recorded). */
+  installedBy?: string;
   /** The image on disk (bytes, as the publisher signed it): counted against the ExecEnv's disk. */
   unpackedBytes: number;
   units: UnitSettings[];

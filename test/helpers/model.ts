@@ -8,6 +8,7 @@ import { createMqttStats } from '../../src/mtp/mqtt-stats.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from '../../src/datamodel/bindings/vendor-log-files.ts';
+import { bindAudit } from '../../src/datamodel/bindings/audit.ts';
 import type { Transaction } from '../../src/datamodel/transaction.ts';
 import type { SmmService } from '../../src/smm/smm-service.ts';
 import { berthModel, DATA_MODEL_URI } from '../../datamodel/index.ts';
@@ -44,9 +45,12 @@ export interface TestModel {
   readonly onBoardRequests: string[];
   readonly accessControl: AccessControl;
   ctx(originator?: string): RequestContext;
+  /** Rebuilds the DeploymentUnit/ExecutionUnit rows from the SMM service's deployments. */
+  syncDeploymentRows(): void;
 }
 
-export function createTestModel(config: BerthConfig = testConfig()): TestModel {
+/** `smm`: a stand-in SMM service (default: one with no apps installed). */
+export function createTestModel(config: BerthConfig = testConfig(), options: { smm?: SmmService } = {}): TestModel {
   const logger = createSilentLogger();
   let requests: RequestManager | undefined;
   let dm: DataModel | undefined;
@@ -87,15 +91,18 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
     () => dm!,
   );
   // No apps installed here: a stand-in for the SMM service that reports fixed holdings (tests of Available*).
-  const smm = {
-    allocatedIn: () => ({ memoryKiB: 1024, cpuPercent: 5, diskKiB: 2048 }),
-    deployments: () => [],
-    execEnvChanged: () => Promise.resolve(),
-    restartExecEnv: () => Promise.resolve(),
-  } as unknown as SmmService;
+  const smm =
+    options.smm ??
+    ({
+      allocatedIn: () => ({ memoryKiB: 1024, cpuPercent: 5, diskKiB: 2048 }),
+      deployments: () => [],
+      execEnvChanged: () => Promise.resolve(),
+      restartExecEnv: () => Promise.resolve(),
+    } as unknown as SmmService);
   bindSoftwareModules(registry, { runtimeUp: () => true, runtimeVersion: () => '20.10.24', smm: () => smm, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
-  bindDeploymentUnits(registry, { smm: () => smm, catalogConfigured: false, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
+  const deploymentRows = bindDeploymentUnits(registry, { smm: () => smm, catalogConfigured: false, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
   bindVendorLogFiles(registry, { smm: () => smm });
+  bindAudit(registry, () => dm!);
   dm = registry.freeze();
   applyConfig(dm, config);
   requests = createRequestManager(dm, logger);
@@ -106,6 +113,7 @@ export function createTestModel(config: BerthConfig = testConfig()): TestModel {
     requests,
     onBoardRequests,
     accessControl,
+    syncDeploymentRows: () => { deploymentRows.syncRows(); },
     ctx(originator = CONTROLLER_ID) {
       const controller = [...model.table('Device.LocalAgent.Controller.').rows.values()].find((row) => model.read(row, 'EndpointID') === originator)!;
       const access = accessControl.forController(controller);

@@ -19,12 +19,14 @@ import { requirePermission } from '../../access/access.ts';
 import type { Access } from '../../access/access.ts';
 import { WRITE } from '../../access/permission-bits.ts';
 import { syncVendorLogRows, vendorLogRef } from './vendor-log-files.ts';
+import { VENDOR_PREFIX } from '../vendor.ts';
 
 const DU_TABLE = 'Device.SoftwareModules.DeploymentUnit.';
 const EU_TABLE = 'Device.SoftwareModules.ExecutionUnit.';
 const duRef = (instance: number): string => `${DU_TABLE}${instance}`;
 const euRef = (instance: number): string => `${EU_TABLE}${instance}`;
 const NEVER = '9999-12-31T23:59:59Z';
+const INSTALLED_BY = `${VENDOR_PREFIX}InstalledBy`;
 
 export interface DeploymentUnitsDeps {
   smm(): SmmService;
@@ -89,6 +91,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     set('Installed', entry.installedAt.replace(/\.\d+Z$/, 'Z'));
     set('LastUpdate', entry.lastUpdate.replace(/\.\d+Z$/, 'Z'));
     set('ModuleVersion', entry.moduleVersion);
+    set(INSTALLED_BY, entry.installedBy ?? '');
   }
 
   function syncUnit(tx: Transaction, row: DmObject, entry: DeploymentEntry, unit: UnitSettings): void {
@@ -155,7 +158,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
   }
 
   registry.bindObject('Device.SoftwareModules.DeploymentUnit.{i}.', {
-    internal: ['UUID', 'DUID', 'Name', 'Status', 'Resolved', 'URL', 'Description', 'Vendor', 'Version', 'ExecutionUnitList', 'ExecutionEnvRef', 'Installed', 'LastUpdate', 'ModuleVersion'],
+    internal: ['UUID', 'DUID', 'Name', 'Status', 'Resolved', 'URL', 'Description', 'Vendor', 'Version', 'ExecutionUnitList', 'ExecutionEnvRef', 'Installed', 'LastUpdate', 'ModuleVersion', INSTALLED_BY],
     get: {
       // Its units' logs.
       VendorLogList: (row) => entryOfRow(row).units.map((u) => vendorLogRef(u.instance)).join(','),
@@ -245,9 +248,10 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
 
   registry.bindCommand(
     'Device.SoftwareModules.InstallDU()',
-    async ({ args, signal, access }) => {
+    async ({ args, signal, access, originator }) => {
       const execEnv = installTarget(args, access);
       const report = await smm().install({
+        installedBy: originator,
         url: args['URL']!,
         uuid: args['UUID'] === '' ? undefined : args['UUID'],
         execEnv,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { skipReason } from '../../helpers/usp-fixture.ts';
+import { skipReason, CONTROLLER_ID } from '../../helpers/usp-fixture.ts';
 import { dockerSkipReason, startSmmFixture } from '../../helpers/smm-fixture.ts';
 import type { SmmFixture } from '../../helpers/smm-fixture.ts';
 import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
@@ -139,6 +139,7 @@ test('kill -9 of the agent mid-update: the old version runs again with its data,
     assert.notEqual(change['Fault.FaultCode'], '0');
     const eu = await smm.waitFor('Device.SoftwareModules.ExecutionUnit.1.', 'Status', (s) => s === 'Active');
     assert.equal(eu['Version'], '1.0.0');
+    assert.equal((await smm.params(du))['X_BERTH-ORG_InstalledBy'], CONTROLLER_ID, 'who installed it is kept across the restart');
     const left = smm.leftovers();
     assert.equal(left.containers.length, 1, 'only the old version\'s container');
     assert.equal(left.volumes.length, 1, 'only the old version\'s data');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { skipReason } from '../../helpers/usp-fixture.ts';
+import { skipReason, CONTROLLER_ID } from '../../helpers/usp-fixture.ts';
 import { dockerSkipReason, startSmmFixture } from '../../helpers/smm-fixture.ts';
 
 const skip = skipReason() ?? dockerSkipReason();
@@ -42,6 +42,7 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     assert.match(euPath, /^Device\.SoftwareModules\.ExecutionUnit\.\d+\.$/);
     const du = await smm.params(duPath);
     assert.deepEqual([du['Name'], du['Vendor'], du['Version'], du['Status'], du['ExecutionEnvRef'], du['URL']], ['parental-control', 'berth-samples.example', '1.0.0', 'Installed', 'Device.SoftwareModules.ExecEnv.1', smm.packageUrl('parental-control@1.0.0')]);
+    assert.equal(du['X_BERTH-ORG_InstalledBy'], CONTROLLER_ID, 'the DU records which Controller installed it');
 
     // Active, answering on its published port, with its allocations and sampled use.
     let eu = await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
@@ -101,7 +102,7 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     await smm.operate(`${duPath}Update()`, { URL: smm.packageUrl('parental-control@1.1.0') });
     const afterUpdate = await updated;
     assert.deepEqual([afterUpdate['CurrentState'], afterUpdate['Fault.FaultCode'], afterUpdate['Version'], afterUpdate['DeploymentUnitRef']], ['Installed', '0', '1.1.0', duPath.slice(0, -1)], afterUpdate['Fault.FaultString']);
-    assert.equal((await smm.params(duPath))['Version'], '1.1.0');
+    assert.deepEqual([(await smm.params(duPath))['Version'], (await smm.params(duPath))['X_BERTH-ORG_InstalledBy']], ['1.1.0', CONTROLLER_ID], 'an Update keeps who installed it');
     await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
     assert.match(await http('/'), /1\.1\.0/);
     assert.match(await http('/cgi-bin/check?host=kept.example'), /block/, 'data written under 1.0.0 survived the update');

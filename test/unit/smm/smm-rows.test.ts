@@ -6,6 +6,9 @@ import { euidOf } from '../../../src/smm/smm-state.ts';
 import { toDuStateChangeArgs } from '../../../src/datamodel/bindings/deployment-units.ts';
 import { handleOperate } from '../../../src/engine/handle-operate.ts';
 import { createTestModel, testConfig } from '../../helpers/model.ts';
+import type { DeploymentEntry } from '../../../src/smm/smm-state.ts';
+import type { SmmService } from '../../../src/smm/smm-service.ts';
+import { VENDOR_PREFIX } from '../../../src/datamodel/vendor.ts';
 
 test('EUIDs are readable, stable, at most 64 characters, and distinct when shortened', () => {
   assert.equal(euidOf('apps', 'parental-control', 'filter'), 'parental-control.filter@apps');
@@ -48,4 +51,25 @@ test('InstallDU without a catalog, with a bad URL, UUID or ExecEnv is refused in
   assert.equal(noCatalog.reqObjPath ?? '', '', 'no Request row');
   assert.equal((await operate({})).cmdFailure?.errCode, 7027, 'URL is mandatory');
   assert.equal(model.dm.table('Device.LocalAgent.Request.').rows.size, 0);
+});
+
+test('each DU shows the Controller that installed it (X_BERTH-ORG_InstalledBy); state saved before berth recorded it still loads', () => {
+  // Two deployments as state.json holds them: one saved by an older berth (no installedBy), one with it.
+  const saved = (instance: number, extra: string): DeploymentEntry =>
+    JSON.parse(
+      `{"record":{"uuid":"u${instance}","name":"app${instance}","vendor":"v","version":"1.0.0","execEnv":"apps","imageId":"sha256:${instance}","network":"n","volumes":[],"units":[]},` +
+        `"instance":${instance},"alias":"cpe-du-${instance}","url":"http://c/${instance}","description":"","installedAt":"2026-01-01T00:00:00.000Z",` +
+        `"lastUpdate":"2026-01-01T00:00:00.000Z","moduleVersion":"","unpackedBytes":1,"units":[]${extra}}`,
+    ) as DeploymentEntry;
+  const entries = [saved(1, ''), saved(2, ',"installedBy":"proto::isp"')];
+  const smm = { deployments: () => entries, duStatus: () => 'Installed', allocatedIn: () => ({ memoryKiB: 0, cpuPercent: 0, diskKiB: 0 }) } as unknown as SmmService;
+  const model = createTestModel(testConfig({ execEnvs: [{ name: 'apps', memoryKiB: 65536, cpuPercent: 50, diskKiB: 1_048_576 }] }), { smm });
+  model.syncDeploymentRows();
+  const installedBy = (path: string): string => model.dm.read(model.dm.object(path), `${VENDOR_PREFIX}InstalledBy`);
+  assert.equal(VENDOR_PREFIX, 'X_BERTH-ORG_');
+  assert.equal(installedBy('Device.SoftwareModules.DeploymentUnit.1.'), '');
+  assert.equal(installedBy('Device.SoftwareModules.DeploymentUnit.2.'), 'proto::isp');
+  assert.throws(() => {
+    model.dm.update((tx) => tx.setParam(model.dm.object('Device.SoftwareModules.DeploymentUnit.2.'), `${VENDOR_PREFIX}InstalledBy`, 'proto::me', 'set'));
+  }, /read-only/);
 });
