@@ -30,6 +30,7 @@ import type { SubscriptionService } from './engine/subscriptions.ts';
 import { createMqttMtp } from './mtp/mqtt.ts';
 import type { MqttMtp, RetrySettings } from './mtp/mqtt.ts';
 import { createMqttStats } from './mtp/mqtt-stats.ts';
+import { configRequiresTls } from './mtp/mqtt-transport-security.ts';
 import type { Qos, SubscriptionRow } from './mtp/mqtt-subscriptions.ts';
 import type { Mtp, MtpStatus } from './mtp/mtp.ts';
 import { createJsonStateStore } from './store/state-store.ts';
@@ -152,6 +153,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     }, 50);
   };
   // The agent runs one MQTT client, Device.MQTT.Client.1.
+  const tlsRequired = configRequiresTls(config.mqtt);
   const isRunClient = (client: DmObject): boolean => client.path === MQTT_CLIENT;
   const retrySettings = (client: DmObject): RetrySettings => ({
     connectRetryTime: Number(model().read(client, 'ConnectRetryTime')),
@@ -181,6 +183,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         if (isRunClient(client)) mqtt?.setSubscriptions(subscriptionRows(client));
       },
       subscriptionStatus: (client, topic) => (isRunClient(client) ? mqtt?.subscriptionStatus(topic) : undefined) ?? 'Unsubscribed',
+      tlsRequired: (client) => isRunClient(client) && tlsRequired,
     },
     model,
   );
@@ -347,6 +350,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         publishQos: Number(raw(mqttObj, 'PublishQoS')) as 0 | 1 | 2,
         subscriptions: subscriptionRows(client),
         maxPacketBytes: config.mqtt.maxMessageBytes,
+        requireTls: tlsRequired,
       },
       {
         onRecord: (record) => {
