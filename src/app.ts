@@ -34,6 +34,7 @@ import { configRequiresTls } from './mtp/mqtt-transport-security.ts';
 import type { Qos, SubscriptionRow } from './mtp/mqtt-subscriptions.ts';
 import type { Mtp, MtpStatus } from './mtp/mtp.ts';
 import { createJsonStateStore } from './store/state-store.ts';
+import { makePrivate, octal } from './store/private-dir.ts';
 import type { BerthConfig } from './config/config.ts';
 import { applyConfig, seedHash, AGENT_MTP, MQTT_CLIENT } from './config/seed.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
@@ -204,6 +205,10 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   bindVendorLogFiles(registry, { smm: () => smm! });
   dm = registry.freeze();
 
+  // state.json holds the MQTT password (and every secured parameter) in clear: dataDir 0700, the file 0600.
+  for (const change of await makePrivate(config.dataDir, [store.path])) {
+    logger.warn({ path: change.path, from: octal(change.from), to: octal(change.to) }, 'set the mode of the agent\'s data folder or state file: it holds secrets in clear');
+  }
   // Persisted state first, then the config where it is new or changed.
   const saved = await store.load();
   const configSeed = seedHash(config);
