@@ -36,9 +36,11 @@ import type { SubscriptionService } from './engine/subscriptions.ts';
 import { createMqttMtp } from './mtp/mqtt.ts';
 import type { MqttMtp, RetrySettings } from './mtp/mqtt.ts';
 import { createMqttStats } from './mtp/mqtt-stats.ts';
+import { configRequiresTls } from './mtp/mqtt-transport-security.ts';
 import type { Qos, SubscriptionRow } from './mtp/mqtt-subscriptions.ts';
 import type { Mtp, MtpStatus } from './mtp/mtp.ts';
 import { createJsonStateStore } from './store/state-store.ts';
+import { makePrivate, octal } from './store/private-dir.ts';
 import type { BerthConfig } from './config/config.ts';
 import { applyConfig, seedHash, AGENT_MTP, MQTT_CLIENT } from './config/seed.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
@@ -162,6 +164,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     }, 50);
   };
   // The agent runs one MQTT client, Device.MQTT.Client.1.
+  const tlsRequired = configRequiresTls(config.mqtt);
   const isRunClient = (client: DmObject): boolean => client.path === MQTT_CLIENT;
   const retrySettings = (client: DmObject): RetrySettings => ({
     connectRetryTime: Number(model().read(client, 'ConnectRetryTime')),
@@ -191,6 +194,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         if (isRunClient(client)) mqtt?.setSubscriptions(subscriptionRows(client));
       },
       subscriptionStatus: (client, topic) => (isRunClient(client) ? mqtt?.subscriptionStatus(topic) : undefined) ?? 'Unsubscribed',
+      tlsRequired: (client) => isRunClient(client) && tlsRequired,
     },
     model,
   );
@@ -212,6 +216,10 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
   const auditRows = bindAudit(registry, model);
   dm = registry.freeze();
 
+  // state.json holds the MQTT password (and every secured parameter) in clear: dataDir 0700, the file 0600.
+  for (const change of await makePrivate(config.dataDir, [store.path])) {
+    logger.warn({ path: change.path, from: octal(change.from), to: octal(change.to) }, 'set the mode of the agent\'s data folder or state file: it holds secrets in clear');
+  }
   // Persisted state first, then the config where it is new or changed.
   const saved = await store.load();
   const configSeed = seedHash(config);
@@ -374,6 +382,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
         publishQos: Number(raw(mqttObj, 'PublishQoS')) as 0 | 1 | 2,
         subscriptions: subscriptionRows(client),
         maxPacketBytes: config.mqtt.maxMessageBytes,
+        requireTls: tlsRequired,
       },
       {
         onRecord: (record) => {

@@ -1,10 +1,12 @@
 // `berth agent --config <file>`: runs the agent in the foreground until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
+import { stat } from 'node:fs/promises';
 import { loadConfig, ConfigError } from '../config/config.ts';
 import { createLogger } from '../log.ts';
 import { createAgent } from '../app.ts';
 import { startIdleCollector } from '../idle-collector.ts';
 import { UsageError } from './usage.ts';
+import { octal } from '../store/private-dir.ts';
 
 export async function runAgentCommand(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
@@ -24,6 +26,11 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
     throw error;
   }
   const logger = createLogger(config.log.level);
+  // The operator's file, so berth does not change it; but it holds the broker password in clear.
+  const configMode = (await stat(values.config)).mode & 0o777;
+  if (config.mqtt.password !== undefined && (configMode & 0o044) !== 0) {
+    logger.warn({ file: values.config, mode: octal(configMode) }, 'the config file holds mqtt.password and other users may read it: chmod 600 it');
+  }
   const agent = await createAgent(config, logger);
   agent.start();
   // bin/berth.js starts node with --expose-gc; run some other way, the agent simply keeps what V8 keeps.

@@ -2,8 +2,10 @@
 // Device.SoftwareModules. (what any Controller would send) and follows the operation to its end: it subscribes
 // to DUStateChange! before asking, prints each step as it happens and exits 1 with the fault when it fails.
 import type { usp } from '../usp/generated/usp.js';
+import { UspRequestError } from '../controller/controller-client.ts';
 import type { ControllerClient } from '../controller/controller-client.ts';
 import { UsageError } from './usage.ts';
+import { deniedLine, isDenied } from './format.ts';
 
 export const APP_VERBS = ['install', 'update', 'uninstall', 'start', 'stop', 'apps'] as const;
 
@@ -36,7 +38,10 @@ async function getObjects(controller: ControllerClient, path: string, timeoutMs:
   const resp = (await controller.request({ get: { paramPaths: [path], maxDepth: 0 } }, { timeoutMs })).getResp!;
   const out = new Map<string, Params>();
   for (const result of resp.reqPathResults ?? []) {
-    if ((result.errCode ?? 0) !== 0) throw new UsageError(`${path}: error ${result.errCode ?? 0}: ${result.errMsg ?? ''}`);
+    const code = result.errCode ?? 0;
+    // Not readable for this Controller: a denial (exit 1), not a usage mistake.
+    if (isDenied(code)) throw new UspRequestError(code, result.errMsg ?? '', [{ paramPath: result.requestedPath ?? path, errCode: code, errMsg: result.errMsg ?? '' }]);
+    if (code !== 0) throw new UsageError(`${path}: error ${code}: ${result.errMsg ?? ''}`);
     for (const resolved of result.resolvedPathResults ?? []) out.set(resolved.resolvedPath ?? '', resolved.resultParams ?? {});
   }
   return out;
@@ -95,7 +100,8 @@ async function followDuOperation(
     const result = resp.operationResults?.[0];
     if (result?.cmdFailure) {
       if (options.json) out.json(resp);
-      out.line(`${what}: refused, error ${result.cmdFailure.errCode ?? 0}: ${result.cmdFailure.errMsg ?? ''}`);
+      const { errCode, errMsg } = result.cmdFailure;
+      out.line(isDenied(errCode) ? deniedLine(command, errMsg) : `${what}: refused, error ${errCode ?? 0}: ${errMsg ?? ''}`);
       return 1;
     }
     out.line(`${what}: accepted (${result?.reqObjPath ?? 'no request row'}), working…`);
@@ -144,7 +150,7 @@ async function setUnitsState(controller: ControllerClient, target: string, state
     const failure = resp.operationResults?.[0]?.cmdFailure;
     if (failure) {
       failed++;
-      out.line(`${rows.get(`${ref}.`)?.['Name'] ?? ref}: error ${failure.errCode ?? 0}: ${failure.errMsg ?? ''}`);
+      out.line(isDenied(failure.errCode) ? deniedLine(`${ref}.SetRequestedState()`, failure.errMsg) : `${rows.get(`${ref}.`)?.['Name'] ?? ref}: error ${failure.errCode ?? 0}: ${failure.errMsg ?? ''}`);
     }
   }
   // Follow the units until they reach the state (or report where they are).

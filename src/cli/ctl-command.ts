@@ -4,23 +4,31 @@ import { parseArgs } from 'node:util';
 import type { usp } from '../usp/generated/usp.js';
 import { connectController, UspRequestError } from '../controller/controller-client.ts';
 import type { ControllerClient } from '../controller/controller-client.ts';
-import { formatAddResp, formatDeleteResp, formatGetResp, formatInstancesResp, formatNotify, formatOperateResp, formatSetResp, formatSupportedResp } from './format.ts';
+import { formatAddResp, formatDeleteResp, formatGetResp, formatInstancesResp, formatNotify, formatOperateResp, formatSetResp, formatSupportedResp, formatUspError } from './format.ts';
 import { UsageError } from './usage.ts';
+import { ctlConnection } from './ctl-connection.ts';
+import type { AgentConfigFile } from './ctl-connection.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
 import { APP_VERBS, APPS_HELP, runAppVerb } from './ctl-apps.ts';
 import { AUDIT_HELP, runAuditVerb } from './ctl-audit.ts';
 
 export const CTL_HELP = `usage: berth ctl [options] <verb> [arguments]
 
 options:
+  --config <file>        the agent's config file: its broker, credentials and TLS files, its Endpoint ID and
+                         topic, and the --controller's configured topic (the options below override it)
   --broker <url>         MQTT broker (default mqtt://127.0.0.1:1883, or $BERTH_BROKER)
   --agent <endpoint-id>  the agent's Endpoint ID (or $BERTH_AGENT)
   --agent-topic <topic>  the agent's topic (default usp/agent/<agent endpoint id>)
   --controller <id>      this Controller's Endpoint ID, configured on the agent (default proto::berth-ctl)
-  --reply-topic <topic>  where answers and notifications come (default usp/controller/<controller id>)
+  --reply-topic <topic>  where answers and notifications come (default: the Controller's topic in --config,
+                         else usp/controller/<controller id>)
   --mqtt-version <5|4>   MQTT 5.0 (default) or 3.1.1
   --username/--password, --ca <file>   broker credentials and TLS CA
   --timeout <seconds>    how long to wait for an answer (default 10)
   --json                 print the decoded USP messages as JSON
+
+A permission denial prints one line per path, "denied (7006): <path>: <the agent's message>", and exits 1.
 
 verbs:
   get <path>... [--depth N]                     read parameters (partial paths, wildcards, searches)
@@ -36,6 +44,7 @@ verbs:
 ${APPS_HELP}${AUDIT_HELP}`;
 
 const OPTIONS = {
+  config: { type: 'string' },
   broker: { type: 'string' },
   agent: { type: 'string' },
   'agent-topic': { type: 'string' },
@@ -88,30 +97,28 @@ export async function runCtlCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(CTL_HELP);
     return values.help ? 0 : 2;
   }
-  const agent = values.agent ?? process.env['BERTH_AGENT'];
-  if (!agent) throw new UsageError('berth ctl needs --agent <endpoint-id> (or BERTH_AGENT)');
-  const version = values['mqtt-version'] ?? '5';
-  if (version !== '5' && version !== '4') throw new UsageError('--mqtt-version is 5 or 4 (MQTT 3.1.1)');
-  const controllerId = values.controller ?? 'proto::berth-ctl';
+  let agentConfig: AgentConfigFile | undefined;
+  if (values.config !== undefined) {
+    try {
+      agentConfig = { file: values.config, config: await loadConfig(values.config) };
+    } catch (error) {
+      if (error instanceof ConfigError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+  const connection = ctlConnection(
+    { broker: values.broker, agent: values.agent, agentTopic: values['agent-topic'], controller: values.controller, replyTopic: values['reply-topic'], mqttVersion: values['mqtt-version'], username: values.username, password: values.password, ca: values.ca },
+    agentConfig,
+    process.env,
+  );
   const timeoutMs = positiveInt(values.timeout, 'timeout', 10) * 1000;
   const [verb, ...args] = positionals;
-  const controller = await connectController({
-    brokerUrl: values.broker ?? process.env['BERTH_BROKER'] ?? 'mqtt://127.0.0.1:1883',
-    endpointId: controllerId,
-    agentEndpointId: agent,
-    agentTopic: values['agent-topic'] ?? `usp/agent/${agent}`,
-    replyTopic: values['reply-topic'] ?? `usp/controller/${controllerId}`,
-    mqttVersion: version === '5' ? 5 : 4,
-    ...(values.username !== undefined && { username: values.username }),
-    ...(values.password !== undefined && { password: values.password }),
-    ...(values.ca !== undefined && { caFile: values.ca }),
-  });
+  const controller = await connectController(connection);
   try {
     return await runVerb(controller, verb!, args, values, timeoutMs);
   } catch (error) {
     if (error instanceof UspRequestError) {
-      process.stderr.write(`error ${error.code}: ${error.message.replace(/^USP error \d+: /, '')}\n`);
-      for (const p of error.paramErrs) process.stderr.write(`  ${p.paramPath ?? ''}: error ${p.errCode ?? 0}: ${p.errMsg ?? ''}\n`);
+      process.stderr.write(`${formatUspError(error.code, error.errMsg, error.paramErrs)}\n`);
       return 1;
     }
     throw error;
@@ -162,20 +169,21 @@ async function runVerb(controller: ControllerClient, verb: string, args: readonl
       const settings = Object.entries(assignments(args.slice(1))).map(([param, value]) => ({ param, value, required: true }));
       const resp = (await ask({ set: { allowPartial: values['allow-partial'] ?? false, updateObjs: [{ objPath: args[0]!, paramSettings: settings }] } })).setResp!;
       print(resp, formatSetResp(resp));
-      return (resp.updatedObjResults ?? []).some((r) => r.operStatus?.operFailure) ? 1 : 0;
+      const notSet = (resp.updatedObjResults ?? []).some((r) => r.operStatus?.operFailure || (r.operStatus?.operSuccess?.updatedInstResults ?? []).some((i) => (i.paramErrs ?? []).length > 0));
+      return notSet ? 1 : 0;
     }
     case 'add': {
       need(1, 'a table path');
       const settings = Object.entries(assignments(args.slice(1))).map(([param, value]) => ({ param, value, required: true }));
       const resp = (await ask({ add: { allowPartial: false, createObjs: [{ objPath: args[0]!, paramSettings: settings }] } })).addResp!;
       print(resp, formatAddResp(resp));
-      return 0;
+      return (resp.createdObjResults ?? []).some((r) => r.operStatus?.operFailure || (r.operStatus?.operSuccess?.paramErrs ?? []).length > 0) ? 1 : 0;
     }
     case 'delete': {
       need(1, 'at least one path');
       const resp = (await ask({ delete: { allowPartial: values['allow-partial'] ?? false, objPaths: [...args] } })).deleteResp!;
       print(resp, formatDeleteResp(resp));
-      return 0;
+      return (resp.deletedObjResults ?? []).some((r) => r.operStatus?.operFailure || (r.operStatus?.operSuccess?.unaffectedPathErrs ?? []).length > 0) ? 1 : 0;
     }
     case 'operate':
       need(1, 'a command path');

@@ -1,15 +1,43 @@
-// Readable text for USP responses (`berth ctl` without --json).
+// Readable text for USP responses (`berth ctl` without --json). A permission denial (7006) reads the same wherever it
+// comes, one line per path: `denied (7006): <path>: <the agent's message>`.
 import { usp } from '../usp/generated/usp.js';
+import { ErrorCode } from '../usp/errors.ts';
 
 const OBJ_ACCESS = ['read-only', 'add/delete', 'add-only', 'delete-only'];
 const PARAM_ACCESS = ['read-only', 'read-write', 'write-only'];
 const VALUE_TYPES = ['unknown', 'base64', 'boolean', 'dateTime', 'decimal', 'hexBinary', 'int', 'long', 'string', 'unsignedInt', 'unsignedLong'];
 
+export function isDenied(code: number | null | undefined): boolean {
+  return code === ErrorCode.PermissionDenied;
+}
+
+/** `denied (7006): <path>: <message>`; a whole message refused names no path. */
+export function deniedLine(path: string | null | undefined, message: string | null | undefined): string {
+  return `denied (${ErrorCode.PermissionDenied}): ${path ? `${path}: ` : ''}${message ?? ''}`;
+}
+
+/** A failed path: the denial line for a 7006, else `otherwise`. */
+function failure(path: string | null | undefined, code: number | null | undefined, message: string | null | undefined, otherwise: string): string {
+  return isDenied(code) ? deniedLine(path, message) : otherwise;
+}
+
+/**
+ * A USP Error message: its code and message, then one line per param_err. An Error 7006 whose param_errs name the
+ * paths is said by those lines alone.
+ */
+export function formatUspError(code: number, message: string, paramErrs: readonly usp.Error.ParamError.$Properties[]): string {
+  const lines: string[] = [];
+  if (!isDenied(code)) lines.push(`error ${code}: ${message}`);
+  else if (paramErrs.length === 0) lines.push(deniedLine(undefined, message));
+  for (const p of paramErrs) lines.push(failure(p.paramPath, p.errCode, p.errMsg, `  ${p.paramPath ?? ''}: error ${p.errCode ?? 0}: ${p.errMsg ?? ''}`));
+  return lines.join('\n');
+}
+
 export function formatGetResp(resp: usp.GetResp.$Properties): string {
   const lines: string[] = [];
   for (const result of resp.reqPathResults ?? []) {
     if (result.errCode) {
-      lines.push(`${result.requestedPath ?? ''}: error ${result.errCode}: ${result.errMsg ?? ''}`);
+      lines.push(failure(result.requestedPath, result.errCode, result.errMsg, `${result.requestedPath ?? ''}: error ${result.errCode}: ${result.errMsg ?? ''}`));
       continue;
     }
     for (const resolved of result.resolvedPathResults ?? []) {
@@ -23,15 +51,25 @@ export function formatGetResp(resp: usp.GetResp.$Properties): string {
 export function formatSetResp(resp: usp.SetResp.$Properties): string {
   const lines: string[] = [];
   for (const result of resp.updatedObjResults ?? []) {
-    const failure = result.operStatus?.operFailure;
-    if (failure) {
-      lines.push(`${result.requestedPath ?? ''}: failed ${failure.errCode ?? 0}: ${failure.errMsg ?? ''}`);
-      for (const instance of failure.updatedInstFailures ?? []) for (const e of instance.paramErrs ?? []) lines.push(`  ${instance.affectedPath ?? ''}${e.param ?? ''}: error ${e.errCode ?? 0}: ${e.errMsg ?? ''}`);
+    const failed = result.operStatus?.operFailure;
+    if (failed) {
+      const paramLines = (failed.updatedInstFailures ?? []).flatMap((instance) =>
+        (instance.paramErrs ?? []).map((e) => {
+          const path = `${instance.affectedPath ?? ''}${e.param ?? ''}`;
+          return failure(path, e.errCode, e.errMsg, `  ${path}: error ${e.errCode ?? 0}: ${e.errMsg ?? ''}`);
+        }),
+      );
+      // A denial said per parameter needs no object line above it.
+      if (!isDenied(failed.errCode) || paramLines.length === 0) lines.push(failure(result.requestedPath, failed.errCode, failed.errMsg, `${result.requestedPath ?? ''}: failed ${failed.errCode ?? 0}: ${failed.errMsg ?? ''}`));
+      lines.push(...paramLines);
       continue;
     }
     for (const instance of result.operStatus?.operSuccess?.updatedInstResults ?? []) {
       for (const [name, value] of Object.entries(instance.updatedParams ?? {})) lines.push(`set ${instance.affectedPath ?? ''}${name} = ${value}`);
-      for (const e of instance.paramErrs ?? []) lines.push(`not set ${instance.affectedPath ?? ''}${e.param ?? ''}: error ${e.errCode ?? 0}: ${e.errMsg ?? ''}`);
+      for (const e of instance.paramErrs ?? []) {
+        const path = `${instance.affectedPath ?? ''}${e.param ?? ''}`;
+        lines.push(failure(path, e.errCode, e.errMsg, `not set ${path}: error ${e.errCode ?? 0}: ${e.errMsg ?? ''}`));
+      }
     }
   }
   return lines.join('\n');
@@ -40,11 +78,13 @@ export function formatSetResp(resp: usp.SetResp.$Properties): string {
 export function formatAddResp(resp: usp.AddResp.$Properties): string {
   return (resp.createdObjResults ?? [])
     .map((result) => {
-      const failure = result.operStatus?.operFailure;
-      if (failure) return `${result.requestedPath ?? ''}: failed ${failure.errCode ?? 0}: ${failure.errMsg ?? ''}`;
+      const failed = result.operStatus?.operFailure;
+      if (failed) return failure(result.requestedPath, failed.errCode, failed.errMsg, `${result.requestedPath ?? ''}: failed ${failed.errCode ?? 0}: ${failed.errMsg ?? ''}`);
       const success = result.operStatus?.operSuccess;
       const keys = Object.entries(success?.uniqueKeys ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
-      const errs = (success?.paramErrs ?? []).map((e) => `\n  not set ${e.param ?? ''}: error ${e.errCode ?? 0}: ${e.errMsg ?? ''}`).join('');
+      const errs = (success?.paramErrs ?? [])
+        .map((e) => `\n${failure(`${success?.instantiatedPath ?? ''}${e.param ?? ''}`, e.errCode, e.errMsg, `  not set ${e.param ?? ''}: error ${e.errCode ?? 0}: ${e.errMsg ?? ''}`)}`)
+        .join('');
       return `created ${success?.instantiatedPath ?? ''}${keys ? ` (${keys})` : ''}${errs}`;
     })
     .join('\n');
@@ -53,14 +93,14 @@ export function formatAddResp(resp: usp.AddResp.$Properties): string {
 export function formatDeleteResp(resp: usp.DeleteResp.$Properties): string {
   const lines: string[] = [];
   for (const result of resp.deletedObjResults ?? []) {
-    const failure = result.operStatus?.operFailure;
-    if (failure) {
-      lines.push(`${result.requestedPath ?? ''}: failed ${failure.errCode ?? 0}: ${failure.errMsg ?? ''}`);
+    const failed = result.operStatus?.operFailure;
+    if (failed) {
+      lines.push(failure(result.requestedPath, failed.errCode, failed.errMsg, `${result.requestedPath ?? ''}: failed ${failed.errCode ?? 0}: ${failed.errMsg ?? ''}`));
       continue;
     }
     const success = result.operStatus?.operSuccess;
     for (const path of success?.affectedPaths ?? []) lines.push(`deleted ${path}`);
-    for (const e of success?.unaffectedPathErrs ?? []) lines.push(`not deleted ${e.unaffectedPath ?? ''}: error ${e.errCode ?? 0}: ${e.errMsg ?? ''}`);
+    for (const e of success?.unaffectedPathErrs ?? []) lines.push(failure(e.unaffectedPath, e.errCode, e.errMsg, `not deleted ${e.unaffectedPath ?? ''}: error ${e.errCode ?? 0}: ${e.errMsg ?? ''}`));
     if ((success?.affectedPaths ?? []).length === 0 && (success?.unaffectedPathErrs ?? []).length === 0) lines.push(`${result.requestedPath ?? ''}: nothing to delete`);
   }
   return lines.join('\n');
@@ -69,7 +109,8 @@ export function formatDeleteResp(resp: usp.DeleteResp.$Properties): string {
 export function formatOperateResp(resp: usp.OperateResp.$Properties): string {
   return (resp.operationResults ?? [])
     .map((result) => {
-      if (result.cmdFailure) return `${result.executedCommand ?? ''}: failed ${result.cmdFailure.errCode ?? 0}: ${result.cmdFailure.errMsg ?? ''}`;
+      const failed = result.cmdFailure;
+      if (failed) return failure(result.executedCommand, failed.errCode, failed.errMsg, `${result.executedCommand ?? ''}: failed ${failed.errCode ?? 0}: ${failed.errMsg ?? ''}`);
       if (result.reqObjPath) return `${result.executedCommand ?? ''}: started, tracked by ${result.reqObjPath}`;
       const args = Object.entries(result.reqOutputArgs?.outputArgs ?? {}).map(([k, v]) => `\n  ${k} = ${v}`).join('');
       return `${result.executedCommand ?? ''}: done${args}`;
@@ -81,7 +122,7 @@ export function formatInstancesResp(resp: usp.GetInstancesResp.$Properties): str
   const lines: string[] = [];
   for (const result of resp.reqPathResults ?? []) {
     if (result.errCode) {
-      lines.push(`${result.requestedPath ?? ''}: error ${result.errCode}: ${result.errMsg ?? ''}`);
+      lines.push(failure(result.requestedPath, result.errCode, result.errMsg, `${result.requestedPath ?? ''}: error ${result.errCode}: ${result.errMsg ?? ''}`));
       continue;
     }
     for (const instance of result.currInsts ?? []) {
@@ -97,7 +138,7 @@ export function formatSupportedResp(resp: usp.GetSupportedDMResp.$Properties): s
   const lines: string[] = [];
   for (const result of resp.reqObjResults ?? []) {
     if (result.errCode) {
-      lines.push(`${result.reqObjPath ?? ''}: error ${result.errCode}: ${result.errMsg ?? ''}`);
+      lines.push(failure(result.reqObjPath, result.errCode, result.errMsg, `${result.reqObjPath ?? ''}: error ${result.errCode}: ${result.errMsg ?? ''}`));
       continue;
     }
     for (const obj of result.supportedObjs ?? []) {
@@ -121,6 +162,7 @@ export function formatNotify(notify: usp.Notify.$Properties): string {
   }
   if (notify.operComplete) {
     const c = notify.operComplete;
+    if (isDenied(c.cmdFailure?.errCode)) return deniedLine(`${c.objPath ?? ''}${c.commandName ?? ''}`, c.cmdFailure?.errMsg);
     const outcome = c.cmdFailure ? `failed ${c.cmdFailure.errCode ?? 0}: ${c.cmdFailure.errMsg ?? ''}` : `done ${JSON.stringify(c.reqOutputArgs?.outputArgs ?? {})}`;
     return `operation complete: ${c.objPath ?? ''}${c.commandName ?? ''} (key "${c.commandKey ?? ''}") ${outcome}`;
   }

@@ -19,6 +19,9 @@ export interface ControllerOptions {
   readonly username?: string;
   readonly password?: string;
   readonly caFile?: string;
+  /** Client certificate and its key, for a broker that asks for one. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
   readonly connectTimeoutMs?: number;
   /** QoS of this Controller's publishes (default 1; usp-js publishes with mqtt.js's default, 0). */
   readonly publishQos?: 0 | 1;
@@ -26,11 +29,14 @@ export interface ControllerOptions {
 
 export class UspRequestError extends Error {
   readonly code: number;
+  /** The agent's err_msg, as it sent it. */
+  readonly errMsg: string;
   readonly paramErrs: readonly usp.Error.ParamError.$Properties[];
   constructor(code: number, message: string, paramErrs: readonly usp.Error.ParamError.$Properties[]) {
     super(`USP error ${code}: ${message}`);
     this.name = 'UspRequestError';
     this.code = code;
+    this.errMsg = message;
     this.paramErrs = paramErrs;
   }
 }
@@ -68,6 +74,8 @@ export async function connectController(options: ControllerOptions): Promise<Con
     ...(options.username !== undefined && { username: options.username }),
     ...(options.password !== undefined && { password: options.password }),
     ...(options.caFile !== undefined && { ca: readFileSync(options.caFile) }),
+    ...(options.certFile !== undefined && { cert: readFileSync(options.certFile) }),
+    ...(options.keyFile !== undefined && { key: readFileSync(options.keyFile) }),
     ...(version === 5 && { properties: { userProperties: { 'usp-endpoint-id': options.endpointId } } }),
   };
   const opened = await openMqttClient(options.brokerUrl, mqttOptions);

@@ -9,6 +9,7 @@ import type { SubscribePort, SubscriptionRow, SubscriptionStatus, TopicSubscript
 import type { IClientOptions, MqttClient, IConnackPacket, IPublishPacket } from 'mqtt';
 import { readFile } from 'node:fs/promises';
 import { RecordTooLargeError } from './mtp.ts';
+import { isTlsUrl } from './mqtt-transport-security.ts';
 import type { Mtp, MtpEvents, MtpStatus, OutboundKind } from './mtp.ts';
 import type { Logger } from '../log.ts';
 
@@ -35,6 +36,8 @@ export interface MqttMtpOptions {
   readonly random?: () => number;
   /** Largest Record accepted or sent; larger inbound ones are dropped and logged. Default 5 MiB (as obuspa). */
   readonly maxPacketBytes?: number;
+  /** The config file gave TLS: the password is never sent over a connection without it, whatever `url` says. */
+  readonly requireTls?: boolean;
 }
 
 /** R-MQTT.10 back-off parameters (ConnectRetryTime in seconds, fractions allowed for tests). */
@@ -231,6 +234,14 @@ export function createMqttMtp(options: MqttMtpOptions, events: MqttMtpEvents, lo
 
   const open = async (): Promise<void> => {
     if (stopped) return;
+    if (options.requireTls && options.password !== undefined && !isTlsUrl(options.url)) {
+      // The last check before a CONNECT: the data model refuses such settings, this holds whatever led here. No
+      // retry: only new settings (a new MTP) can change the answer.
+      const reason = `the config file gives the broker connection TLS: the password is not sent over ${new URL(options.url).protocol}// without it`;
+      logger.error({ url: options.url }, `not connecting: ${reason}`);
+      setStatus('Error_Misconfigured', reason);
+      return;
+    }
     setStatus('Connecting');
     try {
       if (!tls && (options.caFile || options.certFile || options.keyFile)) {

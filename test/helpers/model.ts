@@ -5,6 +5,7 @@ import { bindDevice } from '../../src/datamodel/bindings/device.ts';
 import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
 import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
 import { createMqttStats } from '../../src/mtp/mqtt-stats.ts';
+import { configRequiresTls } from '../../src/mtp/mqtt-transport-security.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from '../../src/datamodel/bindings/vendor-log-files.ts';
@@ -87,6 +88,7 @@ export function createTestModel(config: BerthConfig = testConfig(), options: { s
       forceReconnect: () => undefined,
       subscriptionsChanged: () => undefined,
       subscriptionStatus: () => 'Unsubscribed',
+      tlsRequired: () => configRequiresTls(config.mqtt),
     },
     () => dm!,
   );

@@ -9,6 +9,7 @@ import type { MqttStatsValues } from '../../mtp/mqtt-stats.ts';
 import { topicFilterProblem } from '../../usp/mqtt-topic-filter.ts';
 import { toDateTime, UNKNOWN_TIME } from '../../usp/values.ts';
 import { ErrorCode, UspError } from '../../usp/errors.ts';
+import { credentialExposure } from './mqtt-credentials.ts';
 
 import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../../datamodel/mqtt.ts';
 
@@ -24,6 +25,8 @@ export interface MqttRuntime {
   /** A row of the client's Subscription table was added, deleted or changed. */
   subscriptionsChanged(client: DmObject): void;
   subscriptionStatus(client: DmObject, topic: string): SubscriptionStatus;
+  /** The config file gave this client TLS (mqtts://, a CA or a client certificate). */
+  tlsRequired(client: DmObject): boolean;
 }
 
 /** Writes to these parameters do not need a reconnect. */
@@ -41,6 +44,19 @@ export function bindMqtt(registry: Registry, runtime: MqttRuntime, dm: () => Dat
   });
   registry.bindObject('Device.MQTT.Client.{i}.', {
     get: { Status: (client) => runtime.status(client), ResponseInformation: (client) => runtime.responseInformation(client) },
+    validate(client, previous) {
+      const value = (name: string): string => dm().readRaw(client, client.schema.params.get(name)!);
+      const exposure = credentialExposure({
+        path: client.path,
+        written: (name) => previous.has(name),
+        // A parameter never written before had its declared default.
+        before: (name) => (previous.has(name) ? (previous.get(name) ?? client.schema.params.get(name)!.decl.default ?? '') : value(name)),
+        after: value,
+        tlsRequired: runtime.tlsRequired(client),
+      });
+      // 7014: the value is fine on its own; it conflicts with the Password that stays.
+      if (exposure) throw new UspError(ErrorCode.ValueConflict, exposure);
+    },
     onChanged(client, names) {
       if (names.some((name) => BACK_OFF.has(name))) runtime.retryChanged(client);
       if (names.some((name) => !NO_RECONNECT.has(name) && !BACK_OFF.has(name))) runtime.configChanged(client, names);

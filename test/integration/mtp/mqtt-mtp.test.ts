@@ -218,6 +218,28 @@ describe('MQTT MTP', { skip }, () => {
     assert.equal(untrusted.connects.length, 0, 'never connects to a broker it cannot verify');
   });
 
+  test('requireTls (the config gave TLS): a plain URL with a password is never opened, not even retried; without a password it is', async (t) => {
+    let accepted = 0;
+    const server = createServer((socket) => {
+      accepted += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => { resolve(); })));
+    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const guarded = startMtp({ url, requireTls: true, username: 'gw', password: 's3cret' });
+    t.after(() => guarded.mtp.stop());
+    await guarded.waitFor(() => (guarded.statuses.includes('Error_Misconfigured') ? true : undefined), 'Error_Misconfigured');
+    // Three back-off periods (0.2 s each here) would have brought three attempts.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    assert.equal(accepted, 0, 'no TCP connection was even opened');
+    assert.deepEqual(guarded.statuses, ['Error_Misconfigured']);
+
+    const anonymous = startMtp({ url, requireTls: true });
+    t.after(() => anonymous.mtp.stop());
+    await anonymous.waitFor(() => (accepted > 0 ? true : undefined), 'a connection without a password');
+  });
+
   test('messages above the size limit are dropped and the MTP keeps working', async (t) => {
     const broker = await startMosquitto();
     t.after(() => broker.stop());
