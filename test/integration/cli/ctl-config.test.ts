@@ -17,7 +17,7 @@ const skip = skipReason();
 const berth = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'berth.js');
 const AGENT_TOPIC = 'isp/agents/gw';
 const ISP = { endpointId: 'proto::isp', topic: 'isp/replies' };
-const DISABLED = { endpointId: 'proto::disabled', topic: 'usp/controller/disabled', enable: false };
+const GUEST = { endpointId: 'proto::guest', topic: 'usp/controller/guest', role: 'untrusted' };
 
 /** Runs `berth ctl`; killed after 20 s (a subscribe that hears nothing would wait for ever), which fails the test. */
 function ctl(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -46,7 +46,7 @@ describe('berth ctl --config', { skip }, () => {
     agent = await startAgentProcess({
       endpointId: AGENT_ID,
       mqtt: { url: broker.url, caFile: broker.caFile, username: 'gw', password: 'broker-secret', agentTopic: AGENT_TOPIC, connectRetryTime: 1 },
-      controllers: [ISP, DISABLED],
+      controllers: [ISP, GUEST],
     });
     await agent.waitForLog('"status":"Connected"');
   });
@@ -67,8 +67,9 @@ describe('berth ctl --config', { skip }, () => {
 
   test('listens on the Controller\'s configured topic: the agent\'s notifications for that Controller arrive', async () => {
     const watching = ctl(['--config', agent.configFile, '--controller', ISP.endpointId, 'subscribe', 'ValueChange', 'Device.LocalAgent.Controller.1.ProvisioningCode', '--count', '1']);
-    // Another connection of the same Controller, answered on a topic of its own, changes the value once ctl's subscription exists.
-    const isp = await connectController({ brokerUrl: broker.url, caFile: broker.caFile!, username: 'gw', password: 'broker-secret', endpointId: ISP.endpointId, agentEndpointId: AGENT_ID, agentTopic: AGENT_TOPIC, replyTopic: 'isp/test-driver' });
+    // Another connection of the same Controller changes the value once ctl's subscription exists. The agent answers a
+    // Controller only on its configured topic, so both listen there (each takes the answers to its own msg_ids).
+    const isp = await connectController({ brokerUrl: broker.url, caFile: broker.caFile!, username: 'gw', password: 'broker-secret', endpointId: ISP.endpointId, agentEndpointId: AGENT_ID, agentTopic: AGENT_TOPIC, replyTopic: ISP.topic });
     try {
       const subscribed = 'Device.LocalAgent.Subscription.[ReferenceList=="Device.LocalAgent.Controller.1.ProvisioningCode"].';
       for (let i = 0; i < 50 && ((await isp.get([subscribed])).reqPathResults?.[0]?.resolvedPathResults ?? []).length === 0; i++) await new Promise((r) => setTimeout(r, 200));
@@ -81,17 +82,17 @@ describe('berth ctl --config', { skip }, () => {
     }
   });
 
-  test('the agent\'s 7006 (a disabled Controller) is one plain line and exit code 1, never a stack trace', async () => {
-    const denied = await ctl(['--config', agent.configFile, '--controller', DISABLED.endpointId, 'get', 'Device.DeviceInfo.']);
+  test('the agent\'s 7006 (an Untrusted Controller writing the MQTT client) names the path and the missing permission on one line, exit code 1, never a stack trace', async () => {
+    const denied = await ctl(['--config', agent.configFile, '--controller', GUEST.endpointId, 'set', 'Device.MQTT.Client.1.', 'BrokerAddress=203.0.113.9']);
     assert.equal(denied.code, 1);
-    assert.equal(denied.stderr, `denied (7006): Endpoint ${DISABLED.endpointId} is not an enabled Controller of this agent\n`);
-    assert.equal(denied.stdout, '');
+    assert.match(denied.stderr + denied.stdout, /^denied \(7006\): Device\.MQTT\.Client\.1\.BrokerAddress: Device\.MQTT\.Client\.1\.BrokerAddress: permission denied: needs Param write, which the Controller's role "Untrusted" does not grant/m);
+    assert.doesNotMatch(denied.stderr, /\n\s+at /, 'no stack trace');
   });
 
   test('a Controller the file does not have, or a file that is not a config, is a usage error (exit 2)', async () => {
     const unknown = await ctl(['--config', agent.configFile, '--controller', 'proto::nobody', 'get', 'Device.']);
     assert.equal(unknown.code, 2);
-    assert.equal(unknown.stderr, `berth: proto::nobody is not a Controller of ${agent.configFile} (it has ${ISP.endpointId}, ${DISABLED.endpointId}): name one with --controller, or give --reply-topic\n`);
+    assert.equal(unknown.stderr, `berth: proto::nobody is not a Controller of ${agent.configFile} (it has ${ISP.endpointId}, ${GUEST.endpointId}): name one with --controller, or give --reply-topic\n`);
     const missing = await ctl(['--config', join(agent.dataDir, 'no-such.json'), 'get', 'Device.']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^berth: invalid config .*no-such\.json:\n {2}cannot read the file: ENOENT/);
