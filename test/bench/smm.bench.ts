@@ -1,7 +1,9 @@
 // bench:smm — Software Module Management figures (issue 4), on the real Docker Engine through Mosquitto:
 //  1. InstallDU sent → EU Active for a ~10 MB app, against doing the same steps by hand in the same run
 //     (`docker load` + `docker create` + `docker start` of the same image archive), each round from a clean state.
-//  2. With 50 EUs installed: median `Get Device.SoftwareModules.` round trip and the agent's resident memory.
+//  2. With 50 EUs installed: median `Get Device.SoftwareModules.` round trip and the agent's resident memory, for
+//     the operator (full access) and for a household Controller confined to its tenant's ExecEnv, which holds half
+//     the apps (issue 11: ≤ 10 ms with the permission checks).
 // The agent runs compiled (dist/, as in production) in its own process, so its memory is its own.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -24,6 +26,7 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const APPS = Number(process.env['BENCH_APPS'] ?? 50);
 const AGENT = 'os::012345-BENCHSMM';
 const CONTROLLER = 'proto::bench';
+const HOUSEHOLD = 'proto::household';
 const VENDOR = 'bench.example';
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fmt = (ms: number): string => `${ms.toFixed(0)} ms`;
@@ -63,10 +66,10 @@ async function euStatuses(controller: ControllerClient): Promise<Map<string, str
   return new Map((resp.reqPathResults?.[0]?.resolvedPathResults ?? []).map((r) => [r.resolvedPath ?? '', r.resultParams?.['Status'] ?? '']));
 }
 
-async function installAndWaitActive(controller: ControllerClient, url: string): Promise<number> {
+async function installAndWaitActive(controller: ControllerClient, url: string, execEnvRef = 'Device.SoftwareModules.ExecEnv.1'): Promise<number> {
   const before = new Set((await euStatuses(controller)).keys());
   const started = performance.now();
-  const resp = await controller.request({ operate: { command: 'Device.SoftwareModules.InstallDU()', commandKey: 'bench', sendResp: true, inputArgs: { URL: url } } }, { timeoutMs: 60_000 });
+  const resp = await controller.request({ operate: { command: 'Device.SoftwareModules.InstallDU()', commandKey: 'bench', sendResp: true, inputArgs: { URL: url, ExecutionEnvRef: execEnvRef } } }, { timeoutMs: 60_000 });
   const failure = resp.operateResp?.operationResults?.[0]?.cmdFailure;
   if (failure) throw new Error(`InstallDU refused: ${failure.errMsg ?? ''}`);
   for (;;) {
@@ -150,9 +153,16 @@ try {
       endpointId: AGENT,
       dataDir,
       mqtt: { url: broker.url, version: 5 },
-      controllers: [{ endpointId: CONTROLLER, topic: `usp/controller/${CONTROLLER}` }],
+      controllers: [
+        { endpointId: CONTROLLER, topic: `usp/controller/${CONTROLLER}` },
+        { endpointId: HOUSEHOLD, topic: 'usp/controller/household', tenant: 'household' },
+      ],
       catalog: { url: catalogUrl, root: rootFile },
-      execEnvs: [{ name: 'bench', memoryKiB: 2_097_152, cpuPercent: 100, diskKiB: 20_971_520 }],
+      execEnvs: [
+        { name: 'bench', memoryKiB: 2_097_152, cpuPercent: 100, diskKiB: 20_971_520 },
+        { name: 'household', memoryKiB: 1_048_576, cpuPercent: 100, diskKiB: 10_485_760 },
+      ],
+      tenants: [{ name: 'household', execEnvs: ['household'] }],
       // Probation 0: the DU is committed the moment its unit is Active (the default, 3 s, adds that long before
       // the rows appear; it is a safety window, not work).
       smm: { installProbationSeconds: 0, sampleIntervalSeconds: 10 },
@@ -189,7 +199,8 @@ try {
 
   // 2. APPS apps installed: Get Device.SoftwareModules. and the agent's memory.
   const installStarted = performance.now();
-  for (const url of small) await installAndWaitActive(controller, url);
+  // Every other app into the household's ExecEnv: its Controller then owns half of them.
+  for (const [i, url] of small.entries()) await installAndWaitActive(controller, url, `Device.SoftwareModules.ExecEnv.${(i % 2) + 1}`);
   console.log(`\n2. ${APPS} apps installed and Active in ${((performance.now() - installStarted) / 1000).toFixed(1)} s`);
   // Let a usage sample or two pass (the agent samples every 10 s), then measure.
   await new Promise((r) => setTimeout(r, 12_000));
@@ -208,6 +219,23 @@ try {
   await new Promise((r) => setTimeout(r, 12_000));
   const settled = await residentMemory(agent.pid!);
   console.log(`   Get Device.SoftwareModules. (${params} parameters): median ${median(getMs).toFixed(2)} ms, p95 ${[...getMs].sort((a, b) => a - b)[Math.floor(getMs.length * 0.95)]!.toFixed(2)} ms (target ≤ 10 ms)`);
+  const household = await connectController({ brokerUrl: broker.url, endpointId: HOUSEHOLD, agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: 'usp/controller/household' });
+  try {
+    const confinedMs: number[] = [];
+    let confinedParams = 0;
+    let confinedUnits = 0;
+    for (let i = 0; i < 200; i++) {
+      const started = performance.now();
+      const resp = await household.get(['Device.SoftwareModules.']);
+      confinedMs.push(performance.now() - started);
+      const objects = resp.reqPathResults?.[0]?.resolvedPathResults ?? [];
+      confinedParams = objects.reduce((n, r) => n + Object.keys(r.resultParams ?? {}).length, 0);
+      confinedUnits = objects.filter((r) => /ExecutionUnit\.\d+\.$/.test(r.resolvedPath ?? '')).length;
+    }
+    console.log(`   …by the household Controller, confined to its ExecEnv (${confinedUnits} of the ${APPS} EUs visible, ${confinedParams} parameters): median ${median(confinedMs).toFixed(2)} ms, p95 ${[...confinedMs].sort((a, b) => a - b)[Math.floor(confinedMs.length * 0.95)]!.toFixed(2)} ms (target ≤ 10 ms)`);
+  } finally {
+    await household.close();
+  }
   console.log(`   agent resident memory with ${APPS} EUs: ${afterGets.mib.toFixed(1)} MiB right after the Gets (${afterGets.parts}), ${settled.mib.toFixed(1)} MiB 12 s later (${settled.parts}) (target ≤ 80 MiB)`);
   console.log(`\nmachine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, Docker ${docker('version', '--format', '{{.Server.Version}}')}`);
 } finally {
