@@ -1,6 +1,7 @@
 // Device.LocalAgent. — the agent's identity, MTPs, Controllers, Subscriptions, Requests and ControllerTrust
 // (TR-181 2.19.1, USP flavour; see reference/usp-tr181.md §5.4). Permission enforcement is a later issue:
 // the tables are declared and stored here.
+import { VENDOR_PREFIX } from '../src/datamodel/vendor.ts';
 import { defineModel } from '../src/datamodel/schema.ts';
 
 const alias = { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 } as const;
@@ -87,6 +88,10 @@ export const localAgentModel = defineModel({
       PublishRetainResponse: { type: 'boolean', access: 'readWrite', default: 'false' },
       PublishRetainNotify: { type: 'boolean', access: 'readWrite', default: 'false' },
       AgentMTPReference: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
+      // berth: the topic this Controller sends its requests to, when it has one of its own. The agent subscribes to
+      // it and takes there only this Controller's Records, and this Controller's Records only there: with broker ACLs
+      // letting only the Controller's account write it, the broker proves who is speaking (README: Who is speaking).
+      [`${VENDOR_PREFIX}AgentTopic`]: { type: 'string', access: 'readWrite', maxLength: 65535, default: '' },
     },
   },
   'Device.LocalAgent.Controller.{i}.BootParameter.{i}.': {

@@ -64,6 +64,9 @@ const controllerSchema = object({
   // 'full' (Full Access), 'untrusted', or names of roles of the `roles` key; with `tenant`, none or extra roles.
   role: oneOrMany(roleName, { min: 1, max: 8 }).optional(),
   tenant: string({ min: 1 }).optional(),
+  // A topic of its own to send requests to: the agent takes there only this Controller's Records, and its Records
+  // only there (README: Who is speaking). Pair it with a broker ACL letting only this Controller write it.
+  agentTopic: mqttTopic.optional(),
   // May read `secured` values (passwords) of what its roles let it read (ControllerTrust.SecuredRoles).
   secured: boolean().default(false),
   enable: boolean().default(true),
@@ -157,6 +160,12 @@ const configSchema = object({
       if (!roleNames.has(name) && name !== 'full' && name !== 'untrusted') report(['controllers', i, 'role'], `"${name}" is not 'full', 'untrusted' or a role of the roles key`);
     }
     if (controller.tenant !== undefined && !tenantNames.has(controller.tenant)) report(['controllers', i, 'tenant'], `"${controller.tenant}" is not a tenant of the tenants key`);
+  });
+  const agentTopics = new Set<string>([agentTopicOf(config)]);
+  config.controllers.forEach((controller, i) => {
+    if (controller.agentTopic === undefined) return;
+    if (agentTopics.has(controller.agentTopic)) report(['controllers', i, 'agentTopic'], `"${controller.agentTopic}" is already the agent's topic or another Controller's`);
+    agentTopics.add(controller.agentTopic);
   });
 });
 

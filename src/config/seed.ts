@@ -8,6 +8,7 @@ import type { Transaction } from '../datamodel/transaction.ts';
 import type { BerthConfig } from './config.ts';
 import { agentTopicOf, rolesOf } from './config.ts';
 import { toDateTime } from '../usp/values.ts';
+import { AGENT_TOPIC_PARAM } from '../engine/sender-binding.ts';
 
 export const MQTT_CLIENT = 'Device.MQTT.Client.1.';
 export const AGENT_MTP = 'Device.LocalAgent.MTP.1.';
@@ -84,8 +85,16 @@ export function applyConfig(dm: DataModel, config: BerthConfig): void {
       const mtps = row.tables.get('MTP')!;
       const controllerMtp = [...mtps.rows.values()].find((m) => dm.read(m, 'Protocol') === 'MQTT') ?? tx.addRow(mtps);
       write(tx, controllerMtp, { Enable: 'true', Protocol: 'MQTT' });
-      write(tx, controllerMtp.objects.get('MQTT')!, { Topic: controller.topic, AgentMTPReference: reference(mtp) });
+      write(tx, controllerMtp.objects.get('MQTT')!, { Topic: controller.topic, AgentMTPReference: reference(mtp), [AGENT_TOPIC_PARAM]: controller.agentTopic ?? '' });
     });
+    // The agent subscribes to each Controller's own agent topic (a Subscription row of its MQTT client, by Alias).
+    const subscriptions = client.tables.get('Subscription')!;
+    const wantedTopics = new Map(config.controllers.filter((c) => c.agentTopic !== undefined).map((c) => [`controller-${createHash('sha256').update(c.endpointId).digest('hex').slice(0, 16)}`, c.agentTopic!]));
+    for (const row of [...subscriptions.rows.values()]) {
+      const alias = row.values.get('Alias') ?? '';
+      if (alias.startsWith('controller-') && !wantedTopics.has(alias)) tx.deleteRow(row);
+    }
+    for (const [alias, topic] of wantedTopics) write(tx, rowByAlias(tx, subscriptions, alias), { Topic: topic, Enable: 'true', QoS: '1' });
   });
 }
 

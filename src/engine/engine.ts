@@ -26,6 +26,7 @@ import type { RequestManager } from './requests.ts';
 import type { RequestContext } from './context.ts';
 import type { AccessControl } from '../access/access.ts';
 import { isBanned } from '../access/controller-roles.ts';
+import { senderBindingProblem } from './sender-binding.ts';
 
 const MsgType = usp.Header.MsgType;
 
@@ -171,7 +172,7 @@ export function createEngine(options: EngineOptions): Engine {
     return configured;
   };
 
-  const handleMsg = (from: string, replyTo: string | undefined, payload: Uint8Array): void => {
+  const handleMsg = (from: string, replyTo: string | undefined, payload: Uint8Array, arrivedOn: string | undefined): void => {
     let msg: usp.Msg;
     try {
       msg = usp.Msg.decode(payload);
@@ -185,6 +186,11 @@ export function createEngine(options: EngineOptions): Engine {
     // or banned sender gets nothing (an answer would let anyone make the agent publish to a topic of its choosing).
     if (!controller || dm.read(controller, 'Enable') !== 'true' || isBanned(dm, controller)) {
       logger.warn({ from, msgId }, 'dropped a message from an Endpoint that is not an enabled Controller of this agent');
+      return;
+    }
+    const misplaced = senderBindingProblem(dm, dm.table(CONTROLLER_TABLE).rows.values(), controller, arrivedOn);
+    if (misplaced !== undefined) {
+      logger.warn({ from, msgId, arrivedOn }, `dropped a Record that arrived where its sender may not speak: ${misplaced}`);
       return;
     }
     const topic = replyTopic(controller, from, replyTo);
@@ -283,7 +289,7 @@ export function createEngine(options: EngineOptions): Engine {
             logger.warn({ from: record.fromId }, 'dropped a Record with an empty payload');
             return;
           }
-          handleMsg(record.fromId, inbound.replyTo, payload);
+          handleMsg(record.fromId, inbound.replyTo, payload, inbound.arrivedOn);
           return;
         }
         case 'sessionContext': {

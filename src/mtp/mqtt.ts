@@ -88,6 +88,12 @@ export function replyToFromTopic(topic: string): string | undefined {
   return encoded === '' ? undefined : encoded.replaceAll('%2F', '/').replaceAll('%2f', '/');
 }
 
+/** The topic a PUBLISH was sent to, without a 3.1.1 `/reply-to=` suffix. */
+export function topicWithoutReplyTo(topic: string): string {
+  const at = topic.lastIndexOf('/reply-to=');
+  return at < 0 ? topic : topic.slice(0, at);
+}
+
 export function topicWithReplyTo(topic: string, replyTo: string): string {
   return `${topic}/reply-to=${replyTo.replaceAll('/', '%2F')}`;
 }
@@ -191,7 +197,7 @@ export function createMqttMtp(options: MqttMtpOptions, events: MqttMtpEvents, lo
       replyTo = replyToFromTopic(topic);
     }
     try {
-      events.onRecord({ bytes: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), replyTo });
+      events.onRecord({ bytes: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), replyTo, arrivedOn: topicWithoutReplyTo(topic) });
     } catch (error) {
       logger.error({ err: error }, 'onRecord handler failed');
     }

@@ -6,6 +6,8 @@ export interface InboundRecord {
   readonly bytes: Uint8Array;
   /** The sender's reply-to address on this MTP, or undefined when the message carried none. */
   readonly replyTo: string | undefined;
+  /** Where it arrived (MQTT: the PUBLISH topic without a `/reply-to=` suffix), for binding senders to their topics. */
+  readonly arrivedOn?: string | undefined;
 }
 
 /** Emitted after every successful (re)connect and subscribe, so that the agent can send its Connect Records. */

@@ -14,6 +14,7 @@ const skip = skipReason() ?? dockerSkipReason();
 const SEC = 'proto::security-co';
 const HOME = 'proto::household';
 const GUEST = 'proto::guest';
+const SEC_AGENT_TOPIC = `usp/agent/${AGENT_ID}/security-co`;
 const ENV = { isp: 'Device.SoftwareModules.ExecEnv.1', security: 'Device.SoftwareModules.ExecEnv.2', household: 'Device.SoftwareModules.ExecEnv.3' };
 
 const config = {
@@ -28,7 +29,8 @@ const config = {
   ],
   controllers: [
     { endpointId: CONTROLLER_ID, topic: CONTROLLER_TOPIC, role: 'full' },
-    { endpointId: SEC, topic: 'usp/controller/security', tenant: 'security' },
+    // The security provider has an agent topic of its own (with a broker ACL, only its account could write it).
+    { endpointId: SEC, topic: 'usp/controller/security', tenant: 'security', agentTopic: SEC_AGENT_TOPIC },
     { endpointId: HOME, topic: 'usp/controller/household', tenant: 'household' },
     { endpointId: GUEST, topic: 'usp/controller/guest', role: 'untrusted' },
   ],
@@ -61,13 +63,13 @@ test('tenants: the ISP, a security provider and the household share one gateway 
   const smm = await startSmmFixture({ config });
   const isp = smm.controller;
   const extra: ControllerClient[] = [];
-  const as = async (endpointId: string, replyTopic: string): Promise<ControllerClient> => {
-    const c = await connectController({ brokerUrl: smm.fx.brokerUrl, endpointId, agentEndpointId: AGENT_ID, agentTopic: AGENT_TOPIC, replyTopic });
+  const as = async (endpointId: string, replyTopic: string, agentTopic = AGENT_TOPIC): Promise<ControllerClient> => {
+    const c = await connectController({ brokerUrl: smm.fx.brokerUrl, endpointId, agentEndpointId: AGENT_ID, agentTopic, replyTopic });
     extra.push(c);
     return c;
   };
   try {
-    const sec = await as(SEC, 'usp/controller/security');
+    const sec = await as(SEC, 'usp/controller/security', SEC_AGENT_TOPIC);
     const home = await as(HOME, 'usp/controller/household');
     const guest = await as(GUEST, 'usp/controller/guest');
 
@@ -165,8 +167,16 @@ test('tenants: the ISP, a security provider and the household share one gateway 
 
     // Strangers and spoofers: a Record claiming to be the security provider but asking for the answer on another
     // topic is answered on the provider's own topic; an unknown Endpoint gets nothing at all.
-    const spy = await as(SEC, 'usp/evil/listener');
+    const spy = await as(SEC, 'usp/evil/listener', SEC_AGENT_TOPIC);
     await assert.rejects(spy.request({ get: { paramPaths: ['Device.SoftwareModules.'] } }, { timeoutMs: 2000 }), /no answer/);
+    // Bound to its own agent topic: a Record in its name on the shared topic is dropped, and so is another
+    // Controller's Record on its topic (the household listens on its own reply topic: nothing comes back).
+    const onShared = await as(SEC, 'usp/controller/security');
+    await assert.rejects(onShared.request({ get: { paramPaths: ['Device.LocalAgent.EndpointID'] } }, { timeoutMs: 2000 }), /no answer/);
+    const intruder = await as(HOME, 'usp/controller/household', SEC_AGENT_TOPIC);
+    await assert.rejects(intruder.request({ get: { paramPaths: ['Device.LocalAgent.EndpointID'] } }, { timeoutMs: 2000 }), /no answer/);
+    const mqttTopics = (await isp.get(['Device.MQTT.Client.1.Subscription.*.Topic'])).reqPathResults![0]!.resolvedPathResults!.map((r) => r.resultParams!['Topic']);
+    assert.ok(mqttTopics.includes(SEC_AGENT_TOPIC), 'the agent subscribes to the bound topic');
     const stranger = await as('proto::nobody', 'usp/controller/nobody');
     await assert.rejects(stranger.request({ get: { paramPaths: ['Device.'] } }, { timeoutMs: 2000 }), /no answer/);
     assert.equal((await smm.params('Device.LocalAgent.'))['EndpointID'], AGENT_ID, 'the agent keeps serving');
