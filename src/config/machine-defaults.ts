@@ -5,6 +5,7 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { totalmem } from 'node:os';
 import type { BerthConfig } from './config.ts';
+import { DEFAULT_EXEC_ENV_ISOLATION } from '../smm/exec-env-policy.ts';
 
 function diskTotalBytes(path: string): number {
   for (let dir = path; ; dir = dirname(dir)) {
@@ -28,6 +29,8 @@ export function withDefaultExecEnvs(config: BerthConfig): BerthConfig {
         memoryKiB: Math.max(1024, Math.floor(totalmem() / 2 / KiB)),
         cpuPercent: 100,
         diskKiB: Math.max(1024, Math.floor(diskTotalBytes(config.dataDir) / 2 / KiB)),
+        allowRoot: DEFAULT_EXEC_ENV_ISOLATION.allowRoot,
+        network: { ...DEFAULT_EXEC_ENV_ISOLATION.network, publishPorts: { ...DEFAULT_EXEC_ENV_ISOLATION.network.publishPorts }, reservedPorts: [...DEFAULT_EXEC_ENV_ISOLATION.network.reservedPorts], egress: [], lanSubnets: [...DEFAULT_EXEC_ENV_ISOLATION.network.lanSubnets] },
       },
     ],
   };

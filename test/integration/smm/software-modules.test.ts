@@ -42,6 +42,9 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     assert.match(euPath, /^Device\.SoftwareModules\.ExecutionUnit\.\d+\.$/);
     const du = await smm.params(duPath);
     assert.deepEqual([du['Name'], du['Vendor'], du['Version'], du['Status'], du['ExecutionEnvRef'], du['URL']], ['parental-control', 'berth-samples.example', '1.0.0', 'Installed', 'Device.SoftwareModules.ExecEnv.1', smm.packageUrl('parental-control@1.0.0')]);
+    // The image carries berth's own name, not the one in its archive; the unit runs as the manifest's user.
+    const imageId = du['DUID']!;
+    assert.match(smm.imageNames().join(' '), /^berth\/os-012345-itest1\/apps\/parental-control:1\.0\.0-[0-9a-f]{8}$/);
 
     // Active, answering on its published port, with its allocations and sampled use.
     let eu = await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
@@ -140,7 +143,7 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     assert.equal(overQuota['Status'], 'Idle');
     assert.match(overQuota['ExecutionFaultMessage']!, /uses \d+ KiB of disk, its allocation is 8192 KiB/);
 
-    // Uninstall: rows gone, nothing labelled left, the image gone.
+    // Uninstall: rows gone, nothing labelled left, the image gone with berth's name for it.
     const removed = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Uninstall');
     await smm.operate(`${duPath}Uninstall()`);
     const gone = await removed;
@@ -149,8 +152,8 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     const top = rows.reqPathResults![0]!.resolvedPathResults!.find((r) => r.resolvedPath === 'Device.SoftwareModules.')!.resultParams!;
     assert.deepEqual([top['DeploymentUnitNumberOfEntries'], top['ExecutionUnitNumberOfEntries']], ['0', '0']);
     assert.deepEqual(smm.leftovers(), { containers: [], volumes: [], networks: [] });
-    const images = spawnSync('docker', ['images', '-q', '--filter', 'reference=berth-samples/parental-control'], { encoding: 'utf8' }).stdout.trim();
-    assert.equal(images, '', 'no image of the app is left');
+    assert.deepEqual(smm.imageNames(), [], 'no image name of the app is left');
+    assert.notEqual(spawnSync('docker', ['image', 'inspect', imageId], { stdio: 'ignore' }).status, 0, 'nor the image');
   } finally {
     await smm.close();
   }
