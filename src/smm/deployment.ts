@@ -5,6 +5,7 @@
 // call created is removed again, so no half-installed app is left behind — and nothing that was there before.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { RuntimeError } from '../runtime/container-runtime.ts';
 import type { ContainerRuntime, ContainerSpec, EgressRules } from '../runtime/container-runtime.ts';
 import { LABEL_DU, LABEL_EU, LABEL_EXECENV, LABEL_MANAGED, LABEL_OWNER, LABEL_VERSION, LABEL_VOLUME } from '../runtime/labels.ts';
 import type { PackageManifest } from '../catalog/package/manifest.ts';
@@ -51,8 +52,8 @@ export interface DeploymentRecord {
 }
 
 export class DeploymentError extends Error {
-  /** POLICY: the app does not fit the ExecEnv's policy; TAKEN: a host port it wants is another app's. */
-  readonly kind: 'POLICY' | 'TAKEN' | 'RUNTIME';
+  /** POLICY: the app does not fit the ExecEnv's policy; IMAGE: its image cannot be loaded; TAKEN: a host port it wants is another app's. */
+  readonly kind: 'POLICY' | 'IMAGE' | 'TAKEN' | 'RUNTIME';
   constructor(kind: DeploymentError['kind'], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'DeploymentError';
@@ -252,6 +253,7 @@ export async function createDeployment(
 
 function asDeploymentError(manifest: PackageManifest, error: unknown): DeploymentError {
   if (error instanceof DeploymentError) return error;
+  if (error instanceof RuntimeError && error.code === 'BAD_IMAGE') return new DeploymentError('IMAGE', `the image of ${manifest.name} ${manifest.version} cannot be loaded: ${error.message}`, { cause: error });
   return new DeploymentError('RUNTIME', `installing ${manifest.name} ${manifest.version} failed: ${(error as Error).message}`, { cause: error });
 }
 

@@ -117,7 +117,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       return { record, resolved, manifest: verified.manifest };
     } catch (error) {
       if (error instanceof DeploymentError) {
-        const code = { POLICY: SmmFaultCode.DuToExecEnvMismatch, TAKEN: SmmFaultCode.SystemResourcesExceeded, RUNTIME: SmmFaultCode.InternalError }[error.kind];
+        const code = { POLICY: SmmFaultCode.DuToExecEnvMismatch, IMAGE: SmmFaultCode.DuToExecEnvMismatch, TAKEN: SmmFaultCode.SystemResourcesExceeded, RUNTIME: SmmFaultCode.InternalError }[error.kind];
         throw new SmmFault(code, error.message, { cause: error });
       }
       throw error;

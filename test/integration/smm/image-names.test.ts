@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDockerRuntime } from '../../../src/runtime/docker-runtime.ts';
@@ -105,6 +106,14 @@ test("images: the archive's own names are never applied; what the host had stays
     assert.deepEqual(mounts.map((m) => [m.Name, m.Destination]), [[declared.volumes[0]!.name, '/var/lib/app']]);
     await removeDeployment(runtime, declared, { retainData: false });
     assert.deepEqual(await berthObjects(runtime), { containers: 0, volumes: 0 });
+
+    // An archive berth does not load (here: compressed): the package is refused as not for this ExecEnv (7225).
+    await writeFile(join(work, 'gzipped.tar'), gzipSync(await readFile(withVolume.path)));
+    await assert.rejects(createDeployment(runtime, { uuid: UUID, manifest: manifest(), openImage: () => createReadStream(join(work, 'gzipped.tar')), policy: POLICY }), (error: unknown) => {
+      assert.ok(error instanceof DeploymentError && error.kind === 'IMAGE', String(error));
+      assert.match(error.message, /the image of impostor 1\.0\.0 cannot be loaded: the image archive is compressed/);
+      return true;
+    });
   } finally {
     for (const label of [`io.berth.owner=${OWNER}`]) {
       for (const c of await runtime.listContainers(label)) await runtime.removeContainer(c.id).catch(() => undefined);
