@@ -21,6 +21,7 @@ function diskTotalBytes(path: string): number {
 export function withDefaultExecEnvs(config: BerthConfig): BerthConfig {
   if (config.execEnvs) return config;
   const KiB = 1024;
+  const defaults = DEFAULT_EXEC_ENV_ISOLATION.network;
   return {
     ...config,
     execEnvs: [
@@ -30,7 +31,13 @@ export function withDefaultExecEnvs(config: BerthConfig): BerthConfig {
         cpuPercent: 100,
         diskKiB: Math.max(1024, Math.floor(diskTotalBytes(config.dataDir) / 2 / KiB)),
         allowRoot: DEFAULT_EXEC_ENV_ISOLATION.allowRoot,
-        network: { ...DEFAULT_EXEC_ENV_ISOLATION.network, publishPorts: { ...DEFAULT_EXEC_ENV_ISOLATION.network.publishPorts }, reservedPorts: [...DEFAULT_EXEC_ENV_ISOLATION.network.reservedPorts], egress: [], lanSubnets: [...DEFAULT_EXEC_ENV_ISOLATION.network.lanSubnets] },
+        network: {
+          publishAddress: defaults.publishAddress,
+          publishPorts: { ...defaults.publishPorts },
+          reservedPorts: [...defaults.reservedPorts],
+          egress: [...defaults.egress],
+          lanSubnets: [...defaults.lanSubnets],
+        },
       },
     ],
   };
