@@ -23,6 +23,7 @@ import { emptySmmState } from './smm/smm-state.ts';
 import type { SmmState } from './smm/smm-state.ts';
 import { createWorkArea } from './store/work-area.ts';
 import { withDefaultExecEnvs } from './config/machine-defaults.ts';
+import { DEFAULT_EXEC_ENV_ISOLATION } from './smm/exec-env-policy.ts';
 import { createDockerRuntime } from './runtime/docker-runtime.ts';
 import { createRuntimeMonitor } from './smm/runtime-monitor.ts';
 import { berthModel, DATA_MODEL_URI } from '../datamodel/index.ts';
@@ -272,6 +273,10 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       owner: config.endpointId,
       cpuCount: availableParallelism(),
       execEnv: (name) => execEnvInfo(model(), name),
+      isolation: (name) => {
+        const env = config.execEnvs?.find((e) => e.name === name);
+        return env ? { allowRoot: env.allowRoot, network: env.network } : DEFAULT_EXEC_ENV_ISOLATION;
+      },
       persist: () => {
         dirty = true;
         return flushPersistence();

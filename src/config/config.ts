@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { array, boolean, formatPath, integer, object, oneOf, oneOrMany, string } from '../validation/schema.ts';
 import type { Infer } from '../validation/schema.ts';
+import { DEFAULT_EXEC_ENV_ISOLATION, EGRESS_KINDS, isIpv4, isIpv4Cidr } from '../smm/exec-env-policy.ts';
 
 // USP Endpoint ID: authority-scheme ':' [authority-id] ':' instance-id (TR-369 §Endpoint Identifier).
 const endpointId = string({
@@ -73,12 +74,28 @@ const controllerSchema = object({
   periodicNotifInterval: integer({ min: 1 }).default(86400),
 });
 
+const hostPort = integer({ min: 1, max: 65535 });
+const defaults = DEFAULT_EXEC_ENV_ISOLATION.network;
+
+const execEnvNetworkSchema = object({
+  publishAddress: string({ pattern: /^[0-9.]+$/, patternMessage: 'must be an IPv4 address such as 192.168.1.1' })
+    .refine(isIpv4, 'must be an IPv4 address such as 192.168.1.1')
+    .default(defaults.publishAddress),
+  publishPorts: object({ min: hostPort, max: hostPort }).refine((range) => range.min <= range.max, 'min must not be above max').default({ ...defaults.publishPorts }),
+  reservedPorts: array(hostPort, { max: 1024 }).default([...defaults.reservedPorts]),
+  egress: array(oneOf(EGRESS_KINDS), { max: EGRESS_KINDS.length }).default([...defaults.egress]),
+  lanSubnets: array(string({ max: 18 }).refine(isIpv4Cidr, 'must be an IPv4 subnet such as 192.168.1.0/24'), { max: 64 }).default([...defaults.lanSubnets]),
+}).default({});
+
 const execEnvSchema = object({
   name: string({ pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, patternMessage: 'must be 1-64 letters, digits, ".", "_" or "-"' }),
   memoryKiB: integer({ min: 1024 }),
   // Percent of the device's CPU (TR-181 AllocatedCPUPercent: a share of the parent's allocation).
   cpuPercent: integer({ min: 1, max: 100 }),
   diskKiB: integer({ min: 1024 }),
+  // How the ExecEnv's apps are kept apart from the gateway and from other ExecEnvs' apps (DEFAULT_EXEC_ENV_ISOLATION).
+  network: execEnvNetworkSchema,
+  allowRoot: boolean().default(DEFAULT_EXEC_ENV_ISOLATION.allowRoot),
 });
 
 function isHttpUrl(text: string): boolean {

@@ -5,6 +5,7 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { totalmem } from 'node:os';
 import type { BerthConfig } from './config.ts';
+import { DEFAULT_EXEC_ENV_ISOLATION } from '../smm/exec-env-policy.ts';
 
 function diskTotalBytes(path: string): number {
   for (let dir = path; ; dir = dirname(dir)) {
@@ -20,6 +21,7 @@ function diskTotalBytes(path: string): number {
 export function withDefaultExecEnvs(config: BerthConfig): BerthConfig {
   if (config.execEnvs) return config;
   const KiB = 1024;
+  const defaults = DEFAULT_EXEC_ENV_ISOLATION.network;
   return {
     ...config,
     execEnvs: [
@@ -28,6 +30,14 @@ export function withDefaultExecEnvs(config: BerthConfig): BerthConfig {
         memoryKiB: Math.max(1024, Math.floor(totalmem() / 2 / KiB)),
         cpuPercent: 100,
         diskKiB: Math.max(1024, Math.floor(diskTotalBytes(config.dataDir) / 2 / KiB)),
+        allowRoot: DEFAULT_EXEC_ENV_ISOLATION.allowRoot,
+        network: {
+          publishAddress: defaults.publishAddress,
+          publishPorts: { ...defaults.publishPorts },
+          reservedPorts: [...defaults.reservedPorts],
+          egress: [...defaults.egress],
+          lanSubnets: [...defaults.lanSubnets],
+        },
       },
     ],
   };

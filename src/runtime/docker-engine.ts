@@ -72,7 +72,11 @@ export function createDockerEngine(socketPath = '/var/run/docker.sock'): DockerE
         } else reject(error);
       });
       if (payload) req.end(payload);
-      else if (options.body) options.body.pipe(req);
+      else if (options.body) {
+        // A body that fails (a refused image archive) aborts the request: Docker must not see a shortened body as whole.
+        options.body.on('error', (error) => req.destroy(error));
+        options.body.pipe(req);
+      }
       else req.end();
     });
   }

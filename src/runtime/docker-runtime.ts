@@ -1,15 +1,22 @@
 // ContainerRuntime on the Docker Engine API. Containers are created hardened by default (DESIGN.md §3): not
 // privileged, every capability dropped and only the asked-for ones given back, no-new-privileges, read-only
-// root with a tmpfs /tmp, memory without extra swap, CPU and pids limits, capped json-file logs, restart policy
-// `no` (berth owns restarts). Docker's errors become RuntimeError with a stable code.
+// root with a tmpfs /tmp, the given non-root user, memory without extra swap, CPU and pids limits, capped
+// json-file logs, restart policy `no` (berth owns restarts), ports published on one host address. Networks are
+// confined by berth's firewall rules (network-firewall.ts); images are loaded without the names their archive
+// carries (image-archive.ts). Docker's errors become RuntimeError with a stable code.
 import type { Readable } from 'node:stream';
 import { createDockerEngine, demuxLogs, DockerError, jsonLines } from './docker-engine.ts';
 import type { DockerEngine } from './docker-engine.ts';
 import { RuntimeError } from './container-runtime.ts';
-import type { ContainerRuntime, ContainerSpec, ContainerState, ContainerStatus, ContainerUsage, RuntimeEvent } from './container-runtime.ts';
+import type { ContainerRuntime, ContainerSpec, ContainerState, ContainerStatus, ContainerUsage, EgressRules, ImageInfo, RuntimeEvent } from './container-runtime.ts';
+import { ImageArchiveError, untaggedImageArchive } from './image-archive.ts';
+import { createIptablesFirewall, FirewallError } from './network-firewall.ts';
+import type { NetworkFirewall } from './network-firewall.ts';
 
 function translate(error: unknown, what: string): RuntimeError {
   if (error instanceof RuntimeError) return error;
+  if (error instanceof ImageArchiveError) return new RuntimeError('BAD_IMAGE', error.message, { cause: error });
+  if (error instanceof FirewallError) return new RuntimeError('FAILED', `${what}: ${error.message}`, { cause: error });
   if (error instanceof DockerError) {
     const code = error.status === 0 ? 'UNAVAILABLE' : error.status === 404 ? 'NOT_FOUND' : error.status === 409 ? 'CONFLICT' : 'FAILED';
     return new RuntimeError(code, `${what}: ${error.message}`, { cause: error });
@@ -35,6 +42,7 @@ export function toCreateBody(spec: ContainerSpec): Record<string, unknown> {
     Labels: { ...spec.labels },
     ExposedPorts: Object.fromEntries(ports.map((p) => [`${p.container}/${p.protocol}`, {}])),
     NetworkDisabled: spec.network.mode === 'none',
+    User: spec.user,
     HostConfig: {
       Memory: spec.memoryKiB * 1024,
       MemorySwap: spec.memoryKiB * 1024,
@@ -48,7 +56,7 @@ export function toCreateBody(spec: ContainerSpec): Record<string, unknown> {
       Tmpfs: { '/tmp': `rw,noexec,nosuid,size=${spec.tmpfsKiB}k` },
       Mounts: spec.volumes.map((v) => ({ Type: 'volume', Source: v.name, Target: v.path })),
       NetworkMode: spec.network.mode === 'none' ? 'none' : spec.network.name,
-      PortBindings: Object.fromEntries(ports.map((p) => [`${p.container}/${p.protocol}`, [{ HostIp: '0.0.0.0', HostPort: String(p.host) }]])),
+      PortBindings: Object.fromEntries(ports.map((p) => [`${p.container}/${p.protocol}`, [{ HostIp: p.address, HostPort: String(p.host) }]])),
       RestartPolicy: { Name: 'no' },
       // A tiny init as PID 1 (docker-init) passes SIGTERM on and reaps zombies: an app's own process is never PID 1,
       // which ignores signals it has no handler for, so a stop would always wait out ShutdownDelay and then kill.
@@ -65,6 +73,19 @@ interface InspectJson {
   SizeRw?: number;
   Config: { Labels: Record<string, string> | null };
   State: { Status: ContainerStatus; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string };
+  HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
+}
+
+function publishedPorts(json: InspectJson): ContainerState['ports'] {
+  const ports: ContainerState['ports'] = [];
+  for (const [key, bindings] of Object.entries(json.HostConfig?.PortBindings ?? {})) {
+    const protocol = key.endsWith('/udp') ? 'udp' : 'tcp';
+    for (const binding of bindings ?? []) {
+      const host = Number(binding.HostPort);
+      if (Number.isInteger(host) && host > 0) ports.push({ host, protocol, address: binding.HostIp || '0.0.0.0' });
+    }
+  }
+  return ports;
 }
 
 function toState(json: InspectJson): ContainerState {
@@ -78,6 +99,7 @@ function toState(json: InspectJson): ContainerState {
     oomKilled: json.State.OOMKilled,
     startedAt: json.State.StartedAt,
     finishedAt: json.State.FinishedAt,
+    ports: publishedPorts(json),
     ...(json.SizeRw === undefined ? {} : { writableBytes: json.SizeRw }),
   };
 }
@@ -105,9 +127,35 @@ export function toUsage(stats: StatsJson, previous?: { cpu: number; system: numb
   return { memoryBytes: Math.max(0, raw - reclaimable), cpuPercent };
 }
 
-export function createDockerRuntime(socketPath?: string, engine: DockerEngine = createDockerEngine(socketPath)): ContainerRuntime {
+interface NetworkJson {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Options: Record<string, string> | null;
+}
+
+/** The host interface of a bridge network: the name it was given, or Docker's own `br-<12 hex digits of its id>`. */
+function bridgeOf(network: NetworkJson): string {
+  if (network.Driver !== 'bridge') throw new RuntimeError('FAILED', `network ${network.Name} is not a bridge network (${network.Driver}): berth cannot confine it`);
+  return network.Options?.['com.docker.network.bridge.name'] ?? `br-${network.Id.slice(0, 12)}`;
+}
+
+export function createDockerRuntime(socketPath?: string, engine: DockerEngine = createDockerEngine(socketPath), firewall: NetworkFirewall = createIptablesFirewall()): ContainerRuntime {
   const lastCpu = new Map<string, { cpu: number; system: number }>();
   const labelFilter = (label: string): string => JSON.stringify({ label: [label] });
+  const inspectNetwork = async (idOrName: string): Promise<NetworkJson | undefined> => {
+    try {
+      return await engine.json<NetworkJson>('GET', `/networks/${encodeURIComponent(idOrName)}`);
+    } catch (error) {
+      if (error instanceof DockerError && error.status === 404) return undefined;
+      throw error;
+    }
+  };
+  const confine = async (idOrName: string, egress: EgressRules): Promise<void> => {
+    const network = await inspectNetwork(idOrName);
+    if (!network) throw new RuntimeError('NOT_FOUND', `network ${idOrName} does not exist`);
+    await firewall.confine(network.Name, bridgeOf(network), egress);
+  };
 
   return {
     ping: () =>
@@ -119,26 +167,61 @@ export function createDockerRuntime(socketPath?: string, engine: DockerEngine = 
 
     loadImage: (archive: Readable) =>
       guard('load image', async () => {
-        const response = await engine.stream('POST', '/images/load', { query: { quiet: 1 }, body: archive, contentType: 'application/x-tar' });
+        const untagged = untaggedImageArchive(archive);
+        // The archive's own refusal says more than the aborted upload it causes.
+        let refused: Error | undefined;
+        untagged.on('error', (error: Error) => {
+          refused = error;
+        });
         let imageId = '';
-        const tags: string[] = [];
-        for await (const line of jsonLines<{ stream?: string; error?: string }>(response)) {
-          if (line.error) throw new RuntimeError('BAD_IMAGE', `docker load refused the image: ${line.error}`);
-          const id = /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(line.stream ?? '');
-          if (id) imageId = id[1]!;
-          const tag = /Loaded image: (\S+)/.exec(line.stream ?? '');
-          if (tag) tags.push(tag[1]!);
+        try {
+          const response = await engine.stream('POST', '/images/load', { query: { quiet: 1 }, body: untagged, contentType: 'application/x-tar' });
+          for await (const line of jsonLines<{ stream?: string; error?: string }>(response)) {
+            if (line.error) throw new RuntimeError('BAD_IMAGE', `docker load refused the image: ${line.error}`);
+            const id = /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(line.stream ?? '');
+            if (id) imageId = id[1]!;
+          }
+        } catch (error) {
+          throw refused ?? error;
         }
-        if (!imageId && tags.length > 0) {
-          imageId = (await engine.json<{ Id: string }>('GET', `/images/${encodeURIComponent(tags[0]!)}/json`)).Id;
-        }
+        if (refused) throw refused;
         if (!imageId) throw new RuntimeError('BAD_IMAGE', 'docker load reported no image');
-        return { imageId, tags };
+        return { imageId };
       }),
 
-    removeImage: (imageId) =>
-      guard(`remove image ${imageId}`, async () => {
-        await engine.json('DELETE', `/images/${encodeURIComponent(imageId)}`, { query: { force: 1 } });
+    inspectImage: (idOrName) =>
+      guard(`inspect image ${idOrName}`, async (): Promise<ImageInfo | undefined> => {
+        try {
+          const image = await engine.json<{ Id: string; RepoTags: string[] | null; Config: { Volumes: Record<string, unknown> | null } | null }>('GET', `/images/${encodeURIComponent(idOrName)}/json`);
+          return { id: image.Id, tags: image.RepoTags ?? [], volumes: Object.keys(image.Config?.Volumes ?? {}) };
+        } catch (error) {
+          if (error instanceof DockerError && error.status === 404) return undefined;
+          throw error;
+        }
+      }),
+
+    tagImage: (imageId, name) =>
+      guard(`name image ${imageId} ${name}`, async () => {
+        const colon = name.lastIndexOf(':');
+        await engine.json('POST', `/images/${encodeURIComponent(imageId)}/tag`, { query: { repo: name.slice(0, colon), tag: name.slice(colon + 1) } });
+      }),
+
+    // Never forced: by name, Docker only untags an image that has other names, and refuses (409) to delete one a
+    // container still uses.
+    untagImage: (name) =>
+      guard(`remove image name ${name}`, async () => {
+        try {
+          await engine.json('DELETE', `/images/${encodeURIComponent(name)}`);
+        } catch (error) {
+          if (!(error instanceof DockerError && error.status === 404)) throw error;
+        }
+      }),
+
+    listImages: () =>
+      guard('list images', async () => {
+        const images = await engine.json<{ Id: string; RepoTags: string[] | null }[]>('GET', '/images/json', { query: { all: 1 } });
+        // Docker shows an unnamed image as `<none>:<none>`.
+        return images.map((image) => ({ id: image.Id, tags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>') }));
       }),
 
     createContainer: (spec) =>
@@ -200,19 +283,41 @@ export function createDockerRuntime(socketPath?: string, engine: DockerEngine = 
         return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
       }),
 
-    createNetwork: (name, labels) =>
+    createNetwork: (name, labels, egress) =>
       guard(`create network ${name}`, async () => {
         const created = await engine.json<{ Id: string }>('POST', '/networks/create', { json: { Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true } });
+        // No container is attached yet: the rules are in place before the first packet.
+        try {
+          await confine(created.Id, egress);
+        } catch (error) {
+          await engine.json('DELETE', `/networks/${created.Id}`).catch(() => undefined);
+          await firewall.release(name).catch(() => undefined);
+          throw error;
+        }
         return created.Id;
       }),
 
+    confineNetwork: (idOrName, egress) => guard(`confine network ${idOrName}`, () => confine(idOrName, egress)),
+
     removeNetwork: (idOrName) =>
       guard(`remove network ${idOrName}`, async () => {
+        const network = await inspectNetwork(idOrName);
+        if (!network) {
+          await firewall.release(idOrName);
+          return;
+        }
         try {
-          await engine.json('DELETE', `/networks/${encodeURIComponent(idOrName)}`);
+          await engine.json('DELETE', `/networks/${network.Id}`);
         } catch (error) {
           if (!(error instanceof DockerError && error.status === 404)) throw error;
         }
+        await firewall.release(network.Name);
+      }),
+
+    pruneNetworkRules: () =>
+      guard('prune network rules', async () => {
+        const networks = await engine.json<{ Name: string }[]>('GET', '/networks');
+        return firewall.prune(new Set(networks.map((n) => n.Name)));
       }),
 
     listNetworks: (label) =>

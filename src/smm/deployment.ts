@@ -1,13 +1,18 @@
-// Carrying a verified package out on the container runtime, and taking it away again: the image, the app's own
-// network when it wants one, its data volumes and one hardened container per execution unit, all labelled so
-// berth finds its own things after a crash. Creation is all-or-nothing: on any failure whatever this call
-// created is removed again, so no half-installed app is left behind.
+// Carrying a verified package out on the container runtime, and taking it away again: the image (under berth's
+// own name), the app's own confined network when it wants one, its data volumes and one hardened container per
+// execution unit, all labelled so berth finds its own things after a crash. Nothing is created for an app that
+// breaks its ExecEnv's policy (exec-env-policy.ts). Creation is all-or-nothing: on any failure whatever this
+// call created is removed again, so no half-installed app is left behind — and nothing that was there before.
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ContainerRuntime, ContainerSpec } from '../runtime/container-runtime.ts';
+import { RuntimeError } from '../runtime/container-runtime.ts';
+import type { ContainerRuntime, ContainerSpec, EgressRules } from '../runtime/container-runtime.ts';
 import { LABEL_DU, LABEL_EU, LABEL_EXECENV, LABEL_MANAGED, LABEL_OWNER, LABEL_VERSION, LABEL_VOLUME } from '../runtime/labels.ts';
 import type { PackageManifest } from '../catalog/package/manifest.ts';
+import { egressAsked, egressRules, portConflicts, policyViolations } from './exec-env-policy.ts';
+import type { EgressKind, ExecEnvIsolation, ExecEnvNetworkPolicy, PublishedPort } from './exec-env-policy.ts';
 
-export interface ExecEnvPolicy {
+export interface ExecEnvPolicy extends ExecEnvIsolation {
   name: string;
   /** The agent's Endpoint ID, labelled on everything it creates. */
   owner: string;
@@ -33,14 +38,22 @@ export interface DeploymentRecord {
   version: string;
   execEnv: string;
   imageId: string;
+  /**
+   * berth's own name for the image, which keeps it on the host while the deployment lives. Absent when the image
+   * was on the host before without a name (berth never removes it), and in records of an older berth.
+   */
+  imageName?: string | undefined;
   network: string | undefined;
+  /** What the app's network may reach beyond itself (granted at install; absent in older records: nothing). */
+  egress?: EgressKind[] | undefined;
   /** `logical` is the manifest's volume name; `unit`/`path` where (first) mounted, to copy data on Update. */
   volumes: { name: string; logical: string; retain: boolean; unit: string; path: string }[];
   units: UnitRecord[];
 }
 
 export class DeploymentError extends Error {
-  readonly kind: 'POLICY' | 'RUNTIME';
+  /** POLICY: the app does not fit the ExecEnv's policy; IMAGE: its image cannot be loaded; TAKEN: a host port it wants is another app's. */
+  readonly kind: 'POLICY' | 'IMAGE' | 'TAKEN' | 'RUNTIME';
   constructor(kind: DeploymentError['kind'], message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'DeploymentError';
@@ -56,6 +69,21 @@ export const containerNameOf = (env: string, app: string, unit: string, version:
 export const volumeNameOf = (env: string, app: string, volume: string, version: string): string => `berth-${safe(env)}-${safe(app)}-${safe(volume)}-${safe(version)}`;
 export const networkNameOf = (env: string, app: string): string => `berth-${safe(env)}-${safe(app)}`;
 
+// Image names: `berth/<agent>/<execenv>/<app>:<version>-<hash>`, lower-case as Docker wants them; the hash keeps
+// apart deployments whose names would otherwise meet (ExecEnvs `Apps` and `apps`, versions `1.0.0+a` and `1.0.0_a`).
+const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
+/** Every image name this agent gives starts with this. */
+export const imageNamePrefixOf = (owner: string): string => `berth/${slug(owner)}/`;
+export function imageNameOf(owner: string, env: string, app: string, uuid: string, version: string): string {
+  const hash = createHash('sha256').update(`${env}\n${uuid}\n${version}`).digest('hex').slice(0, 8);
+  return `${imageNamePrefixOf(owner)}${slug(env)}/${slug(app)}:${version.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 100)}-${hash}`;
+}
+
+/** The firewall's view of a deployment's egress, as far as the ExecEnv allows it today. */
+export function egressRulesOf(record: Pick<DeploymentRecord, 'egress'>, network: Pick<ExecEnvNetworkPolicy, 'egress' | 'lanSubnets'>): EgressRules {
+  return egressRules(record.egress ?? [], network);
+}
+
 const TMPFS_KIB = 8 * 1024;
 const PIDS_LIMIT = 256;
 const LOG_MAX_BYTES = 1024 * 1024;
@@ -69,8 +97,9 @@ export function toContainerSpec(
   network: string | undefined,
   labels: Record<string, string>,
   volumeNames: ReadonlyMap<string, string>,
+  publishAddress: string,
 ): ContainerSpec {
-  const ports = unit.network.mode === 'published' ? (unit.network.ports ?? []) : [];
+  const ports = unit.network.mode === 'published' ? (unit.network.ports ?? []).map((p) => ({ ...p, address: publishAddress })) : [];
   return {
     name: containerNameOf(env, manifest.name, unit.name, manifest.version),
     image: imageId,
@@ -81,6 +110,7 @@ export function toContainerSpec(
     // cpuPercent is percent of one CPU: 100 % = 1e9 NanoCpus.
     nanoCpus: unit.resources.cpuPercent * 10_000_000,
     pidsLimit: PIDS_LIMIT,
+    user: unit.user,
     network: unit.network.mode === 'none' || network === undefined ? { mode: 'none' } : { mode: 'network', name: network, ports },
     volumes: unit.volumes.map((v) => ({ name: volumeNames.get(v.name) ?? volumeNameOf(env, manifest.name, v.name, manifest.version), path: v.path })),
     capabilities: unit.capabilities,
@@ -89,8 +119,33 @@ export function toContainerSpec(
   };
 }
 
-async function imageInUse(runtime: ContainerRuntime, imageId: string): Promise<boolean> {
-  return (await runtime.listContainers(`${LABEL_MANAGED}=true`)).some((container) => container.imageId === imageId);
+/** Host ports berth's containers publish, but those of the deployment an Update replaces (same DU and ExecEnv). */
+async function portsTaken(runtime: ContainerRuntime, uuid: string, execEnv: string): Promise<PublishedPort[]> {
+  const taken: PublishedPort[] = [];
+  for (const container of await runtime.listContainers(`${LABEL_MANAGED}=true`)) {
+    const env = container.labels[LABEL_EXECENV];
+    if (container.labels[LABEL_DU] === uuid && env === execEnv) continue;
+    // Another tenant's app is not named to this one's Controller.
+    const holder = env === execEnv ? `container ${container.name}` : 'an app in another ExecEnv';
+    for (const port of container.ports) taken.push({ host: port.host, protocol: port.protocol, holder });
+  }
+  return taken;
+}
+
+/**
+ * Paths the image declares as VOLUME that a unit does not mount: Docker would give each an anonymous volume,
+ * counted against nothing and never removed. /tmp is berth's tmpfs in every unit.
+ */
+function unmountedImageVolumes(units: PackageManifest['executionUnits'], imageVolumes: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const path of imageVolumes.map((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p))) {
+    if (path === '/tmp') continue;
+    const missing = units.filter((unit) => !unit.volumes.some((v) => v.path === path)).map((unit) => unit.name);
+    if (missing.length > 0) {
+      problems.push(`the image declares VOLUME ${path}, which execution unit ${missing.join(', ')} does not mount: list it in the unit's volumes (a data volume counted against its disk and removed with the app)`);
+    }
+  }
+  return problems;
 }
 
 /** Where an Update takes the app's data from: the running version's record. */
@@ -107,29 +162,43 @@ export interface CarryData {
  */
 export async function createDeployment(
   runtime: ContainerRuntime,
-  options: { uuid: string; manifest: PackageManifest; openImage: () => Readable; policy: ExecEnvPolicy; forUpdate?: boolean; onImageLoaded?: (imageId: string) => Promise<void> },
+  options: { uuid: string; manifest: PackageManifest; openImage: () => Readable; policy: ExecEnvPolicy; forUpdate?: boolean },
 ): Promise<DeploymentRecord> {
   const { manifest, policy, uuid } = options;
-  for (const unit of manifest.executionUnits) {
-    const refused = unit.capabilities.filter((cap) => !policy.allowedCapabilities.includes(cap));
-    if (refused.length > 0) {
-      throw new DeploymentError('POLICY', `execution unit ${unit.name} asks for capabilities ExecEnv ${policy.name} does not allow: ${refused.join(', ')}`);
-    }
-  }
+  const refused = policyViolations(manifest.executionUnits, policy);
+  if (refused.length > 0) throw new DeploymentError('POLICY', refused.join('; '));
+  const taken = await portsTaken(runtime, uuid, policy.name).catch((error: unknown) => {
+    throw asDeploymentError(manifest, error);
+  });
+  const clashes = portConflicts(manifest.executionUnits, taken);
+  if (clashes.length > 0) throw new DeploymentError('TAKEN', clashes.join('; '));
   const labels = { [LABEL_MANAGED]: 'true', [LABEL_OWNER]: policy.owner, [LABEL_DU]: uuid, [LABEL_VERSION]: manifest.version, [LABEL_EXECENV]: policy.name };
-  const created = { image: undefined as string | undefined, network: undefined as string | undefined, volumes: [] as string[], containers: [] as string[] };
+  const created = { imageName: undefined as string | undefined, network: undefined as string | undefined, volumes: [] as string[], containers: [] as string[] };
   try {
+    const namesBefore = new Map((await runtime.listImages()).map((image) => [image.id, image.tags.length]));
     const { imageId } = await runtime.loadImage(options.openImage());
-    // An image another deployment already uses is shared, never removed on our account.
-    if (!(await imageInUse(runtime, imageId))) created.image = imageId;
-    await options.onImageLoaded?.(imageId);
+    // A name is what keeps an image on the host. One that was there before without a name (a build's layer, an
+    // image kept by ID) is used as it is: berth never names it, so nothing berth does can remove it.
+    let imageName: string | undefined;
+    if (namesBefore.get(imageId) !== 0) {
+      imageName = imageNameOf(policy.owner, policy.name, manifest.name, uuid, manifest.version);
+      await runtime.tagImage(imageId, imageName);
+      created.imageName = imageName;
+    }
+    const undeclared = unmountedImageVolumes(manifest.executionUnits, (await runtime.inspectImage(imageId))?.volumes ?? []);
+    if (undeclared.length > 0) throw new DeploymentError('POLICY', undeclared.join('; '));
     const wantsNetwork = manifest.executionUnits.some((unit) => unit.network.mode !== 'none');
+    const egress = egressAsked(manifest.executionUnits);
     let network: string | undefined;
     if (wantsNetwork) {
       network = networkNameOf(policy.name, manifest.name);
+      const rules = egressRulesOf({ egress }, policy.network);
       const existing = await runtime.listNetworks(`${LABEL_DU}=${uuid}`);
-      if (!existing.some((n) => n.name === network)) {
-        await runtime.createNetwork(network, labels);
+      if (existing.some((n) => n.name === network)) {
+        // An Update shares the app's network; its egress is the new version's from now on (a rollback puts the old back).
+        await runtime.confineNetwork(network, rules);
+      } else {
+        await runtime.createNetwork(network, labels, rules);
         created.network = network;
       }
     }
@@ -156,7 +225,7 @@ export async function createDeployment(
     }
     const units: UnitRecord[] = [];
     for (const unit of manifest.executionUnits) {
-      const spec = toContainerSpec(manifest, unit, policy.name, imageId, network, labels, volumeNames);
+      const spec = toContainerSpec(manifest, unit, policy.name, imageId, network, labels, volumeNames, policy.network.publishAddress);
       const containerId = await runtime.createContainer(spec);
       created.containers.push(containerId);
       units.push({
@@ -170,16 +239,22 @@ export async function createDeployment(
         diskKiB: unit.resources.diskKiB,
       });
     }
-    return { uuid, name: manifest.name, vendor: manifest.vendor, version: manifest.version, execEnv: policy.name, imageId, network, volumes, units };
+    return { uuid, name: manifest.name, vendor: manifest.vendor, version: manifest.version, execEnv: policy.name, imageId, imageName, network, egress, volumes, units };
   } catch (error) {
     // Undo in reverse order; each step is best effort so one failure does not keep the rest behind.
     for (const id of created.containers.reverse()) await runtime.removeContainer(id).catch(() => undefined);
     if (created.network) await runtime.removeNetwork(created.network).catch(() => undefined);
     for (const name of created.volumes) await runtime.removeVolume(name).catch(() => undefined);
-    if (created.image && !(await imageInUse(runtime, created.image).catch(() => true))) await runtime.removeImage(created.image).catch(() => undefined);
-    if (error instanceof DeploymentError) throw error;
-    throw new DeploymentError('RUNTIME', `installing ${manifest.name} ${manifest.version} failed: ${(error as Error).message}`, { cause: error });
+    // Only berth's name goes: an image with other names, or used by a container, stays.
+    if (created.imageName) await runtime.untagImage(created.imageName).catch(() => undefined);
+    throw asDeploymentError(manifest, error);
   }
+}
+
+function asDeploymentError(manifest: PackageManifest, error: unknown): DeploymentError {
+  if (error instanceof DeploymentError) return error;
+  if (error instanceof RuntimeError && error.code === 'BAD_IMAGE') return new DeploymentError('IMAGE', `the image of ${manifest.name} ${manifest.version} cannot be loaded: ${error.message}`, { cause: error });
+  return new DeploymentError('RUNTIME', `installing ${manifest.name} ${manifest.version} failed: ${(error as Error).message}`, { cause: error });
 }
 
 /**
@@ -199,8 +274,9 @@ export async function carryData(runtime: ContainerRuntime, carry: CarryData, to:
 
 /**
  * Removes a deployment: its containers, its volumes (those marked retain stay when `retainData`), its network
- * unless `keepNetwork` (the version an Update replaces: the new one uses the same network), and its image unless
- * another deployment still uses it.
+ * unless `keepNetwork` (the version an Update replaces: the new one uses the same network), and berth's name for
+ * its image — the image goes with it unless it has other names (another deployment's, the host's) or a container
+ * still uses it.
  */
 export async function removeDeployment(runtime: ContainerRuntime, record: DeploymentRecord, options: { retainData: boolean; keepNetwork?: boolean }): Promise<void> {
   const ignoreMissing = (error: unknown): void => {
@@ -212,5 +288,10 @@ export async function removeDeployment(runtime: ContainerRuntime, record: Deploy
     if (options.retainData && volume.retain) continue;
     await runtime.removeVolume(volume.name);
   }
-  if (!(await imageInUse(runtime, record.imageId))) await runtime.removeImage(record.imageId).catch(ignoreMissing);
+  // CONFLICT: a container outside berth uses the image; the name stays, and the next reconcile tries again.
+  if (record.imageName) {
+    await runtime.untagImage(record.imageName).catch((error: unknown) => {
+      if ((error as { code?: string }).code !== 'CONFLICT') throw error;
+    });
+  }
 }

@@ -1,7 +1,8 @@
 // The work of InstallDU() after its synchronous checks, in the order DESIGN.md §2 gives: resolve the URL through
 // the catalog (TUF), refuse a duplicate (7226) or what will not fit (7227) using the signed summary *before* any
-// byte is downloaded, download and verify in one pass, then create the deployment. Every failure is a fault with
-// its USP code, and leaves nothing behind: the work folder goes in all cases, the runtime objects on failure.
+// byte is downloaded, download and verify in one pass, then create the deployment (refused with 7225 if it breaks
+// the ExecEnv's policy, 7227 if a host port it publishes is another app's). Every failure is a fault with its USP
+// code, and leaves nothing behind: the work folder goes in all cases, the runtime objects on failure.
 import type { Readable } from 'node:stream';
 import type { CatalogClient, ResolvedPackage } from '../catalog/client/catalog-client.ts';
 import { CatalogError } from '../catalog/client/catalog-error.ts';
@@ -54,8 +55,6 @@ export interface InstallRequest {
   signal?: AbortSignal | undefined;
   /** Update: what the running version holds (released when the new one takes over) and fresh data volumes. */
   update?: { releasing: { memoryKiB: number; cpuPercent: number; diskKiB: number } };
-  /** Called once the image is in the runtime, before containers are made (crash bookkeeping). */
-  onImageLoaded?: (imageId: string) => Promise<void>;
   /** Checks the resolved package before admission (an Update refuses another app or a downgrade). */
   accept?: (custom: ResolvedPackage['custom']) => void;
   onProgress?: (phase: 'resolved' | 'downloading' | 'creating', detail?: { received: number; total: number }) => void;
@@ -114,12 +113,12 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
         openImage: () => deps.work.openRead(verified.imagePath),
         policy: request.execEnv,
         forUpdate: request.update !== undefined,
-        ...(request.onImageLoaded ? { onImageLoaded: request.onImageLoaded } : {}),
       });
       return { record, resolved, manifest: verified.manifest };
     } catch (error) {
       if (error instanceof DeploymentError) {
-        throw new SmmFault(error.kind === 'POLICY' ? SmmFaultCode.DuToExecEnvMismatch : SmmFaultCode.InternalError, error.message, { cause: error });
+        const code = { POLICY: SmmFaultCode.DuToExecEnvMismatch, IMAGE: SmmFaultCode.DuToExecEnvMismatch, TAKEN: SmmFaultCode.SystemResourcesExceeded, RUNTIME: SmmFaultCode.InternalError }[error.kind];
+        throw new SmmFault(code, error.message, { cause: error });
       }
       throw error;
     }

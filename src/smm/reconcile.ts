@@ -1,9 +1,12 @@
 // After a restart (or a Docker outage) berth's records and the runtime are brought back in line, by label: the
 // containers, networks and volumes of recorded deployments are adopted as they are (running apps keep running);
-// labelled objects no record knows — left by an operation a crash interrupted — are removed; recorded units
-// whose container is gone are reported, so their EU can show a fault instead of pretending.
-import type { ContainerRuntime, ContainerState } from '../runtime/container-runtime.ts';
+// labelled objects no record knows — left by an operation a crash interrupted — are removed, as are berth's image
+// names no record holds; recorded units whose container is gone are reported, so their EU can show a fault
+// instead of pretending. Recorded networks are confined again (a reboot empties the host's firewall, and the
+// ExecEnv's policy may have changed), and firewall rules of networks that are gone are removed.
+import type { ContainerRuntime, ContainerState, EgressRules } from '../runtime/container-runtime.ts';
 import { LABEL_OWNER } from '../runtime/labels.ts';
+import { imageNamePrefixOf } from './deployment.ts';
 import type { DeploymentRecord } from './deployment.ts';
 
 export interface ReconcileResult {
@@ -11,7 +14,9 @@ export interface ReconcileResult {
   units: { uuid: string; version: string; unit: string; state: ContainerState }[];
   /** Recorded units whose container no longer exists. */
   missing: { uuid: string; version: string; unit: string }[];
-  removed: { containers: string[]; networks: string[]; volumes: string[] };
+  /** Recorded networks that could not be confined: their units must not run. */
+  unconfined: { network: string; reason: string }[];
+  removed: { containers: string[]; networks: string[]; volumes: string[]; imageNames: string[]; networkRules: string[] };
 }
 
 export async function reconcile(
@@ -19,11 +24,16 @@ export async function reconcile(
   /** The agent's Endpoint ID: only objects labelled with it are considered. */
   owner: string,
   records: readonly DeploymentRecord[],
-  options: { /** Volumes kept on purpose without a deployment (Uninstall with RetainData). */ retainedVolumes: ReadonlySet<string> },
+  options: {
+    /** Volumes kept on purpose without a deployment (Uninstall with RetainData). */
+    retainedVolumes: ReadonlySet<string>;
+    /** What a recorded deployment's network may reach. */
+    egressOf: (record: DeploymentRecord) => EgressRules;
+  },
 ): Promise<ReconcileResult> {
   const managed = `${LABEL_OWNER}=${owner}`;
   const containers = new Map((await runtime.listContainers(managed)).map((c) => [c.id, c]));
-  const result: ReconcileResult = { units: [], missing: [], removed: { containers: [], networks: [], volumes: [] } };
+  const result: ReconcileResult = { units: [], missing: [], unconfined: [], removed: { containers: [], networks: [], volumes: [], imageNames: [], networkRules: [] } };
   const known = new Set<string>();
   for (const record of records) {
     for (const unit of record.units) {
@@ -39,16 +49,46 @@ export async function reconcile(
     result.removed.containers.push(id);
   }
   const networks = new Set(records.map((r) => r.network).filter((n): n is string => n !== undefined));
-  for (const network of await runtime.listNetworks(managed)) {
+  const existing = await runtime.listNetworks(managed);
+  for (const network of existing) {
     if (networks.has(network.name)) continue;
     await runtime.removeNetwork(network.id);
     result.removed.networks.push(network.name);
+  }
+  for (const record of records) {
+    if (!record.network || !existing.some((n) => n.name === record.network)) continue;
+    try {
+      await runtime.confineNetwork(record.network, options.egressOf(record));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'UNAVAILABLE') throw error;
+      result.unconfined.push({ network: record.network, reason: (error as Error).message });
+    }
+  }
+  try {
+    result.removed.networkRules = await runtime.pruneNetworkRules();
+  } catch (error) {
+    // Rules of networks that are gone confine nothing: failing to remove them keeps no app down.
+    if ((error as { code?: string }).code === 'UNAVAILABLE') throw error;
   }
   const volumes = new Set(records.flatMap((r) => r.volumes.map((v) => v.name)));
   for (const volume of await runtime.listVolumes(managed)) {
     if (volumes.has(volume.name) || options.retainedVolumes.has(volume.name)) continue;
     await runtime.removeVolume(volume.name);
     result.removed.volumes.push(volume.name);
+  }
+  const prefix = imageNamePrefixOf(owner);
+  const named = new Set(records.map((r) => r.imageName));
+  for (const image of await runtime.listImages()) {
+    for (const name of image.tags) {
+      if (!name.startsWith(prefix) || named.has(name)) continue;
+      try {
+        await runtime.untagImage(name);
+        result.removed.imageNames.push(name);
+      } catch (error) {
+        // A container outside berth uses it: the name stays until it does not.
+        if ((error as { code?: string }).code !== 'CONFLICT') throw error;
+      }
+    }
   }
   return result;
 }

@@ -15,7 +15,7 @@ import type { CatalogClient } from '../catalog/client/catalog-client.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import type { Logger } from '../log.ts';
 import { utcTimestamp } from '../usp/values.ts';
-import { carryData, removeDeployment } from './deployment.ts';
+import { carryData, egressRulesOf, removeDeployment } from './deployment.ts';
 import type { DeploymentRecord } from './deployment.ts';
 import { installPackage, SmmFault, SmmFaultCode } from './install-package.ts';
 import type { WorkArea } from './install-package.ts';
@@ -27,6 +27,7 @@ import type { UnitFault } from './unit-fault.ts';
 import { DEFAULT_AUTO_RESTART, euidOf } from './smm-state.ts';
 import type { DeploymentEntry, InFlightOperation, OperationKind, SmmState, UnitSettings } from './smm-state.ts';
 import type { AutoRestartPolicy } from './restart-backoff.ts';
+import type { ExecEnvIsolation } from './exec-env-policy.ts';
 
 export interface ExecEnvInfo {
   name: string;
@@ -63,6 +64,8 @@ export interface SmmDeps {
   owner: string;
   cpuCount: number;
   execEnv(name: string): ExecEnvInfo | undefined;
+  /** How an ExecEnv's apps are kept apart (users, published ports, egress): from the config. */
+  isolation(execEnv: string): ExecEnvIsolation;
   persist(state: SmmState): Promise<void>;
   options: SmmOptions;
   logger: Logger;
@@ -162,6 +165,8 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
   let sampler: ReturnType<typeof setInterval> | undefined;
   let recovering: Promise<void> | undefined;
   let closed = false;
+  /** App networks the last reconcile could not confine (network → why): their units may not start. */
+  let unconfined = new Map<string, string>();
   let queue: Promise<unknown> = Promise.resolve();
 
   const changed = (): void => {
@@ -205,9 +210,16 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     return env.currentRunLevel < 0 || unit.runLevel <= env.currentRunLevel;
   }
 
+  /** A unit on a network that is not kept apart from the gateway never runs; says why in its fault. */
+  function refusedUnconfined(entry: DeploymentEntry, id: string): boolean {
+    const why = entry.record.network === undefined ? undefined : unconfined.get(entry.record.network);
+    if (why !== undefined) supervisor.setFault(id, { code: 'UnStartable', message: `its network cannot be kept apart from the gateway: ${why}` });
+    return why !== undefined;
+  }
+
   function activate(entry: DeploymentEntry, unit: UnitSettings, autoStarted: boolean): void {
     const id = containerOf(entry, unit);
-    if (!id) return;
+    if (!id || refusedUnconfined(entry, id)) return;
     supervisor.activate(id, { autoStarted }).catch((error: unknown) => {
       logger.warn({ err: error, du: entry.record.name, unit: unit.name }, 'starting an execution unit failed');
     });
@@ -282,7 +294,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
   }
 
   async function beginOperation(kind: OperationKind, fields: Pick<InFlightOperation, 'url' | 'execEnv' | 'uuid' | 'version'>): Promise<InFlightOperation> {
-    const op: InFlightOperation = { id: randomUUID(), kind, ...fields, startedAt: utcTimestamp(now()), imageIds: [] };
+    const op: InFlightOperation = { id: randomUUID(), kind, ...fields, startedAt: utcTimestamp(now()) };
     state.inFlight.push(op);
     await save();
     return op;
@@ -300,6 +312,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
       name: execEnv,
       owner: deps.owner,
       allowedCapabilities: options.allowedCapabilities,
+      ...deps.isolation(execEnv),
       allocatedMemoryKiB: env.allocatedMemoryKiB,
       allocatedCpuPercent: env.allocatedCpuPercent,
       allocatedDiskKiB: env.allocatedDiskKiB,
@@ -331,10 +344,6 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
             toExecEnvCpu,
             installed: entriesIn(args.execEnv).map((e) => e.record),
             signal: args.signal,
-            onImageLoaded: async (imageId) => {
-              op.imageIds.push(imageId);
-              await save();
-            },
             onProgress: (phase, detail) => args.onProgress?.(detail ? `${phase} ${detail.received}/${detail.total}` : phase),
           },
         );
@@ -468,10 +477,6 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
                 throw new SmmFault(SmmFaultCode.InvalidDuState, `${old.name} ${custom.version} is older than the installed ${old.version}: downgrades are not allowed (config smm.allowDowngrade)`);
               }
             },
-            onImageLoaded: async (imageId) => {
-              op.imageIds.push(imageId);
-              await save();
-            },
             onProgress: (phase, detail) => args.onProgress?.(detail ? `${phase} ${detail.received}/${detail.total}` : phase),
           },
         );
@@ -521,6 +526,12 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
             logger.error({ err: cleanup }, 'removing the failed new version left something behind');
           });
         }
+        // The new version confined the shared network to its own egress: the old one's comes back.
+        if (old.network) {
+          await runtime.confineNetwork(old.network, egressRulesOf(old, deps.isolation(old.execEnv).network)).catch((cleanup: unknown) => {
+            logger.error({ err: cleanup, network: old.network }, 'restoring the network rules of the previous version failed');
+          });
+        }
         if (oldStopped) for (const unit of wasRunning) activate(entry, unit, true);
         endOperation(op);
         await save().catch(() => undefined);
@@ -561,19 +572,6 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     });
   }
 
-  /** Removes images interrupted operations loaded, unless a recorded deployment uses them; keeps the rest for later. */
-  async function removeOrphanImages(): Promise<void> {
-    const inUse = new Set(state.deployments.map((e) => e.record.imageId));
-    const left: string[] = [];
-    for (const imageId of state.orphanImages ?? []) {
-      if (inUse.has(imageId)) continue;
-      await runtime.removeImage(imageId).catch((error: unknown) => {
-        if ((error as { code?: string }).code !== 'NOT_FOUND') left.push(imageId);
-      });
-    }
-    state.orphanImages = left;
-  }
-
   /** Adopts the runtime's state for the recorded units after a (re)start and removes what no record knows. */
   async function adoptRuntime(): Promise<void> {
     supervisor.close();
@@ -586,14 +584,15 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
       deps.onRuntimeChange?.();
       void recover();
     });
-    const result = await reconcile(runtime, deps.owner, state.deployments.map((e) => e.record), { retainedVolumes: new Set(state.retainedVolumes) });
-    if ((state.orphanImages ?? []).length > 0) {
-      await removeOrphanImages();
-      saveSoon();
-    }
-    if (result.removed.containers.length + result.removed.networks.length + result.removed.volumes.length > 0) {
+    const result = await reconcile(runtime, deps.owner, state.deployments.map((e) => e.record), {
+      retainedVolumes: new Set(state.retainedVolumes),
+      egressOf: (record) => egressRulesOf(record, deps.isolation(record.execEnv).network),
+    });
+    if (Object.values(result.removed).some((removed) => removed.length > 0)) {
       logger.info({ removed: result.removed }, 'removed what an interrupted operation left behind');
     }
+    unconfined = new Map(result.unconfined.map((u) => [u.network, u.reason]));
+    for (const { network, reason } of result.unconfined) logger.error({ network, reason }, 'an app network cannot be confined; its units stay down');
     const states = new Map(result.units.map((u) => [`${u.uuid}/${u.version}/${u.unit}`, u.state]));
     for (const entry of state.deployments) {
       for (const unit of entry.units) {
@@ -608,8 +607,10 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     for (const entry of state.deployments) {
       for (const unit of entry.units) {
         const view = supervisor.view(containerOf(entry, unit) ?? '');
+        const confined = entry.record.network === undefined || !unconfined.has(entry.record.network);
         if (view && view.status === 'Idle' && view.fault.code !== 'UnStartable' && shouldRun(entry, unit)) activate(entry, unit, true);
         else if (view && view.status === 'Active' && !shouldRun(entry, unit)) void deactivate(entry, unit);
+        else if (view && view.status === 'Active' && !confined) void deactivate(entry, unit).then(() => refusedUnconfined(entry, containerOf(entry, unit)!));
       }
     }
     changed();
@@ -689,12 +690,12 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
         logger.warn({ err: error }, 'container runtime unavailable at start; installed apps are reconciled once it answers');
         void recover();
       }
+      // An older berth kept images to remove here; it now goes by name (reconcile), never by image ID.
+      delete (state as { orphanImages?: unknown }).orphanImages;
       // Operations a crash interrupted: reported failed, never retried (TR-369 R-SMM.1).
       const interrupted = state.inFlight;
       if (interrupted.length > 0) {
-        // Removed now, or at the next reconcile if Docker does not answer yet.
-        state.orphanImages = [...new Set([...(state.orphanImages ?? []), ...interrupted.flatMap((op) => op.imageIds)])];
-        await removeOrphanImages();
+        // What they made is removed by reconciling: by label, and berth's image names no record holds.
         state.inFlight = [];
         await save();
         for (const op of interrupted) {
@@ -750,7 +751,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     },
     restartUnit(entry, unit) {
       const id = containerOf(entry, unit);
-      if (!id) return;
+      if (!id || refusedUnconfined(entry, id)) return;
       unit.requested = 'Active';
       saveSoon();
       supervisor.restart(id, unit.shutdownDelay).catch((error: unknown) => {

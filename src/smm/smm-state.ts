@@ -49,16 +49,12 @@ export interface InFlightOperation {
   /** The version the DU had before (Update, Uninstall) or is getting (Install). */
   version: string | undefined;
   startedAt: string;
-  /** Images this operation loaded: removed after a crash unless a recorded deployment uses them. */
-  imageIds: string[];
 }
 
 export interface SmmState {
   deployments: DeploymentEntry[];
   inFlight: InFlightOperation[];
   retainedVolumes: string[];
-  /** Images an interrupted operation loaded that could not be removed yet (Docker was down at start). */
-  orphanImages?: string[];
   nextDuInstance: number;
   nextEuInstance: number;
 }

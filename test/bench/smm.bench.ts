@@ -20,6 +20,7 @@ import { generateKeyPairPem } from '../../src/catalog/tuf/keys.ts';
 import { buildSampleRelease, findStaticBusybox } from '../../src/catalog/samples/sample-apps.ts';
 import { publishPackage } from '../../src/catalog/publisher/publish-package.ts';
 import { largestMappings, residentMemory, rssMiB } from './process-memory.ts';
+import { imageNamePrefixOf } from '../../src/smm/deployment.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -47,6 +48,9 @@ function removeBenchObjects(): void {
   if (volumes.length > 0) docker('volume', 'rm', '-f', ...volumes);
   const images = [...new Set(ids(docker('images', '-q', '--filter', 'reference=berth-samples/bench-*')))];
   if (images.length > 0) spawnSync('docker', ['rmi', '-f', ...images], { stdio: 'ignore' });
+  // What the agent installed carries berth's own names; the images go with them.
+  const names = ids(docker('images', '--format', '{{.Repository}}:{{.Tag}}')).filter((name) => name.startsWith(imageNamePrefixOf(AGENT)));
+  if (names.length > 0) spawnSync('docker', ['rmi', ...names], { stdio: 'ignore' });
 }
 
 /** An app folder like the sample energy-monitor, under another name, with one unit and no network. */

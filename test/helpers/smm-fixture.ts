@@ -15,6 +15,7 @@ import { startSampleCatalog } from '../../src/catalog/samples/sample-catalog.ts'
 import type { SampleCatalog } from '../../src/catalog/samples/sample-catalog.ts';
 import type { ControllerClient } from '../../src/controller/controller-client.ts';
 import type { usp } from '../../src/usp/generated/usp.ts';
+import { imageNamePrefixOf } from '../../src/smm/deployment.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const dockerWorks = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
@@ -43,6 +44,8 @@ export interface SmmFixture {
   waitFor(path: string, param: string, ok: (value: string) => boolean, timeoutMs?: number): Promise<Record<string, string>>;
   /** Labelled Docker objects of this agent still present. */
   leftovers(): { containers: string[]; volumes: string[]; networks: string[] };
+  /** The agent's own image names (`berth/<agent>/…`) still present. */
+  imageNames(): string[];
   close(): Promise<void>;
 }
 
@@ -51,7 +54,9 @@ const docker = (...args: string[]): string[] => {
   return result.stdout.split('\n').filter((line) => line.trim() !== '');
 };
 
-/** Removes every container, volume and network of this test agent, and the sample images. */
+const imageNamesOfAgent = (): string[] => docker('images', '--format', '{{.Repository}}:{{.Tag}}').filter((name) => name.startsWith(imageNamePrefixOf(AGENT_ID)));
+
+/** Removes every container, volume and network of this test agent, and its image names (the images go with them). */
 export function removeAgentObjects(): void {
   const label = `label=io.berth.owner=${AGENT_ID}`;
   const containers = docker('ps', '-aq', '--filter', label);
@@ -60,8 +65,8 @@ export function removeAgentObjects(): void {
   if (volumes.length > 0) docker('volume', 'rm', '-f', ...volumes);
   const networks = docker('network', 'ls', '-q', '--filter', label);
   if (networks.length > 0) docker('network', 'rm', ...networks);
-  const images = docker('images', '-q', '--filter', 'reference=berth-samples/*');
-  if (images.length > 0) docker('rmi', '-f', ...new Set(images));
+  const names = imageNamesOfAgent();
+  if (names.length > 0) docker('rmi', ...names);
 }
 
 /**
@@ -174,6 +179,7 @@ export async function startSmmFixture(options: { config?: Record<string, unknown
       const label = `label=io.berth.owner=${AGENT_ID}`;
       return { containers: docker('ps', '-aq', '--filter', label), volumes: docker('volume', 'ls', '-q', '--filter', label), networks: docker('network', 'ls', '-q', '--filter', label) };
     },
+    imageNames: imageNamesOfAgent,
     async close() {
       await fixture.close().catch(() => undefined);
       proxy?.server.closeAllConnections();

@@ -5,6 +5,7 @@ import semver from 'semver';
 import { array, boolean, formatPath, integer, object, oneOf, record, string } from '../../validation/schema.ts';
 import type { Infer, Issue, Schema } from '../../validation/schema.ts';
 import { PackageError } from './package-error.ts';
+import { DEFAULT_UNIT_USER, EGRESS_KINDS } from '../../smm/exec-env-policy.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const VENDOR = /^[a-z0-9][a-z0-9.-]{0,62}$/;
@@ -27,10 +28,26 @@ const containerPath = string({ max: 4096 })
 const port = integer({ min: 1, max: 65535 });
 const portSchema = object({ container: port, host: port, protocol: oneOf(['tcp', 'udp']).default('tcp') });
 
-const networkSchema = object({ mode: oneOf(['none', 'isolated', 'published']), ports: array(portSchema, { max: 32 }).optional() }).refine(
-  (n) => (n.mode === 'published' ? (n.ports?.length ?? 0) > 0 : n.ports === undefined),
-  "ports are required with mode 'published' and allowed only with it",
+const networkSchema = object({
+  mode: oneOf(['none', 'isolated', 'published']),
+  ports: array(portSchema, { max: 32 }).optional(),
+  // What the app's network may reach beyond itself (the ExecEnv must allow it); the gateway itself never.
+  egress: array(oneOf(EGRESS_KINDS), { max: EGRESS_KINDS.length })
+    .default([])
+    .refine((kinds) => new Set(kinds).size === kinds.length, 'egress kinds must be unique'),
+})
+  .refine((n) => (n.mode === 'published' ? (n.ports?.length ?? 0) > 0 : n.ports === undefined), "ports are required with mode 'published' and allowed only with it")
+  .refine((n) => n.mode !== 'none' || n.egress.length === 0, "egress needs a network: mode 'isolated' or 'published'");
+
+// Numeric only: a name would be looked up in the image's own /etc/passwd, which the image's author controls.
+const MAX_ID = 2 ** 32 - 2;
+const userSchema = string({ max: 21, pattern: /^(0|[1-9][0-9]*):(0|[1-9][0-9]*)$/, patternMessage: 'must be a numeric uid:gid such as 1000:1000' }).refine(
+  (user) => user.split(':').every((id) => Number(id) <= MAX_ID),
+  `uid and gid must be at most ${MAX_ID}`,
 );
+
+/** A unit's smallest disk allocation: its writable layer and data cannot be unbounded. */
+export const MIN_DISK_KIB = 1024;
 
 const unitName = string({ pattern: NAME, patternMessage: 'must be lower-case letters, digits and -' });
 
@@ -42,7 +59,10 @@ const executionUnitSchema = object({
   env: record({ pattern: ENV_NAME, message: 'must be a valid environment variable name' }, string({ max: 4096 })).default({}),
   autoStart: boolean().default(true),
   runLevel: integer({ min: -1, max: 65535 }).default(-1),
-  resources: object({ memoryKiB: integer({ min: 1024 }), cpuPercent: integer({ min: 1, max: 100 }), diskKiB: integer({ min: 0 }) }),
+  // The unit runs as this user; root (uid or gid 0) only where the ExecEnv allows it.
+  user: userSchema.default(DEFAULT_UNIT_USER),
+  // Disk is always bounded: no "0 = unlimited".
+  resources: object({ memoryKiB: integer({ min: 1024 }), cpuPercent: integer({ min: 1, max: 100 }), diskKiB: integer({ min: MIN_DISK_KIB }) }),
   network: networkSchema.default({ mode: 'none' }),
   volumes: array(volumeSchema, { max: 16 })
     .default([])
@@ -57,7 +77,12 @@ const appManifestShape = {
   version: string({ max: 64 }).refine((v) => semver.valid(v) === v, 'must be a semantic version such as 1.2.3'),
   description: string({ max: 1024 }).default(''),
   requires: object({ berth: string({ max: 256 }).refine((range) => semver.validRange(range) !== null, 'must be a semver range such as >=0.1.0') }),
-  executionUnits: array(executionUnitSchema, { min: 1, max: 16 }).refine((eus) => new Set(eus.map((eu) => eu.name)).size === eus.length, 'execution unit names must be unique'),
+  executionUnits: array(executionUnitSchema, { min: 1, max: 16 })
+    .refine((eus) => new Set(eus.map((eu) => eu.name)).size === eus.length, 'execution unit names must be unique')
+    .refine((eus) => {
+      const ports = eus.flatMap((eu) => (eu.network.ports ?? []).map((p) => `${p.host}/${p.protocol}`));
+      return new Set(ports).size === ports.length;
+    }, 'a host port (and protocol) may be published only once'),
 };
 
 export const appManifestSchema = object(appManifestShape);

@@ -46,7 +46,8 @@ test('sample apps: published, verified by a gateway, well-formed images, and reb
     assert.equal(resolved.custom.executionUnits[0]!.memoryKiB, 16384);
     await mkdir(join(work, 'unpacked'));
     const verified = await client.download(resolved, { workDir: join(work, 'unpacked') });
-    assert.deepEqual(verified.manifest.executionUnits[0]!.network, { mode: 'published', ports: [{ container: 8080, host: 18080, protocol: 'tcp' }] });
+    assert.deepEqual(verified.manifest.executionUnits[0]!.network, { mode: 'published', ports: [{ container: 8080, host: 18080, protocol: 'tcp' }], egress: [] });
+    assert.equal(verified.manifest.executionUnits[0]!.user, '1000:1000', 'the sample runs as the uid that owns its /data');
 
     const image = await tarMembers(await readFile(verified.imagePath));
     const index = JSON.parse(image.get('manifest.json')!.data.toString()) as { Config: string; RepoTags: string[]; Layers: string[] }[];

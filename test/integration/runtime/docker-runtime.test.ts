@@ -1,6 +1,7 @@
-// The Docker adapter against the real Docker Engine: load a sample image (built offline), create a hardened
-// container with a volume and its own network, start it, watch its events, read its usage and logs, stop it;
-// a crashing release reports its exit code; everything labelled is removed afterwards, even on failure.
+// The Docker adapter against the real Docker Engine: load a sample image (built offline, without the name its
+// archive carries), name it, create a hardened container with a volume and its own confined network, start it,
+// watch its events, read its usage and logs, stop it; a crashing release reports its exit code; everything
+// labelled is removed afterwards (the network's firewall rules with it), even on failure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,13 +21,18 @@ const ci = process.env['CI'] === 'true';
 const dockerWorks = spawnSync('docker', ['info'], { stdio: 'ignore' }).status === 0;
 const TEST_LABEL = 'io.berth.test';
 const LABEL = `${TEST_LABEL}=runtime`;
+const RUN = Math.random().toString(36).slice(2, 8);
+const NO_EGRESS = { allow: [], deny: [], others: false };
 
-async function cleanup(runtime: ContainerRuntime, imageIds: string[]): Promise<void> {
+/** Only the test's names go: the image stays if anything else (another test, the host) still holds it. */
+async function cleanup(runtime: ContainerRuntime, imageNames: string[]): Promise<void> {
   for (const container of await runtime.listContainers(LABEL)) await runtime.removeContainer(container.id);
   for (const volume of await runtime.listVolumes(LABEL)) await runtime.removeVolume(volume.name);
   for (const network of await runtime.listNetworks(LABEL)) await runtime.removeNetwork(network.id);
-  for (const id of imageIds) await runtime.removeImage(id).catch(() => undefined);
+  for (const name of imageNames) await runtime.untagImage(name).catch(() => undefined);
 }
+
+const berthRules = (): string => ['BERTH-INPUT', 'BERTH-FORWARD'].map((chain) => spawnSync('iptables', ['-w', '-S', chain], { encoding: 'utf8' }).stdout).join('');
 
 function spec(name: string, image: string, overrides: Partial<ContainerSpec> = {}): ContainerSpec {
   return {
@@ -38,6 +44,7 @@ function spec(name: string, image: string, overrides: Partial<ContainerSpec> = {
     memoryKiB: 16384,
     nanoCpus: 200_000_000,
     pidsLimit: 64,
+    user: '1000:1000',
     network: { mode: 'none' },
     volumes: [],
     capabilities: [],
@@ -77,16 +84,21 @@ test('Docker adapter: load, create hardened, start, events, usage, logs, stop, c
     const meter = await buildSampleRelease({ catalogSourceDir: join(root, 'catalog'), app: 'energy-monitor', manifestFile: 'app.json', outDir: work, busybox });
     const broken = await buildSampleRelease({ catalogSourceDir: join(root, 'catalog'), app: 'parental-control', manifestFile: 'app-1.2.0.json', outDir: work, busybox });
     const loaded = await runtime.loadImage(createReadStream(meter.imagePath));
-    images.push(loaded.imageId);
     assert.equal(loaded.imageId, meter.imageId, 'the image ID is the one computed offline');
-    assert.deepEqual(loaded.tags, ['berth-samples/energy-monitor:1.0.0']);
-    images.push((await runtime.loadImage(createReadStream(broken.imagePath))).imageId);
-    await assert.rejects(runtime.loadImage(createReadStream(join(root, 'package.json'))), (error: unknown) => error instanceof RuntimeError);
+    const meterName = `berth-test/runtime-${RUN}:meter`;
+    await runtime.tagImage(loaded.imageId, meterName);
+    images.push(meterName);
+    assert.ok((await runtime.inspectImage(meterName))!.tags.includes(meterName));
+    const brokenName = `berth-test/runtime-${RUN}:broken`;
+    await runtime.tagImage((await runtime.loadImage(createReadStream(broken.imagePath))).imageId, brokenName);
+    images.push(brokenName);
+    await assert.rejects(runtime.loadImage(createReadStream(join(root, 'package.json'))), (error: unknown) => error instanceof RuntimeError && error.code === 'BAD_IMAGE');
 
     const stream = (await runtime.events(LABEL, events.signal))[Symbol.asyncIterator]();
     await runtime.createVolume('berth-test-runtime-data', { [TEST_LABEL]: 'runtime' });
-    const networkId = await runtime.createNetwork('berth-test-runtime-net', { [TEST_LABEL]: 'runtime' });
-    const id = await runtime.createContainer(spec('berth-test-meter', loaded.imageId, { volumes: [{ name: 'berth-test-runtime-data', path: '/data' }], network: { mode: 'network', name: 'berth-test-runtime-net' } }));
+    const networkId = await runtime.createNetwork(`berth-test-runtime-net-${RUN}`, { [TEST_LABEL]: 'runtime' }, NO_EGRESS);
+    assert.match(berthRules(), new RegExp(`berth:berth-test-runtime-net-${RUN}`), 'the network is confined from the start');
+    const id = await runtime.createContainer(spec('berth-test-meter', loaded.imageId, { volumes: [{ name: 'berth-test-runtime-data', path: '/data' }], network: { mode: 'network', name: `berth-test-runtime-net-${RUN}` } }));
     const hostConfig = (await createDockerEngine().json<{ HostConfig: Record<string, unknown> }>('GET', `/containers/${id}/json`)).HostConfig;
     assert.equal(hostConfig['ReadonlyRootfs'], true);
     assert.deepEqual(hostConfig['CapDrop'], ['ALL']);
@@ -94,6 +106,7 @@ test('Docker adapter: load, create hardened, start, events, usage, logs, stop, c
     assert.equal(hostConfig['Memory'], 16384 * 1024);
     assert.equal(hostConfig['MemorySwap'], 16384 * 1024, 'no swap on top of the memory limit');
     assert.equal(hostConfig['Privileged'], false);
+    assert.equal((await createDockerEngine().json<{ Config: { User: string } }>('GET', `/containers/${id}/json`)).Config.User, '1000:1000');
     assert.deepEqual(hostConfig['RestartPolicy'], { Name: 'no', MaximumRetryCount: 0 });
 
     await runtime.startContainer(id);
@@ -110,7 +123,7 @@ test('Docker adapter: load, create hardened, start, events, usage, logs, stop, c
     await nextEvent(stream, (e) => e.action === 'die' && e.id === id);
     assert.equal((await runtime.inspectContainer(id))!.status, 'exited');
 
-    const crashId = await runtime.createContainer(spec('berth-test-crash', images[1]!, { command: ['/bin/sh', '/app/crash.sh'] }));
+    const crashId = await runtime.createContainer(spec('berth-test-crash', brokenName, { command: ['/bin/sh', '/app/crash.sh'] }));
     await runtime.startContainer(crashId);
     const died = await nextEvent(stream, (e) => e.action === 'die' && e.id === crashId);
     assert.equal(died.exitCode, 3, 'the exit code arrives with the die event');
@@ -125,4 +138,5 @@ test('Docker adapter: load, create hardened, start, events, usage, logs, stop, c
   assert.deepEqual(await runtime.listContainers(LABEL), []);
   assert.deepEqual(await runtime.listVolumes(LABEL), []);
   assert.deepEqual(await runtime.listNetworks(LABEL), []);
+  assert.doesNotMatch(berthRules(), new RegExp(`berth-test-runtime-net-${RUN}`), 'its firewall rules went with the network');
 });

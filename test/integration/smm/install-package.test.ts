@@ -16,6 +16,7 @@ import { installPackage, SmmFault } from '../../../src/smm/install-package.ts';
 import type { DeploymentRecord } from '../../../src/smm/deployment.ts';
 import { removeDeployment } from '../../../src/smm/deployment.ts';
 import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
+import { DEFAULT_EXEC_ENV_ISOLATION } from '../../../src/smm/exec-env-policy.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const ci = process.env['CI'] === 'true';
@@ -23,7 +24,7 @@ const dockerWorks = spawnSync('docker', ['info'], { stdio: 'ignore' }).status ==
 const ENV = `test-install-${Math.random().toString(36).slice(2, 8)}`;
 
 function execEnv(memoryKiB: number) {
-  return { name: ENV, owner: `os::${ENV}`, allowedCapabilities: [], allocatedMemoryKiB: memoryKiB, allocatedCpuPercent: 100, allocatedDiskKiB: 1_048_576, usedMemoryKiB: 0, usedCpuPercent: 0, usedDiskKiB: 0 };
+  return { name: ENV, owner: `os::${ENV}`, allowedCapabilities: [], ...DEFAULT_EXEC_ENV_ISOLATION, allocatedMemoryKiB: memoryKiB, allocatedCpuPercent: 100, allocatedDiskKiB: 1_048_576, usedMemoryKiB: 0, usedCpuPercent: 0, usedDiskKiB: 0 };
 }
 
 async function expectFault(promise: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {

@@ -3,7 +3,6 @@
 // DUStateChange! (CurrentState Failed) and OperationComplete, and each leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { skipReason, CONTROLLER_ID } from '../../helpers/usp-fixture.ts';
@@ -31,7 +30,18 @@ async function installFails(smm: SmmFixture, args: Record<string, string>, code:
 }
 
 test('InstallDU refusals and faults: each reported with its code, nothing left behind', { skip, timeout: 240_000 }, async () => {
-  const smm = await startSmmFixture();
+  const big = { memoryKiB: 262_144, cpuPercent: 50, diskKiB: 2_097_152 };
+  const smm = await startSmmFixture({
+    config: {
+      execEnvs: [
+        { name: 'apps', ...big },
+        { name: 'tiny', memoryKiB: 8192, cpuPercent: 10, diskKiB: 1_048_576 },
+        // Apps here may publish only ports 20000-30000; 'other' has the default policy.
+        { name: 'lab', ...big, network: { publishPorts: { min: 20000, max: 30000 } } },
+        { name: 'other', ...big },
+      ],
+    },
+  });
   try {
     await smm.controller.request({
       add: { allowPartial: false, createObjs: [{ objPath: 'Device.LocalAgent.Subscription.', paramSettings: [{ param: 'Enable', value: 'true', required: true }, { param: 'NotifType', value: 'OperationComplete', required: true }, { param: 'ReferenceList', value: 'Device.SoftwareModules.InstallDU()', required: true }] }] },
@@ -67,6 +77,7 @@ test('InstallDU refusals and faults: each reported with its code, nothing left b
     await rm(stored);
     await writeFile(stored, bytes);
     await installFails(smm, { URL: smm.packageUrl('energy-monitor@1.0.0') }, 7035, /sha256/);
+    await installFails(smm, { URL: url, ExecutionEnvRef: 'Device.SoftwareModules.ExecEnv.3' }, 7225, /execution unit filter asks for host port 18080\/tcp, outside the ports ExecEnv lab lets apps publish \(20000-30000, config execEnvs\[\]\.network\.publishPorts\)/);
 
     // The same version twice: 7226, the installed one untouched.
     const first = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Install');
@@ -80,6 +91,15 @@ test('InstallDU refusals and faults: each reported with its code, nothing left b
     assert.deepEqual([duplicate['CurrentState'], duplicate['Fault.FaultCode']], ['Failed', '7226']);
     await smm.waitFor(eu, 'Status', (s) => s === 'Active');
     assert.equal(smm.leftovers().containers.length, 1);
+
+    // Its host port is the installed app's: the same app in another ExecEnv is refused, nothing of it made.
+    const clash = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Install');
+    await smm.operate('Device.SoftwareModules.InstallDU()', { URL: url, ExecutionEnvRef: 'Device.SoftwareModules.ExecEnv.4' });
+    const taken = await clash;
+    assert.deepEqual([taken['CurrentState'], taken['Fault.FaultCode']], ['Failed', '7227']);
+    assert.match(taken['Fault.FaultString']!, /execution unit filter asks for host port 18080\/tcp, which an app in another ExecEnv already publishes/);
+    assert.deepEqual([smm.leftovers().containers.length, smm.leftovers().networks.length, smm.leftovers().volumes.length], [1, 1, 1]);
+    assert.equal((await smm.params('Device.SoftwareModules.'))['DeploymentUnitNumberOfEntries'], '1');
 
     // A disabled ExecEnv stops its units (UnStartable) and starts them again when enabled.
     await smm.controller.request({ set: { allowPartial: false, updateObjs: [{ objPath: 'Device.SoftwareModules.ExecEnv.1.', paramSettings: [{ param: 'Enable', value: 'false', required: true }] }] } });
@@ -143,8 +163,7 @@ test('kill -9 of the agent mid-update: the old version runs again with its data,
     const left = smm.leftovers();
     assert.equal(left.containers.length, 1, 'only the old version\'s container');
     assert.equal(left.volumes.length, 1, 'only the old version\'s data');
-    const newImage = spawnSync('docker', ['images', '-q', 'berth-samples/parental-control:1.1.0'], { encoding: 'utf8' }).stdout.trim();
-    assert.equal(newImage, '', 'the image the interrupted update loaded is removed');
+    assert.deepEqual(smm.imageNames().map((name) => name.replace(/-[0-9a-f]{8}$/, '')), ['berth/os-012345-itest1/apps/parental-control:1.0.0'], 'the image the interrupted update loaded is removed');
     const page = await (await fetch('http://127.0.0.1:18080/', { signal: AbortSignal.timeout(5000) }).catch(async () => {
       await new Promise((r) => setTimeout(r, 2000));
       return fetch('http://127.0.0.1:18080/', { signal: AbortSignal.timeout(5000) });

@@ -43,6 +43,9 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     const du = await smm.params(duPath);
     assert.deepEqual([du['Name'], du['Vendor'], du['Version'], du['Status'], du['ExecutionEnvRef'], du['URL']], ['parental-control', 'berth-samples.example', '1.0.0', 'Installed', 'Device.SoftwareModules.ExecEnv.1', smm.packageUrl('parental-control@1.0.0')]);
     assert.equal(du['X_BERTH-ORG_InstalledBy'], CONTROLLER_ID, 'the DU records which Controller installed it');
+    // The image carries berth's own name, not the one in its archive; the unit runs as the manifest's user.
+    const imageId = du['DUID']!;
+    assert.match(smm.imageNames().join(' '), /^berth\/os-012345-itest1\/apps\/parental-control:1\.0\.0-[0-9a-f]{8}$/);
 
     // Active, answering on its published port, with its allocations and sampled use.
     let eu = await smm.waitFor(euPath, 'Status', (s) => s === 'Active');
@@ -141,7 +144,7 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     assert.equal(overQuota['Status'], 'Idle');
     assert.match(overQuota['ExecutionFaultMessage']!, /uses \d+ KiB of disk, its allocation is 8192 KiB/);
 
-    // Uninstall: rows gone, nothing labelled left, the image gone.
+    // Uninstall: rows gone, nothing labelled left, the image gone with berth's name for it.
     const removed = smm.nextDuStateChange((a) => a['OperationPerformed'] === 'Uninstall');
     await smm.operate(`${duPath}Uninstall()`);
     const gone = await removed;
@@ -150,8 +153,11 @@ test('an app goes through its whole life over USP: install, run, stop, update, r
     const top = rows.reqPathResults![0]!.resolvedPathResults!.find((r) => r.resolvedPath === 'Device.SoftwareModules.')!.resultParams!;
     assert.deepEqual([top['DeploymentUnitNumberOfEntries'], top['ExecutionUnitNumberOfEntries']], ['0', '0']);
     assert.deepEqual(smm.leftovers(), { containers: [], volumes: [], networks: [] });
-    const images = spawnSync('docker', ['images', '-q', '--filter', 'reference=berth-samples/parental-control'], { encoding: 'utf8' }).stdout.trim();
-    assert.equal(images, '', 'no image of the app is left');
+    assert.deepEqual(smm.imageNames(), [], 'no image name of the app is left');
+    // The image went with berth's name, unless something else on the host (another test's agent) names it too.
+    const inspected = spawnSync('docker', ['image', 'inspect', '-f', '{{json .RepoTags}}', imageId], { encoding: 'utf8' });
+    const otherNames = inspected.status === 0 ? (JSON.parse(inspected.stdout) as string[]) : undefined;
+    assert.ok(otherNames === undefined || otherNames.length > 0, 'the image is not left behind without a name');
   } finally {
     await smm.close();
   }

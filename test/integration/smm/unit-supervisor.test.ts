@@ -13,6 +13,7 @@ import { createDockerRuntime } from '../../../src/runtime/docker-runtime.ts';
 import { buildSampleRelease, findStaticBusybox } from '../../../src/catalog/samples/sample-apps.ts';
 import { readPackageFile } from '../../../src/catalog/package/package-reader.ts';
 import { createDeployment, removeDeployment } from '../../../src/smm/deployment.ts';
+import { DEFAULT_EXEC_ENV_ISOLATION } from '../../../src/smm/exec-env-policy.ts';
 import type { DeploymentRecord } from '../../../src/smm/deployment.ts';
 import { createUnitSupervisor } from '../../../src/smm/unit-supervisor.ts';
 import type { UnitView } from '../../../src/smm/unit-supervisor.ts';
@@ -33,7 +34,7 @@ test('supervisor: crash loop restarted with back-off then given up; a requested 
     const deploy = async (app: string, file: string, env: string) => {
       const built = await buildSampleRelease({ catalogSourceDir: join(root, 'catalog'), app, manifestFile: file, outDir: join(work, env), busybox });
       const { manifest } = await readPackageFile(built.packagePath, { workDir: join(work, env, 'unpacked'), maxUnpackedBytes: 1e9 });
-      const record = await createDeployment(runtime, { uuid: `0000000${records.length}-0000-5000-8000-000000000000`, manifest: { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, network: { mode: 'none' as const } })) }, openImage: () => createReadStream(built.imagePath), policy: { name: env, owner: OWNER, allowedCapabilities: [] } });
+      const record = await createDeployment(runtime, { uuid: `0000000${records.length}-0000-5000-8000-000000000000`, manifest: { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, network: { mode: 'none' as const, egress: [] } })) }, openImage: () => createReadStream(built.imagePath), policy: { name: env, owner: OWNER, allowedCapabilities: [], ...DEFAULT_EXEC_ENV_ISOLATION } });
       records.push(record);
       return record.units[0]!.containerId;
     };

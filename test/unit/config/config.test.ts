@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseConfig, loadConfig, ConfigError, agentTopicOf } from '../../../src/config/config.ts';
 
 const minimal = { endpointId: 'os::012345-GW0001', dataDir: '/var/lib/berth', mqtt: { url: 'mqtt://127.0.0.1:1883' } };
+const env = { name: 'apps', memoryKiB: 4096, cpuPercent: 10, diskKiB: 4096 };
 
 test('only endpointId, dataDir and mqtt.url are required; the rest has documented defaults', () => {
   const config = parseConfig(minimal);
@@ -36,6 +37,11 @@ test('a bad config names each wrong key and why', () => {
     [{ ...minimal, catalog: { url: 'ftp://catalog', root: '/r.json' } }, /^catalog\.url: must be an http:\/\/ or https:\/\/ URL$/m],
     [{ ...minimal, log: { level: 'loud' } }, /^log\.level: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"$/m],
     [{ ...minimal, execEnvs: [{ name: 'a', memoryKiB: 4096, cpuPercent: 10, diskKiB: 4096 }, { name: 'a', memoryKiB: 4096, cpuPercent: 10, diskKiB: 4096 }] }, /^execEnvs\[1\]\.name: duplicate ExecEnv name "a"$/m],
+    [{ ...minimal, execEnvs: [{ ...env, network: { publishAddress: '192.168.1.300' } }] }, /^execEnvs\[0\]\.network\.publishAddress: must be an IPv4 address such as 192\.168\.1\.1$/m],
+    [{ ...minimal, execEnvs: [{ ...env, network: { publishPorts: { min: 9000, max: 8000 } } }] }, /^execEnvs\[0\]\.network\.publishPorts: min must not be above max$/m],
+    [{ ...minimal, execEnvs: [{ ...env, network: { lanSubnets: ['192.168.1.0/33'] } }] }, /^execEnvs\[0\]\.network\.lanSubnets\[0\]: must be an IPv4 subnet such as 192\.168\.1\.0\/24$/m],
+    [{ ...minimal, execEnvs: [{ ...env, network: { egress: ['wan'] } }] }, /^execEnvs\[0\]\.network\.egress\[0\]: must be one of "lan", "internet"$/m],
+    [{ ...minimal, execEnvs: [{ ...env, network: { reservedPorts: [0] } }] }, /^execEnvs\[0\]\.network\.reservedPorts\[0\]: must be an integer from 1 to 65535, not 0$/m],
     [[minimal], /^\(top level\): must be an object, not a list$/m],
   ];
   for (const [value, expected] of cases) {
@@ -56,6 +62,20 @@ test('defaults are filled inside sections that are given partly, and each parse 
   assert.equal('catalog' in config, false, 'an absent optional section stays absent');
   parseConfig(minimal).smm.allowedCapabilities.push('NET_ADMIN');
   assert.deepEqual(parseConfig(minimal).smm.allowedCapabilities, []);
+});
+
+test("an ExecEnv's isolation defaults: loopback, ports 1024-65535 but the gateway's own, no egress, no root", () => {
+  const [given] = parseConfig({ ...minimal, execEnvs: [env] }).execEnvs!;
+  assert.deepEqual(given!.network, {
+    publishAddress: '127.0.0.1',
+    publishPorts: { min: 1024, max: 65535 },
+    reservedPorts: [22, 53, 67, 68, 80, 443, 1883, 7547, 8883],
+    egress: [],
+    lanSubnets: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
+  });
+  assert.equal(given!.allowRoot, false);
+  const [lan] = parseConfig({ ...minimal, execEnvs: [{ ...env, allowRoot: true, network: { publishAddress: '192.168.1.1', egress: ['lan'], lanSubnets: ['192.168.1.0/24'] } }] }).execEnvs!;
+  assert.deepEqual([lan!.allowRoot, lan!.network.publishAddress, lan!.network.egress, lan!.network.lanSubnets, lan!.network.publishPorts.min], [true, '192.168.1.1', ['lan'], ['192.168.1.0/24'], 1024]);
 });
 
 test('loadConfig refuses unreadable and non-JSON files with the file name', async () => {

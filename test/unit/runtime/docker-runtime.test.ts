@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { toCreateBody, toUsage } from '../../../src/runtime/docker-runtime.ts';
 import { demuxLogs, jsonLines } from '../../../src/runtime/docker-engine.ts';
 
-test('toCreateBody: hardened by default, limits and ports as given', () => {
+test('toCreateBody: hardened by default, the given user, limits and ports on the given address', () => {
   const body = toCreateBody({
     name: 'x',
     image: 'sha256:abc',
@@ -15,13 +15,15 @@ test('toCreateBody: hardened by default, limits and ports as given', () => {
     memoryKiB: 2048,
     nanoCpus: 100_000_000,
     pidsLimit: 32,
-    network: { mode: 'network', name: 'net', ports: [{ container: 8080, host: 18080, protocol: 'tcp' }] },
+    user: '1000:1000',
+    network: { mode: 'network', name: 'net', ports: [{ container: 8080, host: 18080, protocol: 'tcp', address: '192.168.1.1' }] },
     volumes: [{ name: 'vol', path: '/data' }],
     capabilities: ['NET_BIND_SERVICE'],
     tmpfsKiB: 512,
     logMaxBytes: 1000,
-  }) as { Env: string[]; NetworkDisabled: boolean; HostConfig: Record<string, unknown> };
+  }) as { Env: string[]; User: string; NetworkDisabled: boolean; HostConfig: Record<string, unknown> };
   assert.deepEqual(body.Env, ['A=1']);
+  assert.equal(body.User, '1000:1000', "the manifest's user, never the image's");
   assert.equal(body.NetworkDisabled, false);
   const host = body.HostConfig;
   assert.equal(host['Memory'], 2048 * 1024);
@@ -35,11 +37,11 @@ test('toCreateBody: hardened by default, limits and ports as given', () => {
   assert.equal(host['Privileged'], false);
   assert.deepEqual(host['Tmpfs'], { '/tmp': 'rw,noexec,nosuid,size=512k' });
   assert.deepEqual(host['Mounts'], [{ Type: 'volume', Source: 'vol', Target: '/data' }]);
-  assert.deepEqual(host['PortBindings'], { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '18080' }] });
+  assert.deepEqual(host['PortBindings'], { '8080/tcp': [{ HostIp: '192.168.1.1', HostPort: '18080' }] });
   assert.deepEqual(host['RestartPolicy'], { Name: 'no' });
   assert.equal(host['Init'], true, 'an init passes SIGTERM on, so apps stop within ShutdownDelay');
   assert.deepEqual(host['LogConfig'], { Type: 'json-file', Config: { 'max-size': '1000', 'max-file': '1' } });
-  const isolated = toCreateBody({ name: 'y', image: 'i', command: ['x'], env: {}, labels: {}, memoryKiB: 1024, nanoCpus: 1, pidsLimit: 1, network: { mode: 'none' }, volumes: [], capabilities: [], tmpfsKiB: 1, logMaxBytes: 1 }) as { NetworkDisabled: boolean; HostConfig: Record<string, unknown> };
+  const isolated = toCreateBody({ name: 'y', image: 'i', command: ['x'], env: {}, labels: {}, memoryKiB: 1024, nanoCpus: 1, pidsLimit: 1, user: '65534:65534', network: { mode: 'none' }, volumes: [], capabilities: [], tmpfsKiB: 1, logMaxBytes: 1 }) as { NetworkDisabled: boolean; HostConfig: Record<string, unknown> };
   assert.equal(isolated.NetworkDisabled, true);
   assert.equal(isolated.HostConfig['NetworkMode'], 'none');
 });

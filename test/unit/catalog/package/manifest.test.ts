@@ -6,7 +6,7 @@ import { parseAppManifest, parsePackageManifest } from '../../../../src/catalog/
 import { PackageError } from '../../../../src/catalog/package/package-error.ts';
 
 const sample = (app: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`../../../../catalog/${app}/app.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
-const minimalUnit = { name: 'main', command: ['/bin/app'], resources: { memoryKiB: 4096, cpuPercent: 5, diskKiB: 0 } };
+const minimalUnit = { name: 'main', command: ['/bin/app'], resources: { memoryKiB: 4096, cpuPercent: 5, diskKiB: 1024 } };
 const minimal = { name: 'demo', vendor: 'example.com', version: '1.0.0', requires: { berth: '>=0.1.0' }, executionUnits: [minimalUnit] };
 
 function refused(json: unknown, expected: RegExp): void {
@@ -24,8 +24,9 @@ test('the sample apps are valid manifests', () => {
 test('defaults are filled for what a developer leaves out', () => {
   const unit = parseAppManifest(minimal).executionUnits[0]!;
   assert.deepEqual(
-    { env: unit.env, autoStart: unit.autoStart, runLevel: unit.runLevel, network: unit.network, volumes: unit.volumes, capabilities: unit.capabilities },
-    { env: {}, autoStart: true, runLevel: -1, network: { mode: 'none' }, volumes: [], capabilities: [] },
+    { env: unit.env, autoStart: unit.autoStart, runLevel: unit.runLevel, user: unit.user, network: unit.network, volumes: unit.volumes, capabilities: unit.capabilities },
+    { env: {}, autoStart: true, runLevel: -1, user: '65534:65534', network: { mode: 'none', egress: [] }, volumes: [], capabilities: [] },
+    'a unit runs as nobody unless its manifest names a user',
   );
   assert.equal(parseAppManifest(minimal).description, '');
 });
@@ -45,7 +46,17 @@ test('wrong and unsafe fields are refused with their path', () => {
   refused(withUnit({ network: { mode: 'published', ports: [{ container: 80, host: 70000 }] } }), /network\.ports\[0\]\.host: must be an integer from 1 to 65535, not 70000/);
   refused(withUnit({ capabilities: ['CAP_SYS_ADMIN'] }), /capabilities\[0\]: must be a Linux capability without CAP_/);
   refused(withUnit({ env: { 'LD PRELOAD': 'x' } }), /env\.LD PRELOAD: must be a valid environment variable name/);
-  refused(withUnit({ resources: { memoryKiB: 512, cpuPercent: 5, diskKiB: 0 } }), /resources\.memoryKiB: must be an integer ≥ 1024, not 512/);
+  refused(withUnit({ resources: { memoryKiB: 512, cpuPercent: 5, diskKiB: 1024 } }), /resources\.memoryKiB: must be an integer ≥ 1024, not 512/);
+  refused(withUnit({ resources: { memoryKiB: 4096, cpuPercent: 5, diskKiB: 0 } }), /resources\.diskKiB: must be an integer ≥ 1024, not 0/);
+  refused(withUnit({ user: 'root' }), /user: must be a numeric uid:gid such as 1000:1000/);
+  refused(withUnit({ user: '1000' }), /user: must be a numeric uid:gid/);
+  refused(withUnit({ user: '4294967295:0' }), /user: uid and gid must be at most 4294967294/);
+  refused(withUnit({ network: { mode: 'none', egress: ['internet'] } }), /network: egress needs a network: mode 'isolated' or 'published'/);
+  refused(withUnit({ network: { mode: 'isolated', egress: ['cloud'] } }), /network\.egress\[0\]: must be one of "lan", "internet"/);
+  refused(withUnit({ network: { mode: 'isolated', egress: ['lan', 'lan'] } }), /network\.egress: egress kinds must be unique/);
+  const publishing = (name: string, host: number) => ({ ...minimalUnit, name, network: { mode: 'published', ports: [{ container: 80, host }] } });
+  refused({ ...minimal, executionUnits: [publishing('a', 8080), publishing('b', 8080)] }, /^manifest\.executionUnits: a host port \(and protocol\) may be published only once/);
+  assert.equal(parseAppManifest({ ...minimal, executionUnits: [{ ...minimalUnit, user: '0:0', network: { mode: 'isolated', egress: ['lan', 'internet'] } }] }).executionUnits[0]!.user, '0:0', 'root is for the ExecEnv to allow or refuse');
 });
 
 test('a package manifest also carries the image it was packed with', () => {
