@@ -1,6 +1,6 @@
 // Where `berth ctl` connects and as which Controller: its flags first, then the agent's config file (--config), then
 // $BERTH_BROKER / $BERTH_AGENT and the defaults. With --config, ctl acts as any Controller the file configures: the
-// agent's broker, credentials and TLS files, its Endpoint ID and topic, and that Controller's own topic.
+// agent's broker, credentials and TLS files, its Endpoint ID and topic, and that Controller's own topics.
 import type { ControllerOptions } from '../controller/controller-client.ts';
 import { agentTopicOf } from '../config/config.ts';
 import type { BerthConfig } from '../config/config.ts';
@@ -50,7 +50,8 @@ export function ctlConnection(flags: CtlConnectionFlags, agentConfig: AgentConfi
     brokerUrl: flags.broker ?? config?.mqtt.url ?? fromEnv('BERTH_BROKER') ?? 'mqtt://127.0.0.1:1883',
     endpointId,
     agentEndpointId: agent,
-    agentTopic: flags.agentTopic ?? (config?.endpointId === agent ? agentTopicOf(config) : `usp/agent/${agent}`),
+    // A Controller bound to an agent topic of its own is heard only there (README: Who is speaking).
+    agentTopic: flags.agentTopic ?? configured?.agentTopic ?? (config?.endpointId === agent ? agentTopicOf(config) : `usp/agent/${agent}`),
     replyTopic: flags.replyTopic ?? configured?.topic ?? `usp/controller/${endpointId}`,
     mqttVersion: version === '5' ? 5 : 4,
     ...(username !== undefined && { username }),

@@ -16,6 +16,7 @@ const agentConfig = {
     controllers: [
       { endpointId: 'proto::isp', topic: 'isp/controllers/main' },
       { endpointId: 'proto::household', topic: 'home/controller' },
+      { endpointId: 'proto::security-co', topic: 'security/controller', agentTopic: 'isp/agents/gw0001/security' },
     ],
   }),
 };
@@ -54,7 +55,7 @@ test('--config with another --broker: the file\'s credentials and TLS files are 
 test('--config with a Controller the file does not have: a usage error naming those it has, unless --reply-topic says where', () => {
   assert.throws(
     () => ctlConnection({}, agentConfig, {}),
-    (error: unknown) => error instanceof UsageError && error.message === `proto::berth-ctl is not a Controller of ${FILE} (it has proto::isp, proto::household): name one with --controller, or give --reply-topic`,
+    (error: unknown) => error instanceof UsageError && error.message === `proto::berth-ctl is not a Controller of ${FILE} (it has proto::isp, proto::household, proto::security-co): name one with --controller, or give --reply-topic`,
   );
   assert.equal(ctlConnection({ controller: 'proto::added-over-usp', replyTopic: 'x/y' }, agentConfig, {}).replyTopic, 'x/y');
 });
@@ -71,4 +72,10 @@ test('without --config: flags, then $BERTH_BROKER and $BERTH_AGENT, then the def
   assert.equal(ctlConnection({ agent: 'os::a' }, undefined, { BERTH_BROKER: 'mqtt://env:1883' }).brokerUrl, 'mqtt://env:1883');
   assert.throws(() => ctlConnection({}, undefined, {}), /berth ctl needs --agent <endpoint-id> \(or --config <agent config file>, or BERTH_AGENT\)/);
   assert.throws(() => ctlConnection({ agent: 'os::a', mqttVersion: '3' }, undefined, {}), /--mqtt-version is 5 or 4/);
+});
+
+test('--config: a Controller bound to an agent topic of its own sends there', () => {
+  const options = ctlConnection({ controller: 'proto::security-co' }, agentConfig, {});
+  assert.equal(options.agentTopic, 'isp/agents/gw0001/security');
+  assert.equal(options.replyTopic, 'security/controller');
 });
