@@ -171,7 +171,8 @@ export const localAgentModel = defineModel({
       Alias: alias,
       Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
       Order: { type: 'unsignedInt', access: 'readWrite', default: '0' },
-      Targets: { type: 'string', list: true, access: 'readWrite', default: '' },
+      // berth's bound: every permission is matched against each element a message touches.
+      Targets: { type: 'string', list: true, access: 'readWrite', maxLength: 4096, default: '' },
       Param: permission,
       Obj: permission,
       InstantiatedObj: permission,

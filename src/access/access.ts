@@ -37,20 +37,20 @@ export interface AccessControl {
   forController(controller: DmObject): Access;
 }
 
-/** Full access: for the agent's own changes and for tests of message handling without access control. */
-export const FULL_ACCESS: Access = {
-  objectBits: () => ALL_BITS,
-  instanceBits: () => ALL_BITS,
-  paramBits: () => ALL_BITS,
-  commandEventBits: () => ALL_BITS,
-  supportedBits: () => ALL_BITS,
-  canSeeRow: () => true,
-  canReadParam: () => true,
-  readParam: () => {
-    throw new Error('FULL_ACCESS.readParam: read the data model directly');
-  },
-  denied: (column, bit, path, element) => new UspError(ErrorCode.PermissionDenied, `${path}${element ?? ''}: permission denied (${describePermission(column, bit)})`),
-};
+/** Everything allowed, secured values hidden: for unit tests of subscriptions without access control. */
+export function fullAccess(dm: DataModel): Access {
+  return {
+    objectBits: () => ALL_BITS,
+    instanceBits: () => ALL_BITS,
+    paramBits: () => ALL_BITS,
+    commandEventBits: () => ALL_BITS,
+    supportedBits: () => ALL_BITS,
+    canSeeRow: () => true,
+    canReadParam: () => true,
+    readParam: (obj, name) => dm.read(obj, name),
+    denied: (column, bit, path, element) => new UspError(ErrorCode.PermissionDenied, `${path}${element ?? ''}: permission denied (${describePermission(column, bit)})`),
+  };
+}
 
 export function createAccessControl(dm: DataModel): AccessControl {
   const compiled = new Map<string, RoleRules | undefined>();

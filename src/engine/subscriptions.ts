@@ -12,7 +12,7 @@ import { UNKNOWN_TIME } from '../usp/values.ts';
 import { patternCovers, patternNamesRow } from './path-match.ts';
 import type { OperationResult } from './requests.ts';
 import type { Logger } from '../log.ts';
-import { FULL_ACCESS } from '../access/access.ts';
+import { fullAccess } from '../access/access.ts';
 import type { Access, AccessControl } from '../access/access.ts';
 import { NOTIFY } from '../access/permission-bits.ts';
 import { readVisibility } from './access-checks.ts';
@@ -123,7 +123,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       if (!controller || (onlyRecipient && controller !== onlyRecipient)) continue;
       if (!referencesOf(subscription).some(covers)) continue;
       if (!accessOf.has(controller)) {
-        const access = options.accessControl?.forController(controller) ?? FULL_ACCESS;
+        const access = options.accessControl?.forController(controller) ?? fullAccess(dm);
         accessOf.set(controller, permitted(access) ? access : undefined);
       }
       const access = accessOf.get(controller);
@@ -161,8 +161,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
 
   const bootParameterMap = (controller: DmObject, access: Access): string => {
     const map: Record<string, string> = {};
-    const visibility = access === FULL_ACCESS ? undefined : readVisibility(access);
-    const value = (obj: DmObject, name: string): string => (access === FULL_ACCESS ? dm.read(obj, name) : access.readParam(obj, name));
+    const visibility = readVisibility(access);
     for (const bootParameter of controller.tables.get('BootParameter')?.rows.values() ?? []) {
       if (dm.read(bootParameter, 'Enable') !== 'true') continue;
       try {
@@ -172,11 +171,11 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
           if (isTable(node)) continue;
           const element = resolution.element;
           if (element !== undefined) {
-            if (access.canReadParam(node, element)) map[`${node.path}${element}`] = value(node, element);
+            if (access.canReadParam(node, element)) map[`${node.path}${element}`] = access.readParam(node, element);
           } else {
             for (const obj of collectSubtree(node, 0)) {
               if (obj.table && !access.canSeeRow(obj)) continue;
-              for (const name of obj.schema.params.keys()) if (access.canReadParam(obj, name)) map[`${obj.path}${name}`] = value(obj, name);
+              for (const name of obj.schema.params.keys()) if (access.canReadParam(obj, name)) map[`${obj.path}${name}`] = access.readParam(obj, name);
             }
           }
         }
@@ -287,7 +286,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
           const permitted = (access: Access): boolean => (access.paramBits(obj, name) & NOTIFY) !== 0 && (!obj.table || access.canSeeRow(obj));
           for (const { subscription, controller, access } of matching('ValueChange', (path) => patternCovers(dm, path, obj, name), permitted)) {
             // A secured value is sent as the Controller would read it ("" without a SecuredRoles role).
-            const paramValue = obj.schema.params.get(name)?.decl.secured ? (access === FULL_ACCESS ? '' : access.readParam(obj, name)) : value;
+            const paramValue = obj.schema.params.get(name)?.decl.secured ? access.readParam(obj, name) : value;
             deliver(subscription, controller, { valueChange: { paramPath: `${obj.path}${name}`, paramValue } });
           }
         },

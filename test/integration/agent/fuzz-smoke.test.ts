@@ -45,10 +45,11 @@ test('fuzz smoke: 1,000 inputs with a fixed seed, every check passes', { skip, t
 test('a finding exits 1 with the seed and batch, saves the inputs, and --replay sends them again', { skip, timeout: 120_000 }, async () => {
   const out = await mkdtemp(join(tmpdir(), 'berth-fuzz-finding-'));
   try {
-    // Two Controllers are configured, so a bound of one row a table is a finding after the first batch.
+    // The agent starts with three built-in roles (and two Controllers), so a bound of one row a table is a finding
+    // after the first batch, naming the largest table.
     const found = fuzz(['--seed', '7', '--records', '10', '--batch-size', '10', '--profile', 'smoke', '--max-rows', '1', '--out', out], 110_000);
     assert.equal(found.status, 1, found.output);
-    assert.match(found.output, /^FINDING row-limit in batch 0, records 0–\d+: Device\.LocalAgent\.Controller\.\{i\}\. holds 2 rows/m);
+    assert.match(found.output, /^FINDING row-limit in batch 0, records 0–\d+: Device\.LocalAgent\.ControllerTrust\.Role\.\{i\}\. holds 3 rows/m);
     assert.match(found.output, /reproduce: npm run fuzz -- --seed 7 --batch-size 10 --profile smoke --batch 0$/m);
     const [folder] = readdirSync(out);
     assert.ok(folder !== undefined, 'a folder was saved');

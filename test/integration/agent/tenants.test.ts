@@ -55,7 +55,7 @@ function resolvedPaths(resp: usp.GetResp.$Properties): string[] {
 /** Collects every Notify a Controller receives from now on. */
 function recordNotifies(controller: ControllerClient): usp.Notify.$Properties[] {
   const seen: usp.Notify.$Properties[] = [];
-  void controller.nextNotify((n) => (seen.push(n), false), 600_000).catch(() => undefined);
+  controller.onNotify((n) => seen.push(n));
   return seen;
 }
 
