@@ -1,4 +1,5 @@
 // Device. root, Device.DeviceInfo. and the root commands/events berth implements (TR-181 2.19.1, USP flavour).
+import { VENDOR_PREFIX } from '../src/datamodel/vendor.ts';
 import { defineModel } from '../src/datamodel/schema.ts';
 
 export const deviceModel = defineModel({
@@ -46,6 +47,9 @@ export const deviceModel = defineModel({
       Name: { type: 'string', maxLength: 64 },
       MaximumSize: { type: 'unsignedInt' },
       Persistent: { type: 'boolean' },
+      // berth: the ExecEnv of the unit whose log this is, so permissions can give each tenant its own units' logs
+      // (a search path on it) and nobody else's.
+      [`${VENDOR_PREFIX}ExecutionEnvRef`]: { type: 'string', reference: 'strong', maxLength: 256 },
     },
     commands: {
       'Upload()': {

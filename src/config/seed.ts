@@ -9,6 +9,7 @@ import type { BerthConfig } from './config.ts';
 import { agentTopicOf, rolesOf } from './config.ts';
 import { toDateTime } from '../usp/values.ts';
 import { AGENT_TOPIC_PARAM } from '../engine/sender-binding.ts';
+import { VENDOR_PREFIX } from '../datamodel/vendor.ts';
 
 export const MQTT_CLIENT = 'Device.MQTT.Client.1.';
 export const AGENT_MTP = 'Device.LocalAgent.MTP.1.';
@@ -193,7 +194,7 @@ function tenantPermissions(dm: DataModel, envRows: readonly DmObject[], members:
   const envRefs = envRows.map(reference);
   const rules: PermissionValues[] = [
     rule(10, ['Device.DeviceInfo.'], 'r---', 'r---', 'r---', '----'),
-    // Other units' logs live here too, with nothing that says whose they are.
+    // Logs of every tenant's units live here: only its own (Order 43) are its to see.
     rule(11, ['Device.DeviceInfo.VendorLogFile.', 'Device.DeviceInfo.VendorLogFileNumberOfEntries'], '----', '----', '----', '----'),
     rule(21, ['Device.LocalAgent.EndpointID', 'Device.LocalAgent.SoftwareVersion', 'Device.LocalAgent.UpTime', 'Device.LocalAgent.SupportedProtocols'], 'r---', '----', '----', '----'),
     rule(22, ['Device.LocalAgent.Subscription.'], '----', 'rw--', '----', '----'),
@@ -211,6 +212,8 @@ function tenantPermissions(dm: DataModel, envRows: readonly DmObject[], members:
     rules.push(rule(40, envRows.map((row) => row.path), 'r--n', 'rw-n', 'r--n', 'r-xn'));
     rules.push(rule(41, envRefs.map((ref) => `Device.SoftwareModules.DeploymentUnit.[ExecutionEnvRef==${JSON.stringify(ref)}].`), 'r--n', 'r--n', 'r--n', 'r-xn'));
     rules.push(rule(42, envRefs.map((ref) => `Device.SoftwareModules.ExecutionUnit.[ExecutionEnvRef==${JSON.stringify(ref)}].`), 'rw-n', 'r--n', 'r--n', 'r-xn'));
+    // Its units' logs (read, Upload()), found by the ExecEnv berth records on each log row.
+    rules.push(rule(43, envRefs.map((ref) => `Device.DeviceInfo.VendorLogFile.[${VENDOR_PREFIX}ExecutionEnvRef==${JSON.stringify(ref)}].`), 'r---', 'r---', 'r---', 'r-xn'));
   }
   return rules.sort((a, b) => Number(a.Order) - Number(b.Order));
 }

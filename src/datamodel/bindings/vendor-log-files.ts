@@ -8,10 +8,13 @@ import type { DmObject } from '../instances.ts';
 import type { Transaction } from '../transaction.ts';
 import { ErrorCode, UspError } from '../../usp/errors.ts';
 import { checkHttpUrl } from './http-url.ts';
+import { execEnvRow } from './software-modules.ts';
+import { VENDOR_PREFIX } from '../vendor.ts';
 import type { SmmService } from '../../smm/smm-service.ts';
 import type { DeploymentEntry } from '../../smm/smm-state.ts';
 
 export const VENDOR_LOG_TABLE = 'Device.DeviceInfo.VendorLogFile.';
+const EXEC_ENV_REF = `${VENDOR_PREFIX}ExecutionEnvRef`;
 /** Docker keeps at most this much of a container's output (the json-file cap berth sets). */
 export const LOG_MAXIMUM_SIZE = 1024 * 1024;
 const UPLOAD_TIMEOUT_MS = 60_000;
@@ -21,10 +24,12 @@ export const vendorLogRef = (instance: number): string => `${VENDOR_LOG_TABLE}${
 /** Makes the table match the installed units (inside the caller's transaction). */
 export function syncVendorLogRows(tx: Transaction, dm: DataModel, entries: readonly DeploymentEntry[]): void {
   const table = dm.table(VENDOR_LOG_TABLE);
-  const wanted = new Map(entries.flatMap((entry) => entry.units.map((unit) => [unit.instance, `${unit.euid}.log`] as const)));
+  const wanted = new Map(entries.flatMap((entry) => entry.units.map((unit) => [unit.instance, { name: `${unit.euid}.log`, env: execEnvRow(dm, entry.record.execEnv) }] as const)));
   for (const row of [...table.rows.values()]) if (!wanted.has(row.instance!)) tx.deleteRow(row);
-  for (const [instance, name] of wanted) {
+  for (const [instance, { name, env }] of wanted) {
     const row = table.rows.get(instance) ?? tx.addRow(table, instance);
+    const envRef = env ? env.path.slice(0, -1) : '';
+    if (row.values.get(EXEC_ENV_REF) !== envRef) tx.setInternal(row, EXEC_ENV_REF, envRef);
     if (row.values.get('Name') !== name.slice(0, 64)) tx.setInternal(row, 'Name', name.slice(0, 64));
     if (row.values.get('MaximumSize') !== String(LOG_MAXIMUM_SIZE)) tx.setInternal(row, 'MaximumSize', String(LOG_MAXIMUM_SIZE));
     if (row.values.get('Persistent') !== 'false') tx.setInternal(row, 'Persistent', 'false');
@@ -41,7 +46,7 @@ export function bindVendorLogFiles(registry: Registry, deps: { smm(): SmmService
     }
     throw new UspError(ErrorCode.ObjectDoesNotExist, `${row.path}: its execution unit is gone`);
   };
-  registry.bindObject('Device.DeviceInfo.VendorLogFile.{i}.', { internal: ['Name', 'MaximumSize', 'Persistent'] });
+  registry.bindObject('Device.DeviceInfo.VendorLogFile.{i}.', { internal: ['Name', 'MaximumSize', 'Persistent', EXEC_ENV_REF] });
   registry.bindCommand(
     'Device.DeviceInfo.VendorLogFile.{i}.Upload()',
     async ({ obj, args, signal }) => {

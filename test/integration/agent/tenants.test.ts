@@ -114,12 +114,17 @@ test('tenants: the ISP, a security provider and the household share one gateway 
     assert.ok(seen.includes(homeDu), 'its own DU');
     assert.ok(seen.includes(`${ENV.household}.`), 'its own ExecEnv');
     for (const hidden of [secDu, ispDu, secEu, `${ENV.security}.`, `${ENV.isp}.`]) assert.ok(!seen.includes(hidden), `${hidden} is invisible to the household`);
+    // Logs: its own unit's, not the security provider's.
+    const homeLog = `Device.DeviceInfo.VendorLogFile.${homeChange['ExecutionUnitRefList']!.split('.')[3]!}.`;
+    const secLog = `Device.DeviceInfo.VendorLogFile.${secEu.split('.')[3]!}.`;
+    assert.deepEqual(resolvedPaths(await home.get([homeLog])), [homeLog]);
+    assert.equal((await home.get([secLog])).reqPathResults![0]!.errCode, 7026);
     const secEuGet = (await home.get([secEu])).reqPathResults![0]!;
     assert.equal(secEuGet.errCode, 7026, 'another tenant\'s unit does not exist for it');
     const instances = await home.request({ getInstances: { objPaths: ['Device.SoftwareModules.DeploymentUnit.'], firstLevelOnly: true } });
     assert.deepEqual(instances.getInstancesResp!.reqPathResults![0]!.currInsts!.map((i) => i.instantiatedObjPath), [homeDu]);
     const everything = resolvedPaths(await home.get(['Device.']));
-    assert.ok(!everything.some((p) => p.startsWith('Device.MQTT.') || p.startsWith('Device.LocalAgent.ControllerTrust.') || p.startsWith('Device.DeviceInfo.VendorLogFile.')), 'no MQTT client, roles or logs');
+    assert.ok(!everything.some((p) => p.startsWith('Device.MQTT.') || p.startsWith('Device.LocalAgent.ControllerTrust.') || p === secLog || p.startsWith('Device.X_BERTH-ORG_Audit.')), 'no MQTT client, roles, audit trail or others\' logs');
 
     // Acting on another tenant's apps: 7006, and nothing happens to them.
     assert.equal((await operate(home, `${secDu}Uninstall()`)).cmdFailure?.errCode, 7006);
