@@ -84,6 +84,8 @@ export async function ensureDocker({ required }) {
   if (dockerAnswers()) return true;
   const root = process.getuid?.() === 0;
   if (root && !which('dockerd') && canApt()) aptInstall(['docker.io']);
+  // berth confines apps' networks with iptables; the isolation test builds a "LAN device" with ip netns.
+  if (root && canApt() && (!which('iptables') || !which('ip'))) aptInstall(['iptables', 'iproute2']);
   if (root && which('dockerd')) {
     console.log('• starting dockerd in the background (log: /tmp/berth-dockerd.log)');
     const { openSync } = await import('node:fs');
