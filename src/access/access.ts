@@ -121,8 +121,9 @@ export function createAccess(dm: DataModel, roles: readonly RoleRules[], options
       const node = dm.lookup(path) ?? dm.lookupTable(path);
       const deciding = node ? decidingRules(rulesOf(node), column === 'Obj' || column === 'InstantiatedObj' ? undefined : element) : [];
       const why = deciding.length === 0 ? 'no permission of its roles covers it' : `decided by ${deciding.map((rule) => rule.source.slice(0, -1)).join(', ')}`;
-      const roleList = options.roleNames.length === 0 ? 'no role' : `role${options.roleNames.length > 1 ? 's' : ''} ${options.roleNames.map((n) => `"${n}"`).join(', ')}`;
-      return new UspError(ErrorCode.PermissionDenied, `${path}${element ?? ''}: permission denied: needs ${describePermission(column, bit)}, which the Controller's ${roleList} do${options.roleNames.length === 1 ? 'es' : ''} not grant (${why})`);
+      const names = options.roleNames.map((n) => `"${n}"`).join(', ');
+      const holder = options.roleNames.length === 0 ? 'the Controller holds no role that grants it' : options.roleNames.length === 1 ? `which the Controller's role ${names} does not grant` : `which none of the Controller's roles ${names} grants`;
+      return new UspError(ErrorCode.PermissionDenied, `${path}${element ?? ''}: permission denied: needs ${describePermission(column, bit)}, ${holder} (${why})`);
     },
   };
   return access;
