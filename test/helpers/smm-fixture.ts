@@ -3,6 +3,7 @@
 // would; cleanup removes everything labelled with the agent's Endpoint ID, even when a test fails.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { removeFirewallRules } from './firewall.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -63,8 +64,9 @@ export function removeAgentObjects(): void {
   if (containers.length > 0) docker('rm', '-f', ...containers);
   const volumes = docker('volume', 'ls', '-q', '--filter', label);
   if (volumes.length > 0) docker('volume', 'rm', '-f', ...volumes);
-  const networks = docker('network', 'ls', '-q', '--filter', label);
+  const networks = docker('network', 'ls', '--format', '{{.Name}}', '--filter', label);
   if (networks.length > 0) docker('network', 'rm', ...networks);
+  removeFirewallRules(networks);
   const names = imageNamesOfAgent();
   if (names.length > 0) docker('rmi', ...names);
 }
