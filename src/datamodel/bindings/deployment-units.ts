@@ -15,7 +15,6 @@ import type { AutoRestartPolicy } from '../../smm/restart-backoff.ts';
 import { checkHttpUrl } from './http-url.ts';
 import { SmmFaultCode } from '../../smm/install-package.ts';
 import { execEnvByRef, execEnvRef, execEnvRow, EXEC_ENV_TABLE } from './software-modules.ts';
-import { requirePermission } from '../../access/access.ts';
 import type { Access } from '../../access/access.ts';
 import { WRITE } from '../../access/permission-bits.ts';
 import { syncVendorLogRows, vendorLogRef } from './vendor-log-files.ts';
@@ -240,7 +239,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     } else {
       env = execEnvByRef(dm, ref);
       if (!env || (access !== undefined && !access.canSeeRow(env))) throw new UspError(SmmFaultCode.UnknownExecEnv, `ExecutionEnvRef ${ref} is not an ExecEnv of this agent`);
-      if (access !== undefined) requirePermission(access, access.objectBits(env), WRITE, 'Obj', env.path);
+      access?.require('Obj', WRITE, env);
       if (dm.read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `ExecEnv ${ref} is disabled`);
     }
     return dm.read(env, 'Name');
