@@ -28,6 +28,9 @@ export interface LocalAgentRuntime {
 }
 
 
+/** Targets entries of one Permission row (the config's roles key has the same bound). */
+export const MAX_TARGETS_PER_PERMISSION = 32;
+
 /** Subscriptions one Controller may hold (besides the table's own maxRows): no Controller can take them all. */
 export const MAX_SUBSCRIPTIONS_PER_CONTROLLER = 128;
 
@@ -159,7 +162,9 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
         if (!PERMISSION_STRING.test(value)) throw new UspError(ErrorCode.InvalidValue, `${permission.path}${column}: "${value}" is not a permission string like "rw-n" (r, w, x, n or - in that order)`);
       }
       // Every target must name something of the supported data model: a typo would silently grant or deny nothing.
+      // And there are few: each is matched against every element each message touches.
       const targets = splitList(model.read(permission, 'Targets'));
+      if (targets.length > MAX_TARGETS_PER_PERMISSION) throw new UspError(ErrorCode.InvalidValue, `${permission.path}Targets: ${targets.length} entries; a permission has at most ${MAX_TARGETS_PER_PERMISSION} (add another permission row for more)`);
       for (const entry of targets) {
         try {
           compileTarget(model.schemaRoot, entry);

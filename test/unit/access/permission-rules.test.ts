@@ -208,3 +208,19 @@ test('permission rules: a Targets entry naming nothing in the data model is refu
     (error: Error & { code?: number }) => error.code === 7012 && /Controler\. is not in the supported data model/.test(error.message),
   );
 });
+
+test('permission rules: a permission has at most 32 Targets entries (7012 beyond)', () => {
+  const model = createTestModel(testConfig());
+  const { dm } = model;
+  const many = Array.from({ length: 33 }, (_, i) => `Device.LocalAgent.Controller.${i + 1}.`).join(',');
+  assert.throws(
+    () => { dm.update((tx) => {
+        const role = dm.table('Device.LocalAgent.ControllerTrust.Role.').rows.values().next().value!;
+        const row = tx.addRow(role.tables.get('Permission')!);
+        tx.setParam(row, 'Order', '78', 'add');
+        tx.setParam(row, 'Targets', many, 'add');
+        tx.validate(row);
+      }); },
+    (error: Error & { code?: number }) => error.code === 7012 && /33 entries; a permission has at most 32/.test(error.message),
+  );
+});
