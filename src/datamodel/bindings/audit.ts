@@ -9,6 +9,11 @@ import { AUDIT_OBJECT } from '../../../datamodel/audit.ts';
 export const AUDIT_TABLE = `${AUDIT_OBJECT}Entry.`;
 /** Entries shown in the data model (the newest); the log on disk keeps more. */
 export const AUDIT_ROWS = 256;
+/**
+ * …and at most this much of their text (UTF-16 code units): an entry may be 8 KiB, and 256 of the largest would hold
+ * 2 MiB of the agent's heap for a Controller that floods it with long paths. The oldest rows go first.
+ */
+export const AUDIT_ROWS_CHARS = 512 * 1024;
 
 const PARAMS = ['Sequence', 'Time', 'Controller', 'MsgID', 'Message', 'Paths', 'Arguments', 'Outcome', 'ErrorCode', 'ErrorMessage', 'Failures', 'Affected', 'RefSequence', 'Truncated'];
 
@@ -32,7 +37,7 @@ export function auditRowValues(entry: AuditEntry): Record<string, string> {
   };
 }
 
-/** Adds rows for `entries` (oldest first) and drops the oldest rows beyond AUDIT_ROWS. */
+/** Adds rows for `entries` (oldest first) and drops the oldest rows beyond AUDIT_ROWS or AUDIT_ROWS_CHARS. */
 export function showAuditEntries(dm: DataModel, entries: readonly AuditEntry[]): void {
   const table = dm.table(AUDIT_TABLE);
   dm.update((tx) => {
@@ -42,7 +47,14 @@ export function showAuditEntries(dm: DataModel, entries: readonly AuditEntry[]):
       for (const [name, value] of Object.entries(auditRowValues(entry))) tx.setInternal(row, name, value);
     }
     // Rows are in insertion order, and entries come in sequence order: the first rows are the oldest.
-    for (const row of [...table.rows.values()].slice(0, Math.max(0, table.rows.size - AUDIT_ROWS))) tx.deleteRow(row);
+    const rows = [...table.rows.values()];
+    let chars = 0;
+    for (const row of rows) for (const value of row.values.values()) chars += value.length;
+    for (const row of rows) {
+      if (table.rows.size <= AUDIT_ROWS && chars <= AUDIT_ROWS_CHARS) break;
+      for (const value of row.values.values()) chars -= value.length;
+      tx.deleteRow(row);
+    }
   });
 }
 

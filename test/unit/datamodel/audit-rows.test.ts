@@ -2,7 +2,7 @@
 // oldest goes first).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUDIT_ROWS, AUDIT_TABLE, showAuditEntries } from '../../../src/datamodel/bindings/audit.ts';
+import { AUDIT_ROWS, AUDIT_ROWS_CHARS, AUDIT_TABLE, showAuditEntries } from '../../../src/datamodel/bindings/audit.ts';
 import type { AuditEntry } from '../../../src/audit/audit-entry.ts';
 import { handleDelete } from '../../../src/engine/handle-delete.ts';
 import { handleSet } from '../../../src/engine/handle-set.ts';
@@ -43,4 +43,17 @@ test('audit rows: numbered by sequence, every field readable, the newest AUDIT_R
   assert.throws(() => write(model, (tx) => handleDelete(model.ctx(), { allowPartial: false, objPaths: [row.path] }, tx)), /cannot be deleted/);
   assert.equal(read('Outcome'), 'PartialFailure');
   assert.ok(table.rows.has(12));
+});
+
+test('audit rows: together they hold at most AUDIT_ROWS_CHARS of text; the oldest go first', () => {
+  const model = createTestModel();
+  // Entries as large as the trail allows (32 paths of 256 characters: ~8 KiB each).
+  const large = (seq: number): AuditEntry => ({ ...entry(seq), paths: Array.from({ length: 32 }, (_, i) => `Device.${'x'.repeat(240)}.${i}.`) });
+  showAuditEntries(model.dm, Array.from({ length: AUDIT_ROWS }, (_, i) => large(i + 1)));
+  const table = model.dm.table(AUDIT_TABLE);
+  let chars = 0;
+  for (const row of table.rows.values()) for (const value of row.values.values()) chars += value.length;
+  assert.ok(chars <= AUDIT_ROWS_CHARS, `${chars} characters held`);
+  assert.ok(table.rows.size > 0 && table.rows.size < AUDIT_ROWS, `${table.rows.size} rows`);
+  assert.equal([...table.rows.keys()].at(-1), AUDIT_ROWS, 'the newest entry is there');
 });
