@@ -28,11 +28,8 @@ export interface Access {
   readonly canReadParam: (obj: DmObject, name: string) => boolean;
   /** A parameter's value as this Controller may see it: secured values only for a SecuredRoles holder. */
   readonly readParam: (obj: DmObject, name: string) => string;
-  /**
-   * Throws the 7006 for a missing permission unless the Controller has `bit` of `column` on the object (or table)
-   * or its `element`; the error names the element, what was missing and the rows that decided.
-   */
-  readonly require: (column: Column, bit: number, node: DmNode, element?: string) => void;
+  /** The 7006 error for a missing permission, naming the element and what was missing. */
+  readonly denied: (column: Column, bit: number, path: string, element?: string) => UspError;
 }
 
 export interface AccessControl {
@@ -51,7 +48,7 @@ export function fullAccess(dm: DataModel): Access {
     canSeeRow: () => true,
     canReadParam: () => true,
     readParam: (obj, name) => dm.read(obj, name),
-    require: () => undefined,
+    denied: (column, bit, path, element) => new UspError(ErrorCode.PermissionDenied, `${path}${element ?? ''}: permission denied (${describePermission(column, bit)})`),
   };
 }
 
@@ -120,14 +117,13 @@ export function createAccess(dm: DataModel, roles: readonly RoleRules[], options
       if (param?.decl.secured && options.secured) return dm.readRaw(obj, param);
       return dm.read(obj, name);
     },
-    require(column, bit, node, element) {
-      const onElement = column === 'Param' || column === 'CommandEvent' ? element : undefined;
-      if ((bitsAtNode(rulesOf(node), column, onElement) & bit) !== 0) return;
-      const deciding = decidingRules(rulesOf(node), onElement);
+    denied(column, bit, path, element) {
+      const node = dm.lookup(path) ?? dm.lookupTable(path);
+      const deciding = node ? decidingRules(rulesOf(node), column === 'Obj' || column === 'InstantiatedObj' ? undefined : element) : [];
       const why = deciding.length === 0 ? 'no permission of its roles covers it' : `decided by ${deciding.map((rule) => rule.source.slice(0, -1)).join(', ')}`;
       const names = options.roleNames.map((n) => `"${n}"`).join(', ');
       const holder = options.roleNames.length === 0 ? 'the Controller holds no role that grants it' : options.roleNames.length === 1 ? `which the Controller's role ${names} does not grant` : `which none of the Controller's roles ${names} grants`;
-      throw new UspError(ErrorCode.PermissionDenied, `${node.path}${onElement ?? ''}: permission denied: needs ${describePermission(column, bit)}, ${holder} (${why})`);
+      return new UspError(ErrorCode.PermissionDenied, `${path}${element ?? ''}: permission denied: needs ${describePermission(column, bit)}, ${holder} (${why})`);
     },
   };
   return access;
@@ -151,4 +147,9 @@ export function stepsOf(node: DmNode): readonly Step[] {
 /** The steps of a supported path ('Device.LocalAgent.Controller.{i}.MTP.'): '{i}' becomes null. */
 export function supportedSteps(schemaPath: string): Step[] {
   return schemaPath.split('.').slice(1).filter((part) => part !== '').map((part) => (part === '{i}' ? null : part));
+}
+
+/** Throws the 7006 naming `path` + `element` unless `bits` holds `bit`. */
+export function requirePermission(access: Access, bits: number, bit: number, column: Column, path: string, element?: string): void {
+  if ((bits & bit) === 0) throw access.denied(column, bit, path, element);
 }

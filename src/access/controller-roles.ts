@@ -7,11 +7,14 @@ import type { DmObject } from '../datamodel/instances.ts';
 import { COLUMNS, parseBits } from './permission-bits.ts';
 import type { Column } from './permission-bits.ts';
 import { compileTarget } from './permission-target.ts';
-import { splitList } from '../usp/values.ts';
 import type { CompiledTarget } from './permission-target.ts';
 import type { PermissionRule, RoleRules } from './role-rules.ts';
 
 export const CONTROLLER_TRUST = 'Device.LocalAgent.ControllerTrust.';
+
+export function listValue(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
 
 /** Role references without the trailing dot, as TR-181 stores references. */
 function normalizeRef(ref: string): string {
@@ -20,9 +23,9 @@ function normalizeRef(ref: string): string {
 
 /** The Role rows that apply to a Controller. */
 export function roleRefsOf(dm: DataModel, controller: DmObject): string[] {
-  const refs = new Set([...splitList(dm.read(controller, 'AssignedRole')), ...splitList(dm.read(controller, 'InheritedRole'))].map(normalizeRef));
+  const refs = new Set([...listValue(dm.read(controller, 'AssignedRole')), ...listValue(dm.read(controller, 'InheritedRole'))].map(normalizeRef));
   if (refs.size > 0) return [...refs];
-  return splitList(dm.read(dm.object(CONTROLLER_TRUST), 'UntrustedRole')).map(normalizeRef);
+  return listValue(dm.read(dm.object(CONTROLLER_TRUST), 'UntrustedRole')).map(normalizeRef);
 }
 
 /** A Controller whose roles include ControllerTrust.BannedRole is not talked to. */
@@ -33,7 +36,7 @@ export function isBanned(dm: DataModel, controller: DmObject): boolean {
 
 /** Whether one of the Controller's roles is listed in ControllerTrust.SecuredRoles (it may read secured values). */
 export function hasSecuredRole(dm: DataModel, refs: readonly string[]): boolean {
-  const secured = new Set(splitList(dm.read(dm.object(CONTROLLER_TRUST), 'SecuredRoles')).map(normalizeRef));
+  const secured = new Set(listValue(dm.read(dm.object(CONTROLLER_TRUST), 'SecuredRoles')).map(normalizeRef));
   return refs.some((ref) => secured.has(ref));
 }
 
@@ -51,7 +54,7 @@ export function compileRole(dm: DataModel, ref: string): RoleRules | undefined {
   for (const permission of row.tables.get('Permission')?.rows.values() ?? []) {
     if (dm.read(permission, 'Enable') !== 'true') continue;
     const targets: CompiledTarget[] = [];
-    for (const entry of splitList(dm.read(permission, 'Targets'))) {
+    for (const entry of listValue(dm.read(permission, 'Targets'))) {
       try {
         targets.push(compileTarget(dm.schemaRoot, entry));
       } catch {

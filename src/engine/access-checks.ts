@@ -17,3 +17,5 @@ export function readVisibility(access: Access): Visibility {
 export function writeVisibility(access: Access): Visibility {
   return { canSeeRow: access.canSeeRow, canReadParam: access.canReadParam, hideRows: false };
 }
+
+export { requirePermission } from '../access/access.ts';

@@ -27,7 +27,6 @@ import type { RequestContext } from './context.ts';
 import type { AccessControl } from '../access/access.ts';
 import { isBanned } from '../access/controller-roles.ts';
 import { senderBindingProblem } from './sender-binding.ts';
-import { controllerRow } from '../datamodel/bindings/local-agent.ts';
 
 const MsgType = usp.Header.MsgType;
 
@@ -82,6 +81,10 @@ export function createEngine(options: EngineOptions): Engine {
   let pendingBytes = 0;
   let subscriptions: SubscriptionService | undefined;
 
+  const findController = (from: string): DmObject | undefined => {
+    for (const row of dm.table(CONTROLLER_TABLE).rows.values()) if (dm.read(row, 'EndpointID') === from) return row;
+    return undefined;
+  };
 
   const encodeNoSession = (toId: string, msg: usp.Msg.$Properties): Uint8Array => encodeRecord(buildNoSessionRecord({ toId, fromId: endpointId, msg: encodeMsg(msg) }));
 
@@ -178,7 +181,7 @@ export function createEngine(options: EngineOptions): Engine {
       return;
     }
     const msgId = msg.header?.msgId ?? '';
-    const controller = controllerRow(dm, from);
+    const controller = findController(from);
     // Only Controllers of this agent are answered, and only where they are known to listen: an unknown, disabled
     // or banned sender gets nothing (an answer would let anyone make the agent publish to a topic of its choosing).
     if (!controller || dm.read(controller, 'Enable') !== 'true' || isBanned(dm, controller)) {
@@ -291,7 +294,7 @@ export function createEngine(options: EngineOptions): Engine {
         }
         case 'sessionContext': {
           // E2E session context is not supported: answer with a DisconnectRecord 7106 (R-E2E.6a).
-          const controller = controllerRow(dm, record.fromId);
+          const controller = findController(record.fromId);
           const topic = controller && dm.read(controller, 'Enable') === 'true' ? replyTopic(controller, record.fromId, inbound.replyTo) : undefined;
           if (topic !== undefined) {
             const disconnect = buildDisconnectRecord({ toId: record.fromId, fromId: endpointId, reason: 'Session Context is not supported', reasonCode: ErrorCode.SessionContextNotAllowed });

@@ -12,7 +12,7 @@ import { locateRelativeParam } from './relative-param.ts';
 import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
-import { writeVisibility } from './access-checks.ts';
+import { requirePermission, writeVisibility } from './access-checks.ts';
 import { requiredFailureCode } from './handle-set.ts';
 import { WRITE } from '../access/permission-bits.ts';
 
@@ -69,7 +69,7 @@ function createRow(
 ): { success: usp.AddResp.CreatedObjectResult.OperationStatus.OperationSuccess.$Properties } | { failure: { code: number; message: string; paramErrs: ParamError[] } } {
   try {
     // Creating a row needs Obj write on the table (TR-181 ControllerTrust.Role.{i}.Permission.{i}.Obj).
-    ctx.access.require('Obj', WRITE, table);
+    requirePermission(ctx.access, ctx.access.objectBits(table), WRITE, 'Obj', table.path);
   } catch (error) {
     return { failure: { ...describeFailure(ctx.logger, error, table.path), paramErrs: [] } };
   }
@@ -93,7 +93,7 @@ function createRow(
     try {
       const target = locateRelativeParam(row, relative);
       // A parameter the Controller may not write is a parameter failure (TR-369 §Role Definition, Add example).
-      ctx.access.require('Param', WRITE, target.obj, target.name);
+      requirePermission(ctx.access, ctx.access.paramBits(target.obj, target.name), WRITE, 'Param', target.obj.path, target.name);
       tx.setParam(target.obj, target.name, setting.value ?? '', 'add');
       touched.add(target.obj);
     } catch (error) {

@@ -8,7 +8,7 @@ import { ErrorCode, UspError } from '../usp/errors.ts';
 import { describeFailure } from './failure.ts';
 import { MessageError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
-import { writeVisibility } from './access-checks.ts';
+import { requirePermission, writeVisibility } from './access-checks.ts';
 import { WRITE } from '../access/permission-bits.ts';
 
 export function handleDelete(ctx: RequestContext, request: usp.Delete.$Properties, tx: Transaction): usp.DeleteResp.$Properties {
@@ -35,7 +35,7 @@ export function handleDelete(ctx: RequestContext, request: usp.Delete.$Propertie
     for (const row of rows) {
       if (row.deleted) continue; // already removed with an ancestor matched earlier in this request
       try {
-        ctx.access.require('InstantiatedObj', WRITE, row);
+        requirePermission(ctx.access, ctx.access.instanceBits(row), WRITE, 'InstantiatedObj', row.path);
         if (!row.table!.schema.isWritableTable) throw new UspError(ErrorCode.DeleteFailure, `${row.path}: rows of this table cannot be deleted by a Controller`);
         ctx.dm.binding(row.schema)?.validateDelete?.(row, tx.ctx);
         affectedPaths.push(...rowAndNestedRows(row));

@@ -8,7 +8,7 @@ import { describeFailure } from './failure.ts';
 import { checkCommandArgs } from './command-args.ts';
 import { MessageError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
-import { writeVisibility } from './access-checks.ts';
+import { requirePermission, writeVisibility } from './access-checks.ts';
 import { EXECUTE } from '../access/permission-bits.ts';
 
 export async function handleOperate(ctx: RequestContext, request: usp.Operate.$Properties): Promise<usp.OperateResp.$Properties> {
@@ -29,7 +29,7 @@ export async function handleOperate(ctx: RequestContext, request: usp.Operate.$P
     const command = obj.schema.commands.get(commandName)!;
     try {
       // TP-469 2.18 (USP 1.4): a command the Controller may not execute is a cmd_failure 7006 in the response.
-      ctx.access.require('CommandEvent', EXECUTE, obj, commandName);
+      requirePermission(ctx.access, ctx.access.commandEventBits(obj, commandName), EXECUTE, 'CommandEvent', obj.path, commandName);
       const args = checkCommandArgs(command, request.inputArgs ?? {});
       if (command.decl.async) {
         ctx.dm.commandValidator(command)?.({ dm: ctx.dm, obj, command, args, originator: ctx.originator, access: ctx.access, commandKey: request.commandKey ?? '', signal: new AbortController().signal });

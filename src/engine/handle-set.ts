@@ -12,7 +12,7 @@ import { locateRelativeParam } from './relative-param.ts';
 import { MessageError } from './message-error.ts';
 import type { ParamError } from './message-error.ts';
 import type { RequestContext } from './context.ts';
-import { writeVisibility } from './access-checks.ts';
+import { requirePermission, writeVisibility } from './access-checks.ts';
 import { WRITE } from '../access/permission-bits.ts';
 
 interface ObjectFailure {
@@ -85,7 +85,7 @@ function updateObject(
       const relative = setting.param ?? '';
       try {
         const target = locateRelativeParam(obj, relative);
-        ctx.access.require('Param', WRITE, target.obj, target.name);
+        requirePermission(ctx.access, ctx.access.paramBits(target.obj, target.name), WRITE, 'Param', target.obj.path, target.name);
         tx.setParam(target.obj, target.name, setting.value ?? '', 'set');
         touched.add(target.obj);
         // R-SET.3: updated_params leaves out what the Controller may not read.

@@ -13,7 +13,6 @@ import { patternCovers, patternNamesRow } from './path-match.ts';
 import type { OperationResult } from './requests.ts';
 import type { Logger } from '../log.ts';
 import { fullAccess } from '../access/access.ts';
-import { controllerRow } from '../datamodel/bindings/local-agent.ts';
 import type { Access, AccessControl } from '../access/access.ts';
 import { NOTIFY } from '../access/permission-bits.ts';
 import { readVisibility } from './access-checks.ts';
@@ -341,7 +340,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
     operationComplete(obj, commandName, commandKey, result, originator) {
       // Only the Controller that ran the command hears how it ended: another tenant subscribed to InstallDU() must
       // not learn what this one installs (the outcome of DU operations reaches others through DUStateChange!, scoped).
-      const requester = controllerRow(dm, originator);
+      const requester = [...dm.table(CONTROLLER_TABLE).rows.values()].find((c) => dm.read(c, 'EndpointID') === originator);
       if (!requester) return;
       const permitted = (access: Access): boolean => (access.commandEventBits(obj, commandName) & NOTIFY) !== 0;
       for (const { subscription, controller } of matching('OperationComplete', (path) => patternCovers(dm, path, obj, commandName), permitted, requester)) {

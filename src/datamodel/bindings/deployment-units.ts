@@ -15,6 +15,7 @@ import type { AutoRestartPolicy } from '../../smm/restart-backoff.ts';
 import { checkHttpUrl } from './http-url.ts';
 import { SmmFaultCode } from '../../smm/install-package.ts';
 import { execEnvByRef, execEnvRef, execEnvRow, EXEC_ENV_TABLE } from './software-modules.ts';
+import { requirePermission } from '../../access/access.ts';
 import type { Access } from '../../access/access.ts';
 import { WRITE } from '../../access/permission-bits.ts';
 import { syncVendorLogRows, vendorLogRef } from './vendor-log-files.ts';
@@ -239,7 +240,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     } else {
       env = execEnvByRef(dm, ref);
       if (!env || (access !== undefined && !access.canSeeRow(env))) throw new UspError(SmmFaultCode.UnknownExecEnv, `ExecutionEnvRef ${ref} is not an ExecEnv of this agent`);
-      access?.require('Obj', WRITE, env);
+      if (access !== undefined) requirePermission(access, access.objectBits(env), WRITE, 'Obj', env.path);
       if (dm.read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `ExecEnv ${ref} is disabled`);
     }
     return dm.read(env, 'Name');

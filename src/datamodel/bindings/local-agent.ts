@@ -4,11 +4,12 @@ import type { DmObject } from '../instances.ts';
 import type { DataModel } from '../data-model.ts';
 import type { RequestManager } from '../../engine/requests.ts';
 import { parsePath } from '../../usp/path.ts';
-import { splitList, toDateTime } from '../../usp/values.ts';
+import { toDateTime } from '../../usp/values.ts';
 import { ErrorCode, UspError, toUspMessage } from '../../usp/errors.ts';
 import { randomUUID } from 'node:crypto';
 import { COLUMNS, PERMISSION_STRING } from '../../access/permission-bits.ts';
 import { compileTarget } from '../../access/permission-target.ts';
+import { listValue } from '../../access/controller-roles.ts';
 import { checkSubscribable } from '../../access/subscription-permission.ts';
 
 export interface LocalAgentRuntime {
@@ -34,12 +35,6 @@ export const MAX_TARGETS_PER_PERMISSION = 32;
 /** Subscriptions one Controller may hold (besides the table's own maxRows): no Controller can take them all. */
 export const MAX_SUBSCRIPTIONS_PER_CONTROLLER = 128;
 
-/** The Device.LocalAgent.Controller.{i}. row of a Controller, by its Endpoint ID. */
-export function controllerRow(dm: DataModel, endpointId: string | undefined): DmObject | undefined {
-  for (const row of dm.table('Device.LocalAgent.Controller.').rows.values()) if (dm.read(row, 'EndpointID') === endpointId) return row;
-  return undefined;
-}
-
 /** A reference to a row, as stored: 'Device.LocalAgent.Controller.1' (TR-181 object references have no trailing dot). */
 export function referenceTo(obj: DmObject): string {
   return obj.path.slice(0, -1);
@@ -50,7 +45,7 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
   const checkRoleRefs = (obj: DmObject, names: readonly string[]): void => {
     const model = dm();
     for (const name of names) {
-      for (const ref of splitList(model.read(obj, name))) {
+      for (const ref of listValue(model.read(obj, name))) {
         const row = model.lookup(ref);
         if (!row || row.table?.path !== 'Device.LocalAgent.ControllerTrust.Role.') throw new UspError(ErrorCode.InvalidValue, `${obj.path}${name}: '${ref}' is not a row of Device.LocalAgent.ControllerTrust.Role.`);
       }
@@ -101,7 +96,7 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
     internal: ['Recipient', 'CreationDate'],
     initRow(subscription, ctx, tx) {
       const model = dm();
-      const controller = controllerRow(model, ctx.originator);
+      const controller = [...model.table('Device.LocalAgent.Controller.').rows.values()].find((c) => model.read(c, 'EndpointID') === ctx.originator);
       if (controller) {
         const recipient = referenceTo(controller);
         let held = 0;
@@ -163,7 +158,7 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
       }
       // Every target must name something of the supported data model: a typo would silently grant or deny nothing.
       // And there are few: each is matched against every element each message touches.
-      const targets = splitList(model.read(permission, 'Targets'));
+      const targets = listValue(model.read(permission, 'Targets'));
       if (targets.length > MAX_TARGETS_PER_PERMISSION) throw new UspError(ErrorCode.InvalidValue, `${permission.path}Targets: ${targets.length} entries; a permission has at most ${MAX_TARGETS_PER_PERMISSION} (add another permission row for more)`);
       for (const entry of targets) {
         try {
