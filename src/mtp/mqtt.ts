@@ -9,6 +9,7 @@ import type { SubscribePort, SubscriptionRow, SubscriptionStatus, TopicSubscript
 import type { IClientOptions, MqttClient, IConnackPacket, IPublishPacket } from 'mqtt';
 import { readFile } from 'node:fs/promises';
 import { RecordTooLargeError } from './mtp.ts';
+import { backoffWindow } from './backoff.ts';
 import { isTlsUrl } from './mqtt-transport-security.ts';
 import type { Mtp, MtpEvents, MtpStatus, OutboundKind } from './mtp.ts';
 import type { Logger } from '../log.ts';
@@ -68,16 +69,9 @@ const MQTT_MAX_PACKET_BYTES = 268_435_455;
 const PUBLISH_FRAMING_BYTES = 32;
 const ACCEPTED_CONTENT_TYPES = new Set([USP_CONTENT_TYPE, 'application/vnd.bbf.usp.msg']);
 
-/**
- * Reconnect wait for retry n (R-MQTT.10): a random value in [T·(M/1000)^(n−1), T·(M/1000)^n] seconds,
- * n capped at 10, the whole capped at ConnectRetryMaxInterval.
- */
+/** Reconnect wait window for retry n (R-MQTT.10), ConnectRetryMaxInterval capping it. */
 export function retryWindow(n: number, options: RetrySettings): { min: number; max: number } {
-  const k = Math.min(Math.max(n, 1), 10);
-  const m = options.multiplier / 1000;
-  const min = Math.min(options.connectRetryTime * m ** (k - 1), options.maxInterval);
-  const max = Math.min(options.connectRetryTime * m ** k, options.maxInterval);
-  return { min, max };
+  return backoffWindow(n, { initialSeconds: options.connectRetryTime, multiplier: options.multiplier, maxSeconds: options.maxInterval });
 }
 
 /** 3.1.1 carries the reply-to in the topic: `<topic>/reply-to=<reply topic with / as %2F>` (R-MQTT.24/25). */
