@@ -25,17 +25,19 @@ export const localAgentModel = defineModel({
     },
     events: { 'Periodic!': {} },
   },
-  // The agent's own MTPs come from its config (one MQTT MTP today): not addable over USP, kept across restarts.
+  // The agent's own MTPs: seeded from the config (mqtt, stomp and websocket keys), and Controllers may add, change
+  // and delete them; the MTP manager starts, stops and reconnects them as the rows say. Kept across restarts.
   'Device.LocalAgent.MTP.{i}.': {
-    access: 'readOnly',
+    access: 'readWrite',
     persistent: true,
+    maxRows: 8,
     uniqueKeys: [['Alias']],
     enableParameter: 'Enable',
     params: {
       Alias: alias,
       Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
       Status: { type: 'string', enum: ['Up', 'Down', 'Error'] },
-      Protocol: { type: 'string', access: 'readWrite', enum: ['MQTT'], default: 'MQTT' },
+      Protocol: { type: 'string', access: 'readWrite', enum: ['MQTT', 'STOMP', 'WebSocket'], default: 'MQTT' },
       EnableMDNS: { type: 'boolean', access: 'readWrite', default: 'false' },
     },
   },
@@ -45,6 +47,24 @@ export const localAgentModel = defineModel({
       ResponseTopicConfigured: { type: 'string', access: 'readWrite', maxLength: 65535 },
       ResponseTopicDiscovered: { type: 'string', maxLength: 65535 },
       PublishQoS: { type: 'unsignedInt', access: 'readWrite', range: { min: 0, max: 2 }, default: '0' },
+    },
+  },
+  'Device.LocalAgent.MTP.{i}.STOMP.': {
+    params: {
+      Reference: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
+      Destination: { type: 'string', access: 'readWrite', maxLength: 65535, default: '' },
+      DestinationFromServer: { type: 'string', maxLength: 65535, default: '' },
+    },
+  },
+  // The agent's WebSocket server, for Controllers that connect to it (TR-369 R-WS.1a).
+  'Device.LocalAgent.MTP.{i}.WebSocket.': {
+    params: {
+      // berth does not model Device.IP.: the address it listens on comes from the config (websocket.bindAddress).
+      Interfaces: { type: 'string', list: true, access: 'readWrite', default: '' },
+      Port: { type: 'unsignedInt', access: 'readWrite', range: { min: 1, max: 65535 }, default: '8443' },
+      Path: { type: 'string', access: 'readWrite', maxLength: 1024, default: '/usp' },
+      EnableEncryption: { type: 'boolean', access: 'readWrite', default: 'true' },
+      KeepAliveInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '60' },
     },
   },
   'Device.LocalAgent.Controller.{i}.': {
@@ -78,7 +98,7 @@ export const localAgentModel = defineModel({
     params: {
       Alias: alias,
       Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
-      Protocol: { type: 'string', access: 'readWrite', enum: ['MQTT'] },
+      Protocol: { type: 'string', access: 'readWrite', enum: ['MQTT', 'STOMP', 'WebSocket'] },
       Order: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '1' },
     },
   },
@@ -93,6 +113,27 @@ export const localAgentModel = defineModel({
       // letting only the Controller's account write it, the broker proves who is speaking (README: Who is speaking).
       [`${VENDOR_PREFIX}AgentTopic`]: { type: 'string', access: 'readWrite', maxLength: 65535, default: '' },
     },
+  },
+  'Device.LocalAgent.Controller.{i}.MTP.{i}.STOMP.': {
+    params: {
+      Reference: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
+      Destination: { type: 'string', access: 'readWrite', maxLength: 65535, default: '' },
+    },
+  },
+  // The Controller's WebSocket server, which the agent connects to; with Host empty, the Controller connects to the
+  // agent's server instead and this row only says the Controller is reached over WebSocket.
+  'Device.LocalAgent.Controller.{i}.MTP.{i}.WebSocket.': {
+    params: {
+      Host: { type: 'string', access: 'readWrite', maxLength: 256, default: '' },
+      Port: { type: 'unsignedInt', access: 'readWrite', range: { min: 1, max: 65535 }, default: '443' },
+      Path: { type: 'string', access: 'readWrite', maxLength: 1024, default: '' },
+      EnableEncryption: { type: 'boolean', access: 'readWrite', default: 'true' },
+      KeepAliveInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '60' },
+      CurrentRetryCount: { type: 'unsignedInt', volatile: true },
+      SessionRetryMinimumWaitInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1, max: 65535 }, default: '5' },
+      SessionRetryIntervalMultiplier: { type: 'unsignedInt', access: 'readWrite', range: { min: 1000, max: 65535 }, default: '2000' },
+    },
+    commands: { 'Reset()': { async: false } },
   },
   'Device.LocalAgent.Controller.{i}.BootParameter.{i}.': {
     access: 'readWrite',

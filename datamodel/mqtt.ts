@@ -3,6 +3,8 @@ import { defineModel } from '../src/datamodel/schema.ts';
 
 /** Rows of one client's Subscription table (reported as Device.MQTT.Capabilities.MaxNumberOfClientSubscriptions). */
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 32;
+/** Rows of Device.MQTT.Client.: each is one connection to a broker. */
+export const MAX_MQTT_CLIENTS = 4;
 
 export const mqttModel = defineModel({
   'Device.MQTT.': {
@@ -15,11 +17,12 @@ export const mqttModel = defineModel({
       MaxNumberOfClientSubscriptions: { type: 'unsignedInt' },
     },
   },
-  // berth runs the MQTT client(s) its config defines: rows cannot be added or deleted over USP, but their
-  // connection parameters can be written (a write reconnects) and are kept across restarts.
+  // Seeded from the config's mqtt key; Controllers may add more (a second broker), delete them and write every
+  // connection parameter (a write reconnects). Kept across restarts.
   'Device.MQTT.Client.{i}.': {
-    access: 'readOnly',
+    access: 'readWrite',
     persistent: true,
+    maxRows: MAX_MQTT_CLIENTS,
     uniqueKeys: [['Alias'], ['Name']],
     immutableKeys: ['Name'],
     enableParameter: 'Enable',

@@ -1,4 +1,4 @@
-// The composition root: builds the data model, the engine, the MTP and the store from a validated config.
+// The composition root: builds the data model, the engine, the MTP manager and the store from a validated config.
 // The only place adapters are constructed (DESIGN.md §1). Nothing here listens until start().
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -34,16 +34,16 @@ import { createRequestManager } from './engine/requests.ts';
 import type { RequestManager } from './engine/requests.ts';
 import { createSubscriptionService } from './engine/subscriptions.ts';
 import type { SubscriptionService } from './engine/subscriptions.ts';
-import { createMqttMtp } from './mtp/mqtt.ts';
-import type { MqttMtp, RetrySettings } from './mtp/mqtt.ts';
-import { createMqttStats } from './mtp/mqtt-stats.ts';
 import { configRequiresTls } from './mtp/mqtt-transport-security.ts';
-import type { Qos, SubscriptionRow } from './mtp/mqtt-subscriptions.ts';
-import type { Mtp, MtpStatus } from './mtp/mtp.ts';
+import { createMtpManager } from './mtp/mtp-manager.ts';
+import type { MtpFactory, MtpLocalSettings, MtpManager } from './mtp/mtp-manager.ts';
+import { defaultMtpFactory } from './mtp/default-mtp-factory.ts';
+import { bindMtps } from './datamodel/bindings/mtps.ts';
 import { createJsonStateStore } from './store/state-store.ts';
 import { makePrivate, octal } from './store/private-dir.ts';
 import type { BerthConfig } from './config/config.ts';
-import { applyConfig, seedHash, AGENT_MTP, MQTT_CLIENT } from './config/seed.ts';
+import { applyConfig, seedHash } from './config/seed.ts';
+import { MQTT_CLIENT_ALIAS, STOMP_CONNECTION_ALIAS } from './config/seed-mtps.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
 import { BERTH_VERSION } from './version.ts';
 import type { Logger } from './log.ts';
@@ -51,6 +51,9 @@ import type { Logger } from './log.ts';
 /** The audit trail on disk, <dataDir>/audit/audit.log and older files: at most AUDIT_FILES × AUDIT_FILE_BYTES. */
 export const AUDIT_FILE_BYTES = 1024 * 1024;
 export const AUDIT_FILES = 4;
+
+/** A Record larger than this is refused on an MTP the config does not size (one added over USP): as obuspa. */
+const DEFAULT_MAX_RECORD_BYTES = 5 * 1024 * 1024;
 
 /** A write to one of these connects the client to another broker: its Stats start again (TR-181). */
 const NEW_BROKER = new Set(['BrokerAddress', 'BrokerPort', 'TransportProtocol']);
@@ -68,50 +71,61 @@ export interface Agent {
   readonly requests: RequestManager;
   readonly subscriptions: SubscriptionService;
   start(): void;
-  /** Stops the MTP and timers, waits for pending writes. */
+  /** Stops the MTPs and timers, waits for pending writes. */
   stop(): Promise<void>;
-  /** The MQTT MTP's status (tests, ctl). */
-  readonly mtpStatus: MtpStatus;
+  /** Whether any MTP is up (a broker connection, a WebSocket session or the listening server). */
+  readonly mtpUp: boolean;
   readonly smm: SmmService;
   /** When the agent last worked, in ms since the epoch (0: never): a Record sent or received; now, while a DU operation runs. */
   readonly lastActivityAt: number;
 }
 
-export async function createAgent(givenConfig: BerthConfig, logger: Logger): Promise<Agent> {
+/** The adapters createAgent uses; each may be replaced (tests, OEM builds). */
+export interface AgentAdapters {
+  readonly mtpFactory?: MtpFactory;
+}
+
+/** Config-file settings of the MTPs that the data model does not hold (TLS files, bounds), by seeded row Alias. */
+function localMtpSettings(config: BerthConfig): MtpLocalSettings {
+  const mqttTls = config.mqtt !== undefined && configRequiresTls(config.mqtt);
+  const ws = config.websocket;
+  const wsTls = { ...(ws?.caFile !== undefined && { caFile: ws.caFile }), ...(ws?.certFile !== undefined && { certFile: ws.certFile }), ...(ws?.keyFile !== undefined && { keyFile: ws.keyFile }) };
+  return {
+    mqtt: (alias) =>
+      alias === MQTT_CLIENT_ALIAS && config.mqtt
+        ? {
+            tls: { ...(config.mqtt.caFile !== undefined && { caFile: config.mqtt.caFile }), ...(config.mqtt.certFile !== undefined && { certFile: config.mqtt.certFile }), ...(config.mqtt.keyFile !== undefined && { keyFile: config.mqtt.keyFile }) },
+            requireTls: mqttTls,
+            maxRecordBytes: config.mqtt.maxMessageBytes,
+            webSocketPath: new URL(config.mqtt.url).pathname,
+          }
+        : { tls: {}, requireTls: false, maxRecordBytes: DEFAULT_MAX_RECORD_BYTES, webSocketPath: '/' },
+    stomp: (alias) =>
+      alias === STOMP_CONNECTION_ALIAS && config.stomp
+        ? {
+            tls: { ...(config.stomp.caFile !== undefined && { caFile: config.stomp.caFile }), ...(config.stomp.certFile !== undefined && { certFile: config.stomp.certFile }), ...(config.stomp.keyFile !== undefined && { keyFile: config.stomp.keyFile }) },
+            maxRecordBytes: config.stomp.maxMessageBytes,
+          }
+        : { tls: {}, maxRecordBytes: DEFAULT_MAX_RECORD_BYTES },
+    webSocketServer: () => ({
+      bindAddress: ws?.listen?.bindAddress ?? '0.0.0.0',
+      tls: wsTls,
+      requireClientCertificate: ws?.listen?.requireClientCertificate ?? true,
+      maxSessions: ws?.listen?.maxSessions ?? 32,
+      maxRecordBytes: ws?.maxMessageBytes ?? DEFAULT_MAX_RECORD_BYTES,
+    }),
+    webSocketClient: () => ({ tls: wsTls, maxRecordBytes: ws?.maxMessageBytes ?? DEFAULT_MAX_RECORD_BYTES }),
+  };
+}
+
+export async function createAgent(givenConfig: BerthConfig, logger: Logger, adapters: AgentAdapters = {}): Promise<Agent> {
   const config = withDefaultExecEnvs(givenConfig);
   const startedAt = Date.now();
   const upTimeSeconds = (): number => Math.floor((Date.now() - startedAt) / 1000);
   const store = createJsonStateStore<PersistedState>(config.dataDir);
 
-  // The MQTT MTP itself (its Subscription table, its back-off), and as the engine sees it: counting failed publishes.
-  let mqtt: MqttMtp | undefined;
-  let mtp: Mtp | undefined;
-  let mtpStatus: MtpStatus = 'Disabled';
-  let responseTopic = '';
-  // Device.MQTT.Client.1.Stats: one set of counters for the client, whichever MTP instance runs it.
-  const stats = createMqttStats();
-  let statsRestart = false;
-
-  const countingPublishErrors = (inner: Mtp): Mtp => ({
-    get status() {
-      return inner.status;
-    },
-    get maxRecordBytes() {
-      return inner.maxRecordBytes;
-    },
-    start: () => {
-      inner.start();
-    },
-    stop: () => inner.stop(),
-    async send(topic, bytes, kind) {
-      try {
-        await inner.send(topic, bytes, kind);
-      } catch (error) {
-        stats.publishFailed();
-        throw error;
-      }
-    },
-  });
+  // Built once the data model is: the bindings reach it through this.
+  let mtps: MtpManager | undefined;
   let requests: RequestManager | undefined;
   let subscriptions: SubscriptionService | undefined;
   let dm: DataModel | undefined;
@@ -138,8 +152,6 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
       endpointId: config.endpointId,
       softwareVersion: BERTH_VERSION,
       upTimeSeconds,
-      mtpStatus: () => (mtpStatus === 'Connected' ? 'Up' : mtpStatus.startsWith('Error') ? 'Error' : 'Down'),
-      responseTopicDiscovered: () => responseTopic,
       requests: () => requests!,
       sendOnBoardRequest: (controller) => {
         subscriptions!.sendOnBoardRequest(controller, {
@@ -149,53 +161,44 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
           versions: SUPPORTED_PROTOCOL_VERSIONS,
         });
       },
-      // Takes effect by reconnecting with the new settings, as a write to the MQTT client does.
-      agentMtpChanged: () => { scheduleReconnect(); },
       now: () => new Date(),
     },
     model,
   );
-  let reconnectTimer: NodeJS.Timeout | undefined;
-  const scheduleReconnect = (): void => {
-    // Several parameters are usually written in one Set: reconnect once, after the commit.
-    if (reconnectTimer) clearTimeout(reconnectTimer);
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = undefined;
-      void restartMtp();
-    }, 50);
-  };
-  // The agent runs one MQTT client, Device.MQTT.Client.1.
-  const tlsRequired = configRequiresTls(config.mqtt);
-  const isRunClient = (client: DmObject): boolean => client.path === MQTT_CLIENT;
-  const retrySettings = (client: DmObject): RetrySettings => ({
-    connectRetryTime: Number(model().read(client, 'ConnectRetryTime')),
-    multiplier: Number(model().read(client, 'ConnectRetryIntervalMultiplier')),
-    maxInterval: Number(model().read(client, 'ConnectRetryMaxInterval')),
-  });
-  const subscriptionRows = (client: DmObject): SubscriptionRow[] =>
-    [...(client.tables.get('Subscription')?.rows.values() ?? [])]
-      .map((row) => ({ topic: model().read(row, 'Topic'), qos: Number(model().read(row, 'QoS')) as Qos, enabled: model().read(row, 'Enable') === 'true' }))
-      .filter((row) => row.topic !== '');
+  const mqttTlsRequired = config.mqtt !== undefined && configRequiresTls(config.mqtt);
   bindMqtt(
     registry,
     {
-      status: () => mtpStatus,
-      responseInformation: () => responseTopic,
-      stats: () => stats.values(),
+      status: (client) => mtps!.mqttClientStatus(client),
+      responseInformation: (client) => {
+        const agentMtp = [...model().table('Device.LocalAgent.MTP.').rows.values()].find((row) => model().read(row.objects.get('MQTT')!, 'Reference') === client.path.slice(0, -1));
+        return agentMtp ? mtps!.responseTopicDiscovered(agentMtp) : '';
+      },
+      stats: (client) => mtps!.mqttStats(client),
       configChanged: (client, names) => {
-        // TR-181 Stats: reset when the client is (re-)enabled or connects to another broker; done when the old connection is closed.
-        if ((names.includes('Enable') && model().read(client, 'Enable') === 'true') || names.some((name) => NEW_BROKER.has(name))) statsRestart = true;
-        scheduleReconnect();
+        // TR-181 Stats: reset when the client is (re-)enabled or connects to another broker.
+        mtps!.mqttClientChanged(client, (names.includes('Enable') && model().read(client, 'Enable') === 'true') || names.some((name) => NEW_BROKER.has(name)));
       },
-      retryChanged: (client) => {
-        if (isRunClient(client)) mqtt?.setRetry(retrySettings(client));
-      },
-      forceReconnect: scheduleReconnect,
-      subscriptionsChanged: (client) => {
-        if (isRunClient(client)) mqtt?.setSubscriptions(subscriptionRows(client));
-      },
-      subscriptionStatus: (client, topic) => (isRunClient(client) ? mqtt?.subscriptionStatus(topic) : undefined) ?? 'Unsubscribed',
-      tlsRequired: (client) => isRunClient(client) && tlsRequired,
+      retryChanged: (client) => { mtps!.mqttLiveSettingsChanged(client); },
+      forceReconnect: (client) => { mtps!.reconnect(client); },
+      subscriptionsChanged: (client) => { mtps!.mqttLiveSettingsChanged(client); },
+      subscriptionStatus: (client, topic) => mtps!.mqttSubscriptionStatus(client, topic),
+      tlsRequired: (client) => model().read(client, 'Alias') === MQTT_CLIENT_ALIAS && mqttTlsRequired,
+    },
+    model,
+  );
+  bindMtps(
+    registry,
+    {
+      agentMtpStatus: (row) => mtps!.agentMtpStatus(row),
+      responseTopicDiscovered: (row) => mtps!.responseTopicDiscovered(row),
+      destinationFromServer: (row) => mtps!.destinationFromServer(row),
+      stompStatus: (connection) => mtps!.stompStatus(connection),
+      stompLastChange: (connection) => mtps!.stompLastChange(connection),
+      stompIsEncrypted: (connection) => mtps!.stompIsEncrypted(connection),
+      webSocketRetryCount: (webSocket) => mtps!.webSocketRetryCount(webSocket),
+      webSocketReset: (webSocket) => { mtps!.reconnect(webSocket); },
+      changed: () => { mtps?.changed(); },
     },
     model,
   );
@@ -325,9 +328,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     endpointId: config.endpointId,
     logger: logger.child({ component: 'engine' }),
     requests,
-    mtp: () => mtp,
+    transport: { sendToController: (controller, bytes, kind) => mtps!.sendToController(controller, bytes, kind) },
     flushPersistence,
-    maxRecordBytes: () => mtp?.maxRecordBytes ?? config.mqtt.maxMessageBytes,
     accessControl,
     audit: (request) => { audit.request(request); },
   });
@@ -340,137 +342,48 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger): Pro
     deploymentRows.syncRows();
     setImmediate(() => { raiseDuStateChange(model(), report); });
   });
+  mtps = createMtpManager({
+    dm,
+    endpointId: config.endpointId,
+    factory: adapters.mtpFactory ?? defaultMtpFactory,
+    local: localMtpSettings(config),
+    logger: logger.child({ component: 'mtp' }),
+    onRecord: (record) => { engine.handleRecord(record); },
+  });
+  const mtpManager = mtps;
+
   // Async commands and agent-side changes persist too (e.g. a subscription expiring): flush soon after.
   dm.addListener({ persistentChange: () => setImmediate(() => void flushPersistence().catch((error: unknown) => { logger.error({ err: error }, 'saving state failed'); })) });
 
-  const mtpLogger = logger.child({ component: 'mqtt' });
-  const setStatus = (status: MtpStatus): void => {
-    if (status === mtpStatus) return;
-    if (status === 'Connected') stats.connected();
-    if (status.startsWith('Error')) stats.connectionFailed();
-    mtpStatus = status;
-    const client = model().lookup(MQTT_CLIENT);
-    if (client) model().notifyValueChange(client, 'Status');
-    const agentMtp = model().lookup(AGENT_MTP);
-    if (agentMtp) model().notifyValueChange(agentMtp, 'Status');
-  };
-
-  const buildMtp = (): MqttMtp | undefined => {
-    const d = model();
-    const client = d.lookup(MQTT_CLIENT);
-    const agentMtp = d.lookup(AGENT_MTP);
-    if (!client || !agentMtp || d.read(client, 'Enable') !== 'true' || d.read(agentMtp, 'Enable') !== 'true') return undefined;
-    const raw = (obj: DmObject, name: string): string => d.readRaw(obj, obj.schema.params.get(name)!);
-    const scheme = { 'TCP/IP': 'mqtt', TLS: 'mqtts', WebSocket: 'ws', WebSocketTLS: 'wss' }[raw(client, 'TransportProtocol')] ?? 'mqtt';
-    const host = raw(client, 'BrokerAddress').includes(':') ? `[${raw(client, 'BrokerAddress')}]` : raw(client, 'BrokerAddress');
-    const wsPath = scheme.startsWith('ws') ? new URL(config.mqtt.url).pathname : '';
-    const mqttObj = agentMtp.objects.get('MQTT')!;
-    const optional = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> =>
-      value === undefined || value === '' ? {} : ({ [key]: value } as Record<K, string>);
-    const retry = retrySettings(client);
-    return createMqttMtp(
-      {
-        url: `${scheme}://${host}:${raw(client, 'BrokerPort')}${wsPath}`,
-        version: raw(client, 'ProtocolVersion') === '5.0' ? 5 : 4,
-        endpointId: config.endpointId,
-        agentTopic: raw(mqttObj, 'ResponseTopicConfigured'),
-        ...optional('clientId', raw(client, 'ClientID')),
-        ...optional('username', raw(client, 'Username')),
-        ...optional('password', raw(client, 'Password')),
-        ...optional('caFile', config.mqtt.caFile),
-        ...optional('certFile', config.mqtt.certFile),
-        ...optional('keyFile', config.mqtt.keyFile),
-        keepAliveSeconds: Number(raw(client, 'KeepAliveTime')),
-        connectRetryTime: retry.connectRetryTime,
-        connectRetryIntervalMultiplier: retry.multiplier,
-        connectRetryMaxInterval: retry.maxInterval,
-        publishQos: Number(raw(mqttObj, 'PublishQoS')) as 0 | 1 | 2,
-        subscriptions: subscriptionRows(client),
-        maxPacketBytes: config.mqtt.maxMessageBytes,
-        requireTls: tlsRequired,
-      },
-      {
-        onRecord: (record) => {
-          engine.handleRecord(record);
-        },
-        onConnected: (info) => {
-          responseTopic = info.subscribedTopic === raw(mqttObj, 'ResponseTopicConfigured') ? '' : info.subscribedTopic;
-          engine.mtpConnected(info);
-        },
-        onStatus: (status, detail) => {
-          mtpLogger.info({ status, detail }, 'MQTT status');
-          setStatus(status);
-        },
-        onPacket: (direction, cmd) => {
-          if (direction === 'sent') stats.packetSent(cmd);
-          else stats.packetReceived(cmd);
-        },
-        onSubscriptionStatus: (topic) => {
-          const table = model().lookup(MQTT_CLIENT)?.tables.get('Subscription');
-          for (const row of table?.rows.values() ?? []) if (model().read(row, 'Topic') === topic) model().notifyValueChange(row, 'Status');
-        },
-      },
-      mtpLogger,
-    );
-  };
-
-  let running = false;
-  const startMtp = (): void => {
-    mqtt = buildMtp();
-    mtp = mqtt && countingPublishErrors(mqtt);
-    if (mtp) mtp.start();
-    else setStatus('Disabled');
-  };
-  // One restart at a time: two overlapping ones would leave two MQTT clients fighting over one client ID.
-  let restarting: Promise<void> = Promise.resolve();
-  const restartMtp = (): Promise<void> => {
-    restarting = restarting.then(async () => {
-      const old = mtp;
-      mtp = undefined;
-      mqtt = undefined;
-      await old?.stop();
-      if (statsRestart) stats.reset();
-      statsRestart = false;
-      if (running) startMtp();
-    });
-    return restarting;
-  };
 
   return {
     dm,
     engine,
     requests,
     subscriptions,
-    get mtpStatus() {
-      return mtpStatus;
+    get mtpUp() {
+      return mtpManager.anyUp;
     },
     get lastActivityAt() {
-      const { lastPublishMessageSent, lastPublishMessageReceived } = stats.values();
-      return smm.state.inFlight.length > 0 ? Date.now() : Math.max(lastPublishMessageSent, lastPublishMessageReceived);
+      return smm.state.inFlight.length > 0 ? Date.now() : mtpManager.lastActivityAt;
     },
     smm,
     start() {
-      running = true;
       runtimeMonitor.start();
       void smm.boot().catch((error: unknown) => {
         logger.error({ err: error }, 'software module management could not start');
       });
-      // Boot! is raised now; it waits in the outbox until the MTP connects.
+      // Boot! is raised now; it waits in the outbox until an MTP of each Controller connects.
       subscriptions.start({ cause: 'LocalReboot' });
-      startMtp();
+      mtpManager.start();
       logger.info({ endpointId: config.endpointId, dataDir: config.dataDir, version: BERTH_VERSION }, 'berth agent started');
     },
     async stop() {
-      running = false;
       runtimeMonitor.stop();
       smm.close();
-      if (reconnectTimer) clearTimeout(reconnectTimer);
       subscriptions.stop();
       await engine.idle();
-      await restarting;
-      await mtp?.stop();
-      mtp = undefined;
-      mqtt = undefined;
+      await mtpManager.stop();
       audit.close();
       await flushPersistence();
     },

@@ -28,8 +28,9 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
   const logger = createLogger(config.log.level);
   // The operator's file, so berth does not change it; but it holds the broker password in clear.
   const configMode = (await stat(values.config)).mode & 0o777;
-  if (config.mqtt.password !== undefined && (configMode & 0o044) !== 0) {
-    logger.warn({ file: values.config, mode: octal(configMode) }, 'the config file holds mqtt.password and other users may read it: chmod 600 it');
+  const secret = config.mqtt?.password !== undefined ? 'mqtt.password' : config.stomp?.password !== undefined ? 'stomp.password' : undefined;
+  if (secret !== undefined && (configMode & 0o044) !== 0) {
+    logger.warn({ file: values.config, mode: octal(configMode) }, `the config file holds ${secret} and other users may read it: chmod 600 it`);
   }
   const agent = await createAgent(config, logger);
   agent.start();

@@ -31,7 +31,7 @@ export function ctlConnection(flags: CtlConnectionFlags, agentConfig: AgentConfi
   const fromEnv = (name: string): string | undefined => env[name] || undefined;
   const agent = flags.agent ?? config?.endpointId ?? fromEnv('BERTH_AGENT');
   if (!agent) throw new UsageError('berth ctl needs --agent <endpoint-id> (or --config <agent config file>, or BERTH_AGENT)');
-  const version = flags.mqttVersion ?? String(config?.mqtt.version ?? 5);
+  const version = flags.mqttVersion ?? String(config?.mqtt?.version ?? 5);
   if (version !== '5' && version !== '4') throw new UsageError('--mqtt-version is 5 or 4 (MQTT 3.1.1)');
   const endpointId = flags.controller ?? DEFAULT_CONTROLLER;
   const configured = config?.controllers.find((controller) => controller.endpointId === endpointId);
@@ -47,7 +47,7 @@ export function ctlConnection(flags: CtlConnectionFlags, agentConfig: AgentConfi
   const password = flags.password ?? broker?.password;
   const caFile = flags.ca ?? broker?.caFile;
   return {
-    brokerUrl: flags.broker ?? config?.mqtt.url ?? fromEnv('BERTH_BROKER') ?? 'mqtt://127.0.0.1:1883',
+    brokerUrl: flags.broker ?? config?.mqtt?.url ?? fromEnv('BERTH_BROKER') ?? 'mqtt://127.0.0.1:1883',
     endpointId,
     agentEndpointId: agent,
     // A Controller bound to an agent topic of its own is heard only there (README: Who is speaking).

@@ -94,7 +94,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     const controller = await connectController({ brokerUrl: broker.url, endpointId: CONTROLLER, agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: `usp/controller/${CONTROLLER}` });
     cleanup.unshift(() => controller.close());
     // The agent sends an MQTTConnectRecord once it is subscribed; until then requests would go unheard.
-    for (let i = 0; i < 100 && agent.mtpStatus !== 'Connected'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !agent.mtpUp; i++) await new Promise((r) => setTimeout(r, 50));
     // Remove whatever the demo's apps left on Docker, even if the demo is interrupted half-way.
     cleanup.unshift(() => removeDemoObjects(runtime));
 

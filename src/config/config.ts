@@ -1,5 +1,6 @@
 // The agent's JSON config file (DESIGN.md §5). A bad file is refused with the key path and the reason, e.g.
-// `mqtt.version: must be 5 (MQTT 5.0) or 4 (MQTT 3.1.1)`. Only endpointId, dataDir and mqtt are required.
+// `mqtt.version: must be 5 (MQTT 5.0) or 4 (MQTT 3.1.1)`. Required: endpointId, dataDir and at least one MTP
+// (mqtt, stomp or websocket.listen).
 import { readFile } from 'node:fs/promises';
 import { array, boolean, formatPath, integer, object, oneOf, oneOrMany, string } from '../validation/schema.ts';
 import type { Infer } from '../validation/schema.ts';
@@ -12,6 +13,9 @@ const endpointId = string({
 });
 
 const mqttTopic = string({ min: 1, max: 65535 }).refine((topic) => !/[+#]/.test(topic), 'must not contain MQTT wildcards (+ or #)');
+
+const DEFAULT_MAX_MESSAGE_BYTES = 5 * 1024 * 1024;
+const maxMessageBytes = integer({ min: 1024, max: 268435455 }).default(DEFAULT_MAX_MESSAGE_BYTES);
 
 const mqttSchema = object({
   url: string({ pattern: /^(mqtt|mqtts|ws|wss):\/\/[^\s/]+(:\d+)?\/?[^\s]*$/, patternMessage: 'must be a broker URL like mqtt://127.0.0.1:1883 or mqtts://broker:8883' }),
@@ -30,8 +34,56 @@ const mqttSchema = object({
   // QoS 0 by default, as obuspa: a QoS 1 PUBLISH is answered by a broker PUBACK the agent never replies to, and with
   // a broker that leaves Nagle on (Mosquitto's default) the next request then waits ~40 ms for the delayed ACK.
   publishQos: oneOf([0, 1, 2]).default(0),
-  maxMessageBytes: integer({ min: 1024, max: 268435455 }).default(5 * 1024 * 1024),
+  maxMessageBytes,
 }).refine((mqtt) => (mqtt.certFile === undefined) === (mqtt.keyFile === undefined), 'certFile and keyFile go together (client certificate and its key)', ['certFile']);
+
+const stompDestination = string({ min: 1, max: 65535 });
+const pemFile = string({ min: 1 });
+
+// A STOMP broker connection (Device.STOMP.Connection.1) and the agent's destination on it (LocalAgent.MTP STOMP).
+const stompSchema = object({
+  url: string({ pattern: /^stomps?:\/\/[^\s/:]+(:\d+)?\/?$/, patternMessage: 'must be a broker URL like stomp://127.0.0.1:61613 or stomps://broker:61614' }),
+  // The STOMP `host` header: RabbitMQ's virtual host; the broker's own name when absent.
+  virtualHost: string({ max: 256 }).optional(),
+  username: string({ max: 256 }).optional(),
+  password: string({ max: 256 }).optional(),
+  // Where the agent receives (unless the broker names one in CONNECTED's subscribe-dest).
+  destination: stompDestination.optional(),
+  caFile: pemFile.optional(),
+  certFile: pemFile.optional(),
+  keyFile: pemFile.optional(),
+  // Heart-beats in milliseconds (STOMP.Connection.{i}.OutgoingHeartbeat/IncomingHeartbeat); none when absent.
+  heartbeat: object({ outgoingMs: integer({ min: 0, max: 3600000 }), incomingMs: integer({ min: 0, max: 3600000 }) }).optional(),
+  retryInitialSeconds: integer({ min: 1, max: 65535 }).default(5),
+  retryIntervalMultiplier: integer({ min: 1000, max: 65535 }).default(2000),
+  retryMaxSeconds: integer({ min: 1 }).default(30720),
+  maxMessageBytes,
+}).refine((stomp) => (stomp.certFile === undefined) === (stomp.keyFile === undefined), 'certFile and keyFile go together (client certificate and its key)', ['certFile']);
+
+// The agent's WebSocket identity and CA (for its server and for sessions it opens to Controllers), and its server.
+const webSocketSchema = object({
+  // The agent's certificate and key: its server's certificate, and its client certificate when it dials a Controller.
+  certFile: pemFile.optional(),
+  keyFile: pemFile.optional(),
+  // Checks Controllers' certificates (client certificates on the server; server certificates when dialling).
+  caFile: pemFile.optional(),
+  keepAliveSeconds: integer({ min: 1, max: 86400 }).default(60),
+  maxMessageBytes,
+  // The agent's WebSocket server (LocalAgent.MTP WebSocket), for Controllers that connect to it; none when absent.
+  listen: object({
+    bindAddress: string({ min: 1, max: 64 }).default('0.0.0.0'),
+    port: integer({ min: 1, max: 65535 }).default(8443),
+    path: string({ pattern: /^\/[^\s?#]*$/, patternMessage: 'must be a URL path like /usp' }).default('/usp'),
+    encryption: boolean().default(true),
+    // Controllers must present a certificate signed by caFile; off only for closed networks.
+    requireClientCertificate: boolean().default(true),
+    maxSessions: integer({ min: 1, max: 1024 }).default(32),
+  }).optional(),
+}).refine((ws) => (ws.certFile === undefined) === (ws.keyFile === undefined), 'certFile and keyFile go together (certificate and its key)', ['certFile'])
+  .refine((ws) => ws.listen === undefined || !ws.listen.encryption || ws.certFile !== undefined, 'an encrypted server needs certFile and keyFile', ['certFile'])
+  .refine((ws) => ws.listen === undefined || !ws.listen.requireClientCertificate || (ws.listen.encryption && ws.caFile !== undefined), 'requiring client certificates needs encryption and a caFile to check them with (or set listen.requireClientCertificate to false)', ['listen', 'requireClientCertificate']);
+
+const MTP_PROTOCOLS = ['MQTT', 'STOMP', 'WebSocket'] as const;
 
 const roleName = string({ pattern: /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, patternMessage: 'must be 1-64 letters, digits, spaces, ".", "_" or "-"' });
 const permissionString = string({ pattern: /^[r-][w-][x-][n-]$/, patternMessage: 'must be 4 characters r, w, x, n or - in that order, e.g. "r--n"' });
@@ -61,7 +113,20 @@ const tenantSchema = object({
 
 const controllerSchema = object({
   endpointId,
-  topic: mqttTopic,
+  // Its MQTT topic (Controller.{i}.MTP MQTT.Topic); needs the mqtt key.
+  topic: mqttTopic.optional(),
+  // Its STOMP destination (Controller.{i}.MTP STOMP.Destination); needs the stomp key.
+  stomp: object({ destination: stompDestination }).optional(),
+  // WebSocket: with url, the agent connects to the Controller's server (wss://host:port/path); without, the Controller
+  // connects to the agent's server (websocket.listen).
+  websocket: object({
+    url: string({ pattern: /^wss?:\/\/[^\s/]+(:\d+)?(\/[^\s]*)?$/, patternMessage: 'must be a URL like wss://controller.example:443/usp' }).optional(),
+    keepAliveSeconds: integer({ min: 1, max: 86400 }).optional(),
+    retryMinimumWaitSeconds: integer({ min: 1, max: 65535 }).default(5),
+    retryIntervalMultiplier: integer({ min: 1000, max: 65535 }).default(2000),
+  }).optional(),
+  // Which of its MTPs the agent tries first for notifications (Controller.{i}.MTP.{j}.Order); default MQTT, STOMP, WebSocket.
+  order: array(oneOf(MTP_PROTOCOLS), { min: 1, max: 3 }).refine((order) => new Set(order).size === order.length, 'names each protocol at most once').optional(),
   // 'full' (Full Access), 'untrusted', or names of roles of the `roles` key; with `tenant`, none or extra roles.
   role: oneOrMany(roleName, { min: 1, max: 8 }).optional(),
   tenant: string({ min: 1 }).optional(),
@@ -110,7 +175,9 @@ function isHttpUrl(text: string): boolean {
 const configSchema = object({
   endpointId,
   dataDir: string({ min: 1 }),
-  mqtt: mqttSchema,
+  mqtt: mqttSchema.optional(),
+  stomp: stompSchema.optional(),
+  websocket: webSocketSchema.optional(),
   controllers: array(controllerSchema).default([]),
   catalog: object({
     url: string().refine(isHttpUrl, 'must be an http:// or https:// URL'),
@@ -144,6 +211,22 @@ const configSchema = object({
   }).default({}),
   log: object({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({}),
 }).superRefine((config, report) => {
+  if (config.mqtt === undefined && config.stomp === undefined && config.websocket?.listen === undefined && !config.controllers.some((c) => c.websocket?.url !== undefined)) {
+    report([], 'the agent needs an MTP: an mqtt or stomp key, websocket.listen, or a Controller with a websocket url');
+  }
+  config.controllers.forEach((controller, i) => {
+    const mtps = controllerProtocols(controller);
+    if (mtps.length === 0) report(['controllers', i], 'needs a way to reach it: topic (MQTT), stomp.destination or websocket');
+    if (controller.topic !== undefined && config.mqtt === undefined) report(['controllers', i, 'topic'], 'an MQTT topic needs the mqtt key (the broker)');
+    if (controller.stomp !== undefined && config.stomp === undefined) report(['controllers', i, 'stomp'], 'a STOMP destination needs the stomp key (the broker)');
+    if (controller.websocket !== undefined && controller.websocket.url === undefined && config.websocket?.listen === undefined) {
+      report(['controllers', i, 'websocket'], 'without a url the Controller connects to the agent: that needs websocket.listen');
+    }
+    if (controller.agentTopic !== undefined && controller.topic === undefined) report(['controllers', i, 'agentTopic'], 'goes with topic (both are MQTT)');
+    controller.order?.forEach((protocol, j) => {
+      if (!mtps.includes(protocol)) report(['controllers', i, 'order', j], `${protocol} is not configured for this Controller`);
+    });
+  });
   const seen = new Set<string>();
   config.controllers.forEach((controller, i) => {
     if (seen.has(controller.endpointId)) report(['controllers', i, 'endpointId'], `duplicate Controller "${controller.endpointId}"`);
@@ -185,6 +268,13 @@ const configSchema = object({
     agentTopics.add(controller.agentTopic);
   });
 });
+
+/** The MTPs a configured Controller has, in the order the agent tries them (its `order` key first). */
+export function controllerProtocols(controller: { topic?: string | undefined; stomp?: unknown; websocket?: unknown; order?: readonly string[] | undefined }): ('MQTT' | 'STOMP' | 'WebSocket')[] {
+  const has = MTP_PROTOCOLS.filter((p) => (p === 'MQTT' ? controller.topic !== undefined : p === 'STOMP' ? controller.stomp !== undefined : controller.websocket !== undefined));
+  const first = (controller.order ?? []).filter((p): p is (typeof MTP_PROTOCOLS)[number] => (has as readonly string[]).includes(p));
+  return [...first, ...has.filter((p) => !first.includes(p))];
+}
 
 /** Role names the config may not reuse: the rows berth creates itself. */
 export const BUILT_IN_ROLES = ['full', 'untrusted', 'Full Access', 'Untrusted', 'Secured Values'];
@@ -235,5 +325,10 @@ export async function loadConfig(file: string): Promise<BerthConfig> {
 
 /** The agent topic when the config gives none: `usp/agent/<endpointId>`. */
 export function agentTopicOf(config: BerthConfig): string {
-  return config.mqtt.agentTopic ?? `usp/agent/${config.endpointId}`;
+  return config.mqtt?.agentTopic ?? `usp/agent/${config.endpointId}`;
+}
+
+/** The agent's STOMP destination when the config gives none: `/queue/usp.agent.<endpointId>`. */
+export function agentDestinationOf(config: BerthConfig): string {
+  return config.stomp?.destination ?? `/queue/usp.agent.${config.endpointId}`;
 }

@@ -1,4 +1,4 @@
-// Applies the config file to the data model: the agent's MQTT client and MTP, the built-in roles and the
+// Applies the config file to the data model: the agent's MTPs (seed-mtps.ts), the built-in roles and the
 // configured Controllers. Runs at first start, and again whenever the config file's seed changes (a firmware
 // update shipping a new config); otherwise the persisted data model — changed over USP — is the authority.
 import { createHash } from 'node:crypto';
@@ -6,51 +6,24 @@ import type { DataModel } from '../datamodel/data-model.ts';
 import type { DmObject, DmTable } from '../datamodel/instances.ts';
 import type { Transaction } from '../datamodel/transaction.ts';
 import type { BerthConfig } from './config.ts';
-import { agentTopicOf, rolesOf } from './config.ts';
+import { rolesOf } from './config.ts';
+import { seedAgentMtps, seedControllerMtps } from './seed-mtps.ts';
 import { toDateTime } from '../usp/values.ts';
-import { AGENT_TOPIC_PARAM } from '../engine/sender-binding.ts';
 import { VENDOR_PREFIX } from '../datamodel/vendor.ts';
 
-export const MQTT_CLIENT = 'Device.MQTT.Client.1.';
-export const AGENT_MTP = 'Device.LocalAgent.MTP.1.';
 const ROLE_TABLE = 'Device.LocalAgent.ControllerTrust.Role.';
 const CONTROLLER_TABLE = 'Device.LocalAgent.Controller.';
 const EXEC_ENV_TABLE = 'Device.SoftwareModules.ExecEnv.';
 
 /** The part of the config that seeds the data model, hashed to tell whether it changed since the last start. */
 export function seedHash(config: BerthConfig): string {
-  const seed = { endpointId: config.endpointId, mqtt: config.mqtt, controllers: config.controllers, execEnvs: config.execEnvs, roles: config.roles, tenants: config.tenants };
+  const seed = { endpointId: config.endpointId, mqtt: config.mqtt, stomp: config.stomp, websocket: config.websocket, controllers: config.controllers, execEnvs: config.execEnvs, roles: config.roles, tenants: config.tenants };
   return createHash('sha256').update(JSON.stringify(seed)).digest('hex');
 }
 
 export function applyConfig(dm: DataModel, config: BerthConfig): void {
   dm.update((tx) => {
-    const url = new URL(config.mqtt.url);
-    const transport = { 'mqtt:': 'TCP/IP', 'mqtts:': 'TLS', 'ws:': 'WebSocket', 'wss:': 'WebSocketTLS' }[url.protocol] ?? 'TCP/IP';
-    const defaultPort = { 'mqtt:': '1883', 'mqtts:': '8883', 'ws:': '80', 'wss:': '443' }[url.protocol] ?? '1883';
-    const client = rowByAlias(tx, dm.table('Device.MQTT.Client.'), 'mqtt', 1);
-    write(tx, client, {
-      Name: 'berth',
-      Enable: 'true',
-      ProtocolVersion: config.mqtt.version === 5 ? '5.0' : '3.1.1',
-      BrokerAddress: url.hostname.replace(/^\[|\]$/g, ''),
-      BrokerPort: url.port === '' ? defaultPort : url.port,
-      TransportProtocol: transport,
-      ClientID: config.mqtt.clientId ?? '',
-      Username: config.mqtt.username ?? '',
-      Password: config.mqtt.password ?? '',
-      KeepAliveTime: String(config.mqtt.keepAliveSeconds),
-      ConnectRetryTime: String(config.mqtt.connectRetryTime),
-      ConnectRetryIntervalMultiplier: String(config.mqtt.connectRetryIntervalMultiplier),
-      ConnectRetryMaxInterval: String(config.mqtt.connectRetryMaxInterval),
-    });
-    const mtp = rowByAlias(tx, dm.table('Device.LocalAgent.MTP.'), 'mqtt', 1);
-    write(tx, mtp, { Enable: 'true', Protocol: 'MQTT' });
-    write(tx, mtp.objects.get('MQTT')!, {
-      Reference: client.path.slice(0, -1),
-      ResponseTopicConfigured: agentTopicOf(config),
-      PublishQoS: String(config.mqtt.publishQos),
-    });
+    const agentMtps = seedAgentMtps(tx, dm, config, (obj, values) => { write(tx, obj, values); }, (table, alias, instance) => rowByAlias(tx, table, alias, instance));
 
     // Execution Environments: one row per configured ExecEnv (by Alias = name); rows of ExecEnvs no longer in
     // the config go. Enable is left as a Controller set it.
@@ -83,12 +56,11 @@ export function applyConfig(dm: DataModel, config: BerthConfig): void {
       if (controller.tenant !== undefined) assigned.push(roles.tenants.get(controller.tenant)!);
       if (controller.secured) assigned.push(roles.secured);
       write(tx, row, { Enable: String(controller.enable), AssignedRole: assigned.map(reference).join(','), PeriodicNotifInterval: String(controller.periodicNotifInterval) });
-      const mtps = row.tables.get('MTP')!;
-      const controllerMtp = [...mtps.rows.values()].find((m) => dm.read(m, 'Protocol') === 'MQTT') ?? tx.addRow(mtps);
-      write(tx, controllerMtp, { Enable: 'true', Protocol: 'MQTT' });
-      write(tx, controllerMtp.objects.get('MQTT')!, { Topic: controller.topic, AgentMTPReference: reference(mtp), [AGENT_TOPIC_PARAM]: controller.agentTopic ?? '' });
+      seedControllerMtps(tx, dm, config, controller, row, agentMtps, (obj, values) => { write(tx, obj, values); });
     });
     // The agent subscribes to each Controller's own agent topic (a Subscription row of its MQTT client, by Alias).
+    const client = agentMtps.mqtt ? dm.lookup(`${dm.read(agentMtps.mqtt.objects.get('MQTT')!, 'Reference')}.`) : undefined;
+    if (!client) return;
     const subscriptions = client.tables.get('Subscription')!;
     const wantedTopics = new Map(config.controllers.filter((c) => c.agentTopic !== undefined).map((c) => [`controller-${createHash('sha256').update(c.endpointId).digest('hex').slice(0, 16)}`, c.agentTopic!]));
     for (const row of [...subscriptions.rows.values()]) {

@@ -1,12 +1,12 @@
 // The USP engine: decodes Records from the MTPs, checks who is asking, runs each request on the serial
-// lane, and answers on the request's reply-to (else the Controller's configured topic). It also sends the
-// agent-originated Records: Connect Records after every (re)connect and Notify messages.
+// lane, and answers the way the request came (its origin's reply route). It also sends Notify messages to
+// Controllers over their MTPs. It never knows which MTP carried a Record (transport.ts).
 import { usp } from '../usp/generated/usp.js';
-import { decodeRecord, encodeRecord, encodeMsg, buildNoSessionRecord, buildMqttConnectRecord, buildDisconnectRecord, SUPPORTED_PROTOCOL_VERSIONS } from '../usp/codec.ts';
+import { decodeRecord, encodeRecord, encodeMsg, buildNoSessionRecord, buildDisconnectRecord, SUPPORTED_PROTOCOL_VERSIONS } from '../usp/codec.ts';
 import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts';
 import type { DataModel } from '../datamodel/data-model.ts';
 import type { DmObject } from '../datamodel/instances.ts';
-import type { InboundRecord, Mtp, MtpConnectedInfo } from '../mtp/mtp.ts';
+import type { ArrivedRecord, ControllerTransport, ReplyRoute } from './transport.ts';
 import type { Logger } from '../log.ts';
 import { createLane } from './lane.ts';
 import { MessageError } from './message-error.ts';
@@ -17,7 +17,6 @@ import { handleDelete } from './handle-delete.ts';
 import { handleOperate } from './handle-operate.ts';
 import { handleGetInstances } from './handle-get-instances.ts';
 import { handleGetSupportedDm } from './handle-get-supported-dm.ts';
-import { createOutbox, controllerTopic } from './outbox.ts';
 import { checkRequestLimits } from './request-limits.ts';
 import { createResponseBudget, ResponseTooLargeError } from './response-budget.ts';
 import { CONTROLLER_TABLE } from './subscriptions.ts';
@@ -26,7 +25,6 @@ import type { RequestManager } from './requests.ts';
 import type { RequestContext } from './context.ts';
 import type { AccessControl } from '../access/access.ts';
 import { isBanned } from '../access/controller-roles.ts';
-import { senderBindingProblem } from './sender-binding.ts';
 
 const MsgType = usp.Header.MsgType;
 
@@ -40,12 +38,10 @@ export interface EngineOptions {
   readonly endpointId: string;
   readonly logger: Logger;
   readonly requests: RequestManager;
-  /** The MTP Records go out on (looked up on each send: the app may replace it on reconfiguration). */
-  readonly mtp: () => Mtp | undefined;
+  /** How Notify messages reach a Controller (its MTPs, in Order). */
+  readonly transport: ControllerTransport;
   /** Resolves once every committed persistent change is on disk; awaited before answering a write. */
   readonly flushPersistence: () => Promise<void>;
-  /** The largest Record that can be sent now (the MTP's limit); larger responses become an Error 7005. */
-  readonly maxRecordBytes: () => number;
   /** ControllerTrust: what each Controller may see and do. */
   readonly accessControl: AccessControl;
   /** Told of every state-changing request (Set, Add, Delete, Operate) once it is answered: the audit trail. */
@@ -63,9 +59,7 @@ export interface RequestAudit {
 
 export interface Engine {
   /** Entry point for the MTPs. Never throws; bad input is answered or dropped and logged. */
-  handleRecord(record: InboundRecord): void;
-  /** The MTP (re)connected: send an MQTTConnectRecord to every Controller reachable over it (R-MTP.6). */
-  mtpConnected(info: MtpConnectedInfo): void;
+  handleRecord(record: ArrivedRecord): void;
   /** Sends a Notify to a Controller; false if it has no usable MTP. */
   sendNotify(controller: DmObject, msgId: string, notify: usp.Notify.$Properties): boolean;
   attachSubscriptions(subscriptions: SubscriptionService): void;
@@ -76,7 +70,6 @@ export interface Engine {
 export function createEngine(options: EngineOptions): Engine {
   const { dm, endpointId, logger } = options;
   const lane = createLane();
-  const outbox = createOutbox(options.mtp, logger);
   const inFlight = new Set<string>();
   let pendingBytes = 0;
   let subscriptions: SubscriptionService | undefined;
@@ -88,10 +81,6 @@ export function createEngine(options: EngineOptions): Engine {
 
   const encodeNoSession = (toId: string, msg: usp.Msg.$Properties): Uint8Array => encodeRecord(buildNoSessionRecord({ toId, fromId: endpointId, msg: encodeMsg(msg) }));
 
-  const sendNotifyMsg = (toId: string, topic: string, msg: usp.Msg.$Properties): void => {
-    outbox.send(topic, encodeNoSession(toId, msg), 'notify');
-  };
-
   const errorMsg = (msgId: string, error: unknown): usp.Msg.$Properties => {
     const code = isUspError(error) ? error.code : ErrorCode.InternalError;
     const paramErrs = error instanceof MessageError ? error.paramErrs.map((p) => ({ paramPath: p.paramPath, errCode: p.errCode, errMsg: p.errMsg })) : [];
@@ -99,20 +88,20 @@ export function createEngine(options: EngineOptions): Engine {
     return { header: { msgId, msgType: MsgType.ERROR }, body: { error: { errCode: code, errMsg: toUspMessage(error), paramErrs } } };
   };
 
-  /** Sends a response, or an Error 7005 in its place when the encoded Record is larger than the MTP carries. */
-  const sendResponse = (toId: string, topic: string, msg: usp.Msg.$Properties): void => {
+  /** Sends a response, or an Error 7005 in its place when the encoded Record is larger than the route carries. */
+  const sendResponse = (toId: string, route: ReplyRoute, msg: usp.Msg.$Properties): void => {
     let bytes = encodeNoSession(toId, msg);
-    const limit = options.maxRecordBytes();
+    const limit = route.maxRecordBytes;
     if (bytes.length > limit) {
       const msgId = msg.header?.msgId ?? '';
       logger.warn({ to: toId, msgId, bytes: bytes.length, limit }, 'response larger than the MTP carries; answered with 7005 instead');
       bytes = encodeNoSession(toId, errorMsg(msgId, new ResponseTooLargeError(limit, bytes.length)));
     }
-    outbox.send(topic, bytes, 'response');
+    route.send(bytes, 'response');
   };
 
-  const sendError = (toId: string, topic: string, msgId: string, error: unknown): void => {
-    sendResponse(toId, topic, errorMsg(msgId, error));
+  const sendError = (toId: string, route: ReplyRoute, msgId: string, error: unknown): void => {
+    sendResponse(toId, route, errorMsg(msgId, error));
   };
 
   /** Runs one request; returns the response body and its MsgType, or throws for an Error message. */
@@ -159,20 +148,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   const inTransaction = <T>(ctx: RequestContext, work: (tx: ReturnType<DataModel['begin']>) => T): T => dm.update(work, { originator: ctx.originator, access: ctx.access });
 
-  /**
-   * Where a Controller's answers go: its configured topic (Controller.{i}.MTP.{j}.MQTT.Topic). R-MQTT.26 says the
-   * request's Response Topic, and berth follows it when it is that topic; a different one is not trusted, since any
-   * client of the broker can put a Controller's Endpoint ID in from_id and name its own topic to read the answer.
-   * A Controller with no configured topic (added over USP without an MTP row) is answered on its reply-to.
-   */
-  const replyTopic = (controller: DmObject, from: string, replyTo: string | undefined): string | undefined => {
-    const configured = controllerTopic(dm, controller);
-    if (configured === undefined) return replyTo;
-    if (replyTo !== undefined && replyTo !== configured) logger.warn({ from, replyTo, configured }, "answering on the Controller's configured topic, not the request's reply-to");
-    return configured;
-  };
-
-  const handleMsg = (from: string, replyTo: string | undefined, payload: Uint8Array, arrivedOn: string | undefined): void => {
+  const handleMsg = (from: string, origin: ArrivedRecord['origin'], payload: Uint8Array): void => {
     let msg: usp.Msg;
     try {
       msg = usp.Msg.decode(payload);
@@ -188,19 +164,19 @@ export function createEngine(options: EngineOptions): Engine {
       logger.warn({ from, msgId }, 'dropped a message from an Endpoint that is not an enabled Controller of this agent');
       return;
     }
-    const misplaced = senderBindingProblem(dm, dm.table(CONTROLLER_TABLE).rows.values(), controller, arrivedOn);
+    const misplaced = origin.refusal(controller);
     if (misplaced !== undefined) {
-      logger.warn({ from, msgId, arrivedOn }, `dropped a Record that arrived where its sender may not speak: ${misplaced}`);
+      logger.warn({ from, msgId, via: origin.description }, `dropped a Record that arrived where its sender may not speak: ${misplaced}`);
       return;
     }
-    const topic = replyTopic(controller, from, replyTo);
-    if (topic === undefined) {
-      logger.warn({ from, msgId }, 'dropped a message: no reply-to and no configured topic for this Controller');
+    const route = origin.replyRoute(controller);
+    if (route === undefined) {
+      logger.warn({ from, msgId, via: origin.description }, 'dropped a message: no reply address and no configured one for this Controller');
       return;
     }
     const body = msg.body;
     if (!msg.header || !body?.msgBody) {
-      sendError(from, topic, msgId, new UspError(ErrorCode.InvalidArguments, 'Msg has no header or no body'));
+      sendError(from, route, msgId, new UspError(ErrorCode.InvalidArguments, 'Msg has no header or no body'));
       return;
     }
     if (body.msgBody === 'response') {
@@ -214,7 +190,7 @@ export function createEngine(options: EngineOptions): Engine {
     }
     const request = body.request;
     if (!request?.reqType) {
-      sendError(from, topic, msgId, new UspError(ErrorCode.InvalidArguments, 'Request has no message body'));
+      sendError(from, route, msgId, new UspError(ErrorCode.InvalidArguments, 'Request has no message body'));
       return;
     }
     // R-MSG.4: a duplicate msg_id arriving before the original was answered is ignored.
@@ -235,7 +211,7 @@ export function createEngine(options: EngineOptions): Engine {
       }
     } catch (error) {
       logger.warn({ from, msgId, err: toUspMessage(error) }, 'refused a request over a limit');
-      sendError(from, topic, msgId, error);
+      sendError(from, route, msgId, error);
       audit(from, msgId, request, { error });
       return;
     }
@@ -245,15 +221,15 @@ export function createEngine(options: EngineOptions): Engine {
       .run(from, async () => {
         // The access is worked out when the request runs, not when it arrived: a role change queued before it applies.
         const access = options.accessControl.forController(controller);
-        const ctx: RequestContext = { dm, originator: from, controller, access, requests: options.requests, logger, budget: createResponseBudget(options.maxRecordBytes()) };
+        const ctx: RequestContext = { dm, originator: from, controller, access, requests: options.requests, logger, budget: createResponseBudget(route.maxRecordBytes) };
         try {
           const { response, type, wrote } = await dispatch(ctx, request);
           if (wrote) await options.flushPersistence();
-          if (request.reqType !== 'operate' || request.operate?.sendResp !== false) sendResponse(from, topic, { header: { msgId, msgType: type }, body: { response } });
+          if (request.reqType !== 'operate' || request.operate?.sendResp !== false) sendResponse(from, route, { header: { msgId, msgType: type }, body: { response } });
           audit(from, msgId, request, { response });
         } catch (error) {
           if (wroteRequest(request)) await options.flushPersistence().catch(() => undefined);
-          sendError(from, topic, msgId, error);
+          sendError(from, route, msgId, error);
           audit(from, msgId, request, { error });
         }
       })
@@ -289,16 +265,17 @@ export function createEngine(options: EngineOptions): Engine {
             logger.warn({ from: record.fromId }, 'dropped a Record with an empty payload');
             return;
           }
-          handleMsg(record.fromId, inbound.replyTo, payload, inbound.arrivedOn);
+          handleMsg(record.fromId, inbound.origin, payload);
           return;
         }
         case 'sessionContext': {
           // E2E session context is not supported: answer with a DisconnectRecord 7106 (R-E2E.6a).
           const controller = findController(record.fromId);
-          const topic = controller && dm.read(controller, 'Enable') === 'true' ? replyTopic(controller, record.fromId, inbound.replyTo) : undefined;
-          if (topic !== undefined) {
+          const admitted = controller && dm.read(controller, 'Enable') === 'true' && !isBanned(dm, controller) && inbound.origin.refusal(controller) === undefined;
+          const route = admitted ? inbound.origin.replyRoute(controller) : undefined;
+          if (route !== undefined) {
             const disconnect = buildDisconnectRecord({ toId: record.fromId, fromId: endpointId, reason: 'Session Context is not supported', reasonCode: ErrorCode.SessionContextNotAllowed });
-            outbox.send(topic, encodeRecord(disconnect), 'response');
+            route.send(encodeRecord(disconnect), 'response');
           }
           return;
         }
@@ -311,21 +288,9 @@ export function createEngine(options: EngineOptions): Engine {
           logger.debug({ from: record.fromId, type: record.recordType }, 'ignored a connect/disconnect Record');
       }
     },
-    mtpConnected(info: MtpConnectedInfo) {
-      outbox.flush();
-      for (const controller of dm.table(CONTROLLER_TABLE).rows.values()) {
-        if (dm.read(controller, 'Enable') !== 'true') continue;
-        const topic = controllerTopic(dm, controller);
-        if (topic === undefined) continue;
-        const record = buildMqttConnectRecord({ toId: dm.read(controller, 'EndpointID'), fromId: endpointId, mqttVersion: info.mqttVersion, subscribedTopic: info.subscribedTopic });
-        outbox.send(topic, encodeRecord(record), 'connect');
-      }
-    },
     sendNotify(controller, msgId, notify) {
-      const topic = controllerTopic(dm, controller);
-      if (topic === undefined) return false;
-      sendNotifyMsg(dm.read(controller, 'EndpointID'), topic, { header: { msgId, msgType: MsgType.NOTIFY }, body: { request: { notify } } });
-      return true;
+      const toId = dm.read(controller, 'EndpointID');
+      return options.transport.sendToController(controller, encodeNoSession(toId, { header: { msgId, msgType: MsgType.NOTIFY }, body: { request: { notify } } }), 'notify');
     },
     attachSubscriptions(service) {
       subscriptions = service;

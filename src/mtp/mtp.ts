@@ -27,8 +27,9 @@ export interface MtpEvents {
   onStatus(status: MtpStatus, detail?: string): void;
 }
 
-/** What a sent Record is, which decides MQTT properties (retain flags, and for responses the request's reply-to). */
-export type OutboundKind = 'response' | 'notify' | 'connect';
+import type { OutboundKind } from '../engine/transport.ts';
+
+export type { OutboundKind };
 
 /**
  * A Record this MTP can never deliver (larger than the connection carries). Not worth queueing for a later

@@ -119,6 +119,21 @@ export function buildMqttConnectRecord(options: { toId: string; fromId: string; 
   };
 }
 
+/** The STOMPConnectRecord an Endpoint sends once subscribed (STOMP 1.2, the destination it receives on). */
+export function buildStompConnectRecord(options: { toId: string; fromId: string; subscribedDestination: string }): usp_record.Record.$Properties {
+  return {
+    version: USP_VERSION,
+    toId: options.toId,
+    fromId: options.fromId,
+    stompConnect: { version: usp_record.STOMPConnectRecord.STOMPVersion.V1_2, subscribedDestination: options.subscribedDestination },
+  };
+}
+
+/** The (empty) WebSocketConnectRecord an Endpoint sends once a WebSocket session is open. */
+export function buildWebSocketConnectRecord(options: { toId: string; fromId: string }): usp_record.Record.$Properties {
+  return { version: USP_VERSION, toId: options.toId, fromId: options.fromId, websocketConnect: {} };
+}
+
 /** A DisconnectRecord; reasonCode is from the 7100 range (e.g. 7106 Session Context not allowed). */
 export function buildDisconnectRecord(options: { toId: string; fromId: string; reason: string; reasonCode: number }): usp_record.Record.$Properties {
   return {

@@ -4,6 +4,7 @@ import type { DataModel } from '../../src/datamodel/data-model.ts';
 import { bindDevice } from '../../src/datamodel/bindings/device.ts';
 import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
 import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
+import { bindMtps } from '../../src/datamodel/bindings/mtps.ts';
 import { createMqttStats } from '../../src/mtp/mqtt-stats.ts';
 import { configRequiresTls } from '../../src/mtp/mqtt-transport-security.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
@@ -68,12 +69,24 @@ export function createTestModel(config: BerthConfig = testConfig(), options: { s
       endpointId: config.endpointId,
       softwareVersion: '0.0.0',
       upTimeSeconds: () => 42,
-      mtpStatus: () => 'Up',
-      responseTopicDiscovered: () => '',
       requests: () => requests!,
       sendOnBoardRequest: (controller) => onBoardRequests.push(controller.path),
-      agentMtpChanged: () => undefined,
       now: () => new Date('2026-01-02T03:04:05Z'),
+    },
+    () => dm!,
+  );
+  bindMtps(
+    registry,
+    {
+      agentMtpStatus: () => 'Up',
+      responseTopicDiscovered: () => '',
+      destinationFromServer: () => '',
+      stompStatus: () => 'Enabled',
+      stompLastChange: () => 0,
+      stompIsEncrypted: () => false,
+      webSocketRetryCount: () => 0,
+      webSocketReset: () => undefined,
+      changed: () => undefined,
     },
     () => dm!,
   );
@@ -88,7 +101,7 @@ export function createTestModel(config: BerthConfig = testConfig(), options: { s
       forceReconnect: () => undefined,
       subscriptionsChanged: () => undefined,
       subscriptionStatus: () => 'Unsubscribed',
-      tlsRequired: () => configRequiresTls(config.mqtt),
+      tlsRequired: () => config.mqtt !== undefined && configRequiresTls(config.mqtt),
     },
     () => dm!,
   );

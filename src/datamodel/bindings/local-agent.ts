@@ -1,4 +1,4 @@
-// Bindings for Device.LocalAgent.: identity, MTP status, Controllers, Subscriptions, Requests, ControllerTrust.
+// Bindings for Device.LocalAgent.: identity, Controllers, Subscriptions, Requests, ControllerTrust (MTPs: mtps.ts).
 import type { Registry } from '../registry.ts';
 import type { DmObject } from '../instances.ts';
 import type { DataModel } from '../data-model.ts';
@@ -16,15 +16,9 @@ export interface LocalAgentRuntime {
   readonly endpointId: string;
   readonly softwareVersion: string;
   upTimeSeconds(): number;
-  /** Status of the agent's MTP for Device.LocalAgent.MTP.{i}.Status. */
-  mtpStatus(): 'Up' | 'Down' | 'Error';
-  /** CONNACK Response Information, when the broker gave one. */
-  responseTopicDiscovered(): string;
   /** Late-bound: the request manager and subscription service are built after the data model is frozen. */
   requests(): RequestManager;
   sendOnBoardRequest(controller: DmObject): void;
-  /** The agent's MTP row (Enable, ResponseTopicConfigured, PublishQoS, ...) was written: apply it (reconnects). */
-  agentMtpChanged(): void;
   now(): Date;
 }
 
@@ -56,20 +50,10 @@ export function bindLocalAgent(registry: Registry, runtime: LocalAgentRuntime, d
       EndpointID: () => runtime.endpointId,
       SoftwareVersion: () => runtime.softwareVersion,
       UpTime: () => String(runtime.upTimeSeconds()),
-      SupportedProtocols: () => 'MQTT',
       SupportedFingerprintAlgorithms: () => 'SHA-256',
       SupportedNumberOfSubscriptions: () => String(dm().table('Device.LocalAgent.Subscription.').schema.decl.maxRows ?? -1),
     },
   });
-  registry.bindObject('Device.LocalAgent.MTP.{i}.', {
-    get: { Status: (mtp) => (dm().read(mtp, 'Enable') === 'true' ? runtime.mtpStatus() : 'Down') },
-    onChanged: () => { runtime.agentMtpChanged(); },
-  });
-  registry.bindObject('Device.LocalAgent.MTP.{i}.MQTT.', {
-    get: { ResponseTopicDiscovered: () => runtime.responseTopicDiscovered() },
-    onChanged: () => { runtime.agentMtpChanged(); },
-  });
-
   registry.bindObject('Device.LocalAgent.Controller.{i}.', {
     // InheritedRole: roles from the credential that authenticated the Controller (ControllerTrust.Credential);
     // stored by the agent, empty until an MTP authenticates Controllers by certificate.

@@ -11,10 +11,10 @@ const env = { name: 'apps', memoryKiB: 4096, cpuPercent: 10, diskKiB: 4096 };
 
 test('only endpointId, dataDir and mqtt.url are required; the rest has documented defaults', () => {
   const config = parseConfig(minimal);
-  assert.equal(config.mqtt.version, 5);
-  assert.equal(config.mqtt.keepAliveSeconds, 60);
-  assert.equal(config.mqtt.connectRetryTime, 5);
-  assert.equal(config.mqtt.publishQos, 0);
+  assert.equal(config.mqtt!.version, 5);
+  assert.equal(config.mqtt!.keepAliveSeconds, 60);
+  assert.equal(config.mqtt!.connectRetryTime, 5);
+  assert.equal(config.mqtt!.publishQos, 0);
   assert.deepEqual(config.controllers, []);
   assert.equal(config.log.level, 'info');
   assert.equal(agentTopicOf(config), 'usp/agent/os::012345-GW0001');
@@ -28,7 +28,14 @@ test('a bad config names each wrong key and why', () => {
     [{ ...minimal, mqtt: { ...minimal.mqtt, agentTopic: 'usp/agent/#' } }, /^mqtt\.agentTopic: must not contain MQTT wildcards/m],
     [{ ...minimal, mqtt: { ...minimal.mqtt, certFile: '/c.pem' } }, /^mqtt\.certFile: certFile and keyFile go together/m],
     [{ ...minimal, controllers: [{ endpointId: 'proto::a', topic: 't' }, { endpointId: 'proto::a', topic: 'u' }] }, /^controllers\[1\]\.endpointId: duplicate Controller "proto::a"/m],
-    [{ ...minimal, controllers: [{ endpointId: 'proto::a' }] }, /^controllers\[0\]\.topic: /m],
+    [{ ...minimal, controllers: [{ endpointId: 'proto::a' }] }, /^controllers\[0\]: needs a way to reach it: topic \(MQTT\), stomp\.destination or websocket$/m],
+    [{ endpointId: 'proto::agent', dataDir: '/x' }, /^\(top level\): the agent needs an MTP: an mqtt or stomp key, websocket\.listen, or a Controller with a websocket url$/m],
+    [{ ...minimal, controllers: [{ endpointId: 'proto::a', stomp: { destination: '/queue/a' } }] }, /^controllers\[0\]\.stomp: a STOMP destination needs the stomp key \(the broker\)$/m],
+    [{ ...minimal, controllers: [{ endpointId: 'proto::a', websocket: {} }] }, /^controllers\[0\]\.websocket: without a url the Controller connects to the agent: that needs websocket\.listen$/m],
+    [{ ...minimal, controllers: [{ endpointId: 'proto::a', topic: 't', order: ['STOMP'] }] }, /^controllers\[0\]\.order\[0\]: STOMP is not configured for this Controller$/m],
+    [{ ...minimal, stomp: { url: 'amqp://broker' } }, /^stomp\.url: must be a broker URL like stomp:\/\/127\.0\.0\.1:61613/m],
+    [{ ...minimal, websocket: { listen: {} } }, /^websocket\.certFile: an encrypted server needs certFile and keyFile$/m],
+    [{ ...minimal, websocket: { certFile: '/c', keyFile: '/k', listen: {} } }, /^websocket\.listen\.requireClientCertificate: requiring client certificates needs encryption and a caFile/m],
     [{ ...minimal, mqtt: { ...minimal.mqtt, keepalive: 5 } }, /^mqtt\.keepalive: unknown key \(allowed: url, version, .*keepAliveSeconds/m],
     [{ dataDir: '/x', mqtt: minimal.mqtt }, /^endpointId: is required \(a string\)$/m],
     [{ ...minimal, mqtt: { ...minimal.mqtt, keepAliveSeconds: 1.5 } }, /^mqtt\.keepAliveSeconds: must be an integer from 0 to 65535, not number 1\.5$/m],

@@ -1,7 +1,7 @@
 // The message handlers against a real, frozen data model (no MTP): what a Controller sees for each message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestModel, write, CONTROLLER_ID } from '../../helpers/model.ts';
+import { createTestModel, testConfig, write, CONTROLLER_ID } from '../../helpers/model.ts';
 import type { TestModel } from '../../helpers/model.ts';
 import { handleGet } from '../../../src/engine/handle-get.ts';
 import { handleSet } from '../../../src/engine/handle-set.ts';
@@ -186,7 +186,7 @@ test('Add errors: duplicate keys, read-only tables, non-tables, bad references',
 });
 
 test('Delete removes rows and their nested rows; missing instances follow allow_partial', () => {
-  const model = createTestModel();
+  const model = createTestModel(testConfig({ execEnvs: [{ name: 'default', memoryKiB: 4096, cpuPercent: 10, diskKiB: 4096 }] }));
   write(model, (tx) =>
     handleAdd(model.ctx('proto::other'), { allowPartial: false, createObjs: [{ objPath: 'Device.LocalAgent.Subscription.', paramSettings: [{ param: 'NotifType', value: 'Event' }, { param: 'ReferenceList', value: 'Device.Boot!' }] }] }, tx),
   'proto::other');
@@ -196,7 +196,7 @@ test('Delete removes rows and their nested rows; missing instances follow allow_
   assert.throws(() => write(model, (tx) => handleDelete(model.ctx(), { allowPartial: false, objPaths: ['Device.LocalAgent.Controller.7.'] }, tx)), (e: unknown) => e instanceof MessageError && e.code === 7016);
   const idempotent = write(model, (tx) => handleDelete(model.ctx(), { allowPartial: true, objPaths: ['Device.LocalAgent.Controller.7.'] }, tx));
   assert.deepEqual(idempotent.deletedObjResults![0]!.operStatus!.operSuccess!.affectedPaths, []);
-  const readOnly = write(model, (tx) => handleDelete(model.ctx(), { allowPartial: true, objPaths: ['Device.MQTT.Client.1.'] }, tx));
+  const readOnly = write(model, (tx) => handleDelete(model.ctx(), { allowPartial: true, objPaths: ['Device.SoftwareModules.ExecEnv.1.'] }, tx));
   assert.equal(readOnly.deletedObjResults![0]!.operStatus!.operSuccess!.unaffectedPathErrs![0]!.errCode, 7024);
 });
 

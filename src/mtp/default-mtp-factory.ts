@@ -1,0 +1,16 @@
+// The MTP adapters berth ships: mqtt.js for MQTT, its own STOMP 1.2 client, `ws` for WebSocket.
+import { createMqttMtp } from './mqtt.ts';
+import type { MtpFactory } from './mtp-manager.ts';
+
+export const defaultMtpFactory: MtpFactory = {
+  mqtt: createMqttMtp,
+  stomp: () => {
+    throw new Error('STOMP MTP: not built yet');
+  },
+  webSocketClient: () => {
+    throw new Error('WebSocket client MTP: not built yet');
+  },
+  webSocketServer: () => {
+    throw new Error('WebSocket server MTP: not built yet');
+  },
+};

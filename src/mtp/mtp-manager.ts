@@ -1,0 +1,715 @@
+// The MTP manager: runs the agent's MTPs as the data model describes them, and routes Records between them and the
+// engine. Each enabled LocalAgent.MTP.{i} row is one running MTP (an MQTT client, a STOMP connection or the
+// WebSocket server); each enabled Controller.{i}.MTP.{j} WebSocket row with a Host is one WebSocket client dialling
+// that Controller. When those rows (or the MQTT.Client / STOMP.Connection rows they reference) change over USP,
+// `changed()` rebuilds exactly the MTPs whose settings changed; the others keep their connections.
+//
+// Inbound Records reach the engine with an origin that answers on the same MTP, connection and address (the
+// engine never sees topics or sessions). Agent-originated Records go to the Controller's MTPs in Order through the
+// outbox, which falls back to the next and queues while all are down. Connect Records go out on every (re)connect.
+import type { DataModel } from '../datamodel/data-model.ts';
+import type { DmObject } from '../datamodel/instances.ts';
+import type { ArrivedRecord, ControllerTransport, OutboundKind, RecordOrigin, ReplyRoute } from '../engine/transport.ts';
+import { buildMqttConnectRecord, buildStompConnectRecord, buildWebSocketConnectRecord, encodeRecord } from '../usp/codec.ts';
+import type { Logger } from '../log.ts';
+import type { MqttMtp, MqttMtpEvents, MqttMtpOptions } from './mqtt.ts';
+import { createMqttStats } from './mqtt-stats.ts';
+import type { MqttStats, MqttStatsValues } from './mqtt-stats.ts';
+import type { Qos, SubscriptionRow, SubscriptionStatus } from './mqtt-subscriptions.ts';
+import { senderBindingProblem } from './mqtt-sender-binding.ts';
+import type {
+  InboundRecord,
+  MtpStatus,
+  StompConnectionStatus,
+  StompMtp,
+  StompMtpEvents,
+  StompMtpOptions,
+  TlsFiles,
+  WebSocketClientEvents,
+  WebSocketClientMtp,
+  WebSocketClientOptions,
+  WebSocketPeer,
+  WebSocketServerEvents,
+  WebSocketServerMtp,
+  WebSocketServerOptions,
+} from './mtp.ts';
+import { createOutbox } from './outbox.ts';
+import type { Channel } from './outbox.ts';
+import { AGENT_MTP_TABLE, CONTROLLER_TABLE, controllerByEndpoint, controllerMtps, raw, referenced } from './mtp-rows.ts';
+import type { ControllerMtp } from './mtp-rows.ts';
+
+/** Builds the MTP adapters: the real ones by default (default-mtp-factory.ts), others in tests or OEM builds. */
+export interface MtpFactory {
+  mqtt(options: MqttMtpOptions, events: MqttMtpEvents, logger: Logger): MqttMtp;
+  stomp(options: StompMtpOptions, events: StompMtpEvents, logger: Logger): StompMtp;
+  webSocketClient(options: WebSocketClientOptions, events: WebSocketClientEvents, logger: Logger): WebSocketClientMtp;
+  webSocketServer(options: WebSocketServerOptions, events: WebSocketServerEvents, logger: Logger): WebSocketServerMtp;
+}
+
+/** What the data model does not hold (files, bounds, bind address): from the config file, by row Alias. */
+export interface MtpLocalSettings {
+  mqtt(clientAlias: string): { readonly tls: TlsFiles; readonly requireTls: boolean; readonly maxRecordBytes: number; readonly webSocketPath: string };
+  stomp(connectionAlias: string): { readonly tls: TlsFiles; readonly maxRecordBytes: number };
+  webSocketServer(): { readonly bindAddress: string; readonly tls: TlsFiles; readonly requireClientCertificate: boolean; readonly maxSessions: number; readonly maxRecordBytes: number };
+  webSocketClient(): { readonly tls: TlsFiles; readonly maxRecordBytes: number };
+}
+
+export interface MtpManagerOptions {
+  readonly dm: DataModel;
+  readonly endpointId: string;
+  readonly factory: MtpFactory;
+  readonly local: MtpLocalSettings;
+  readonly logger: Logger;
+  /** The engine's entry point. */
+  onRecord(record: ArrivedRecord): void;
+}
+
+export interface MtpManager extends ControllerTransport {
+  start(): void;
+  stop(): Promise<void>;
+  /** MTP rows changed: rebuild what differs, once, soon (several writes of one Set are one rebuild). */
+  changed(): void;
+  /** MQTT.Client.{i}.ForceReconnect() (the client row) / Controller.{i}.MTP.{j}.WebSocket.Reset() (its WebSocket object). */
+  reconnect(row: DmObject): void;
+  /** An MQTT client's parameters were written; `newBroker`: its Stats start again (TR-181). */
+  mqttClientChanged(client: DmObject, newBroker: boolean): void;
+  /** The Subscription table or back-off of an MQTT client changed: applied without reconnecting. */
+  mqttLiveSettingsChanged(client: DmObject): void;
+  agentMtpStatus(row: DmObject): 'Up' | 'Down' | 'Error';
+  mqttClientStatus(client: DmObject): MtpStatus;
+  mqttStats(client: DmObject): MqttStatsValues;
+  mqttSubscriptionStatus(client: DmObject, topic: string): SubscriptionStatus;
+  responseTopicDiscovered(agentMtp: DmObject): string;
+  destinationFromServer(agentMtp: DmObject): string;
+  stompStatus(connection: DmObject): StompConnectionStatus;
+  /** When the connection's Status last changed (ms since the epoch, 0: never). */
+  stompLastChange(connection: DmObject): number;
+  stompIsEncrypted(connection: DmObject): boolean;
+  webSocketRetryCount(controllerMtp: DmObject): number;
+  /** Up when any MTP is connected (the WebSocket server: listening). */
+  readonly anyUp: boolean;
+  /** When a Record last went out or came in (ms since the epoch, 0: never). */
+  readonly lastActivityAt: number;
+}
+
+interface Runner {
+  readonly key: string;
+  readonly fingerprint: string;
+  readonly protocol: 'MQTT' | 'STOMP' | 'WebSocket';
+  status: MtpStatus;
+  stop(): Promise<void>;
+}
+interface MqttRunner extends Runner {
+  readonly protocol: 'MQTT';
+  readonly clientPath: string;
+  readonly mtp: MqttMtp;
+  discovered: string;
+}
+interface StompRunner extends Runner {
+  readonly protocol: 'STOMP';
+  readonly connectionPath: string;
+  readonly mtp: StompMtp;
+  stompStatus: StompConnectionStatus;
+  fromServer: string;
+}
+interface ServerRunner extends Runner {
+  readonly protocol: 'WebSocket';
+  readonly server: WebSocketServerMtp;
+}
+interface ClientRunner extends Runner {
+  readonly protocol: 'WebSocket';
+  readonly controllerId: string;
+  readonly client: WebSocketClientMtp;
+}
+
+/** A runner to build: its settings' fingerprint (unchanged = keep the running one) and how to build it. */
+interface Wanted {
+  readonly key: string;
+  readonly fingerprint: string;
+  build(): Runner;
+}
+
+const UP_STATUS = 'Connected';
+/** Writes in one Set arrive as several change callbacks: rebuild once after them. */
+const REBUILD_DELAY_MS = 50;
+
+export function createMtpManager(options: MtpManagerOptions): MtpManager {
+  const { dm, endpointId, factory, local, logger } = options;
+  const outbox = createOutbox(logger.child({ component: 'outbox' }));
+  const agentRunners = new Map<string, MqttRunner | StompRunner | ServerRunner>();
+  const clientRunners = new Map<string, ClientRunner>();
+  /** Open sessions of the WebSocket server(s): peer Endpoint ID → the server row's path. */
+  const serverSessions = new Map<string, string>();
+  const mqttStats = new Map<string, MqttStats>();
+  const stompChanges = new Map<string, number>();
+  let lastActivityAt = 0;
+  let running = false;
+  let rebuildTimer: NodeJS.Timeout | undefined;
+  let rebuilding: Promise<void> = Promise.resolve();
+  const restartKeys = new Set<string>();
+  /** MQTT clients whose Stats start again once their old connection is closed (its last packets still count there). */
+  const statsToReset = new Set<string>();
+  const resetStatsIfDue = (clientPath: string): void => {
+    if (statsToReset.delete(clientPath)) statsOf(clientPath).reset();
+  };
+
+  const statsOf = (clientPath: string): MqttStats => {
+    let stats = mqttStats.get(clientPath);
+    if (!stats) mqttStats.set(clientPath, (stats = createMqttStats()));
+    return stats;
+  };
+  const notify = (obj: DmObject | undefined, name: string): void => {
+    if (obj) dm.notifyValueChange(obj, name);
+  };
+  const deliver = (record: ArrivedRecord): void => {
+    lastActivityAt = Date.now();
+    options.onRecord(record);
+  };
+  const sent = (): void => {
+    lastActivityAt = Date.now();
+  };
+
+  // ---- channels: one MTP and one address on it --------------------------------------------------------------
+  const brokerChannel = (agentMtpPath: string, address: string, label: string): Channel => ({
+    key: `${label} ${agentMtpPath} → ${address}`,
+    up: () => agentRunners.get(agentMtpPath)?.status === UP_STATUS,
+    async send(bytes, kind) {
+      const runner = agentRunners.get(agentMtpPath);
+      if (!runner || runner.protocol === 'WebSocket') throw new Error(`${agentMtpPath} is not running`);
+      await runner.mtp.send(address, bytes, kind);
+      sent();
+    },
+  });
+  /** A Controller's WebSocket session, whichever side opened it (R-WS.4: one per pair of Endpoints). */
+  const sessionChannel = (controllerId: string, controllerMtpPath: string | undefined): Channel => {
+    const client = (): ClientRunner | undefined => {
+      const runner = controllerMtpPath === undefined ? undefined : clientRunners.get(controllerMtpPath);
+      return runner?.status === UP_STATUS ? runner : undefined;
+    };
+    const server = (): WebSocketServerMtp | undefined => {
+      const path = serverSessions.get(controllerId);
+      const runner = path === undefined ? undefined : agentRunners.get(path);
+      return runner?.protocol === 'WebSocket' && runner.server.hasSession(controllerId) ? runner.server : undefined;
+    };
+    return {
+      key: `WebSocket session with ${controllerId}`,
+      up: () => client() !== undefined || server() !== undefined,
+      async send(bytes) {
+        const viaClient = client();
+        if (viaClient) await viaClient.client.send(bytes);
+        else {
+          const viaServer = server();
+          if (!viaServer) throw new Error(`no WebSocket session with ${controllerId}`);
+          await viaServer.send(controllerId, bytes);
+        }
+        sent();
+      },
+    };
+  };
+  const channelOf = (controller: DmObject, mtp: ControllerMtp): Channel => {
+    switch (mtp.protocol) {
+      case 'MQTT':
+        return brokerChannel(mtp.agentMtp.path, mtp.topic, 'MQTT');
+      case 'STOMP':
+        return brokerChannel(mtp.agentMtp.path, mtp.destination, 'STOMP');
+      case 'WebSocket':
+        return sessionChannel(dm.read(controller, 'EndpointID'), mtp.dials ? mtp.row.path : undefined);
+    }
+  };
+  const routeOn = (channel: Channel, maxRecordBytes: () => number): ReplyRoute => ({
+    send: (bytes, kind) => { outbox.toChannel(channel, bytes, kind); },
+    get maxRecordBytes() {
+      return maxRecordBytes();
+    },
+  });
+
+  // ---- origins: where a Record came from, and how to answer it ----------------------------------------------
+  /**
+   * MQTT and STOMP: the answer goes to the Controller's configured address on this MTP. R-MQTT.26 says the request's
+   * reply-to, and berth follows it when it is that address; a different one is not trusted, since any client of the
+   * broker can put a Controller's Endpoint ID in from_id and name its own topic to read the answer. A Controller with
+   * no configured address here (added over USP without an MTP row) is answered on its reply-to.
+   */
+  const brokerOrigin = (runner: MqttRunner | StompRunner, agentMtpPath: string, record: InboundRecord): RecordOrigin => ({
+    description: `${runner.protocol} ${record.arrivedOn ?? ''}`,
+    refusal: (controller) =>
+      runner.protocol === 'MQTT' ? senderBindingProblem(dm, dm.table(CONTROLLER_TABLE).rows.values(), controller, record.arrivedOn) : undefined,
+    replyRoute(controller) {
+      const configured = controllerMtps(dm, controller).find((m) => m.protocol === runner.protocol && m.agentMtp.path === agentMtpPath);
+      const address = configured ? (configured.protocol === 'MQTT' ? configured.topic : configured.protocol === 'STOMP' ? configured.destination : undefined) : record.replyTo;
+      if (address === undefined) return undefined;
+      if (configured && record.replyTo !== undefined && record.replyTo !== address) {
+        logger.warn({ from: dm.read(controller, 'EndpointID'), replyTo: record.replyTo, configured: address }, "answering on the Controller's configured address, not the request's reply-to");
+      }
+      const channel = brokerChannel(agentMtpPath, address, runner.protocol);
+      return routeOn(channel, () => {
+        const current = agentRunners.get(agentMtpPath);
+        return current && current.protocol !== 'WebSocket' ? current.mtp.maxRecordBytes : runner.mtp.maxRecordBytes;
+      });
+    },
+  });
+  /** WebSocket: the session is the Controller's own; only its Endpoint ID may speak on it. */
+  const sessionOrigin = (peerId: string, description: string, channel: Channel, maxRecordBytes: () => number): RecordOrigin => ({
+    description,
+    refusal: (controller) => {
+      const claimed = dm.read(controller, 'EndpointID');
+      return claimed === peerId ? undefined : `this WebSocket session belongs to ${peerId}, not ${claimed}`;
+    },
+    replyRoute: () => routeOn(channel, maxRecordBytes),
+  });
+
+  // ---- connect records (R-MTP.6) -----------------------------------------------------------------------------
+  const enabledControllers = (): DmObject[] => [...dm.table(CONTROLLER_TABLE).rows.values()].filter((c) => dm.read(c, 'Enable') === 'true');
+  const sendConnectRecords = (agentMtpPath: string, build: (toId: string) => Uint8Array): void => {
+    for (const controller of enabledControllers()) {
+      for (const mtp of controllerMtps(dm, controller)) {
+        if (mtp.protocol === 'WebSocket' || mtp.agentMtp.path !== agentMtpPath) continue;
+        outbox.toChannel(channelOf(controller, mtp), build(dm.read(controller, 'EndpointID')), 'connect');
+      }
+    }
+    outbox.flush();
+  };
+  const sendSessionConnectRecord = (controllerId: string, channel: Channel): void => {
+    outbox.toChannel(channel, encodeRecord(buildWebSocketConnectRecord({ toId: controllerId, fromId: endpointId })), 'connect');
+    outbox.flush();
+  };
+
+  // ---- building runners from rows ---------------------------------------------------------------------------
+  const retryOf = (client: DmObject): { connectRetryTime: number; multiplier: number; maxInterval: number } => ({
+    connectRetryTime: Number(dm.read(client, 'ConnectRetryTime')),
+    multiplier: Number(dm.read(client, 'ConnectRetryIntervalMultiplier')),
+    maxInterval: Number(dm.read(client, 'ConnectRetryMaxInterval')),
+  });
+  const subscriptionRows = (client: DmObject): SubscriptionRow[] =>
+    [...(client.tables.get('Subscription')?.rows.values() ?? [])]
+      .map((row) => ({ topic: dm.read(row, 'Topic'), qos: Number(dm.read(row, 'QoS')) as Qos, enabled: dm.read(row, 'Enable') === 'true' }))
+      .filter((row) => row.topic !== '');
+  const optional = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> => (value === undefined || value === '' ? {} : ({ [key]: value } as Record<K, string>));
+
+  const setAgentStatus = (runner: Runner, row: string, status: MtpStatus, extra?: () => void): void => {
+    if (runner.status === status) return;
+    runner.status = status;
+    extra?.();
+    notify(dm.lookup(row), 'Status');
+    if (status === UP_STATUS) outbox.flush();
+  };
+
+  const wantMqtt = (row: DmObject, claimed: Set<string>): Wanted | string => {
+    const mqttObj = row.objects.get('MQTT')!;
+    const client = referenced(dm, dm.read(mqttObj, 'Reference'));
+    if (!client || client.table?.path !== 'Device.MQTT.Client.') return `${row.path}MQTT.Reference names no row of Device.MQTT.Client.`;
+    if (dm.read(client, 'Enable') !== 'true') return `${client.path} is disabled`;
+    if (claimed.has(client.path)) return `${client.path} is already used by another LocalAgent.MTP row (one connection per client)`;
+    claimed.add(client.path);
+    const settings = local.mqtt(dm.read(client, 'Alias'));
+    const scheme = { 'TCP/IP': 'mqtt', TLS: 'mqtts', WebSocket: 'ws', WebSocketTLS: 'wss' }[raw(dm, client, 'TransportProtocol')] ?? 'mqtt';
+    const address = raw(dm, client, 'BrokerAddress');
+    const host = address.includes(':') ? `[${address}]` : address;
+    const retry = retryOf(client);
+    const mtpOptions: MqttMtpOptions = {
+      url: `${scheme}://${host}:${raw(dm, client, 'BrokerPort')}${scheme.startsWith('ws') ? settings.webSocketPath : ''}`,
+      version: raw(dm, client, 'ProtocolVersion') === '5.0' ? 5 : 4,
+      endpointId,
+      agentTopic: raw(dm, mqttObj, 'ResponseTopicConfigured'),
+      ...optional('clientId', raw(dm, client, 'ClientID')),
+      ...optional('username', raw(dm, client, 'Username')),
+      ...optional('password', raw(dm, client, 'Password')),
+      ...optional('caFile', settings.tls.caFile),
+      ...optional('certFile', settings.tls.certFile),
+      ...optional('keyFile', settings.tls.keyFile),
+      keepAliveSeconds: Number(raw(dm, client, 'KeepAliveTime')),
+      connectRetryTime: retry.connectRetryTime,
+      connectRetryIntervalMultiplier: retry.multiplier,
+      connectRetryMaxInterval: retry.maxInterval,
+      publishQos: Number(raw(dm, mqttObj, 'PublishQoS')) as 0 | 1 | 2,
+      subscriptions: subscriptionRows(client),
+      maxPacketBytes: settings.maxRecordBytes,
+      requireTls: settings.requireTls,
+    };
+    // Back-off and subscriptions are applied live (mqttLiveSettingsChanged): they are not part of the fingerprint.
+    const identity = { ...mtpOptions, connectRetryTime: 0, connectRetryIntervalMultiplier: 0, connectRetryMaxInterval: 0, subscriptions: [] };
+    const rowPath = row.path;
+    const clientPath = client.path;
+    const fingerprint = JSON.stringify(identity);
+    return {
+      key: rowPath,
+      fingerprint,
+      build() {
+        resetStatsIfDue(clientPath);
+        const stats = statsOf(clientPath);
+        const mtpLogger = logger.child({ component: 'mqtt', mtp: rowPath });
+        let runner: MqttRunner;
+        const mtp = factory.mqtt(
+          mtpOptions,
+          {
+            onRecord: (record) => { deliver({ bytes: record.bytes, origin: brokerOrigin(runner, rowPath, record) }); },
+            onConnected: (info) => {
+              runner.discovered = info.subscribedTopic === mtpOptions.agentTopic ? '' : info.subscribedTopic;
+              sendConnectRecords(rowPath, (toId) => encodeRecord(buildMqttConnectRecord({ toId, fromId: endpointId, mqttVersion: info.mqttVersion, subscribedTopic: info.subscribedTopic })));
+            },
+            onStatus: (status, detail) => {
+              mtpLogger.info({ status, detail }, 'MQTT status');
+              if (status === UP_STATUS && runner.status !== UP_STATUS) stats.connected();
+              if (status.startsWith('Error')) stats.connectionFailed();
+              setAgentStatus(runner, rowPath, status, () => { notify(dm.lookup(clientPath), 'Status'); });
+            },
+            onPacket: (direction, cmd) => {
+              if (direction === 'sent') stats.packetSent(cmd);
+              else stats.packetReceived(cmd);
+            },
+            onSubscriptionStatus: (topic) => {
+              for (const sub of dm.lookup(clientPath)?.tables.get('Subscription')?.rows.values() ?? []) if (dm.read(sub, 'Topic') === topic) notify(sub, 'Status');
+            },
+          },
+          mtpLogger,
+        );
+        const counted: MqttMtp = Object.assign(Object.create(mtp) as MqttMtp, {
+          send: async (topic: string, bytes: Uint8Array, kind: OutboundKind) => {
+            try {
+              await mtp.send(topic, bytes, kind);
+            } catch (error) {
+              stats.publishFailed();
+              throw error;
+            }
+          },
+        });
+        runner = { key: rowPath, fingerprint, protocol: 'MQTT', status: 'Disabled', clientPath, mtp: counted, discovered: '', stop: () => mtp.stop() };
+        return runner;
+      },
+    };
+  };
+
+  const wantStomp = (row: DmObject, claimed: Set<string>): Wanted | string => {
+    const stompObj = row.objects.get('STOMP')!;
+    const connection = referenced(dm, dm.read(stompObj, 'Reference'));
+    if (!connection || connection.table?.path !== 'Device.STOMP.Connection.') return `${row.path}STOMP.Reference names no row of Device.STOMP.Connection.`;
+    if (dm.read(connection, 'Enable') !== 'true') return `${connection.path} is disabled`;
+    if (claimed.has(connection.path)) return `${connection.path} is already used by another LocalAgent.MTP row (one subscription per connection)`;
+    claimed.add(connection.path);
+    const settings = local.stomp(dm.read(connection, 'Alias'));
+    const heartbeats = raw(dm, connection, 'EnableHeartbeats') === 'true'
+      ? { outgoingMs: Number(raw(dm, connection, 'OutgoingHeartbeat')), incomingMs: Number(raw(dm, connection, 'IncomingHeartbeat')) }
+      : undefined;
+    const mtpOptions: StompMtpOptions = {
+      host: raw(dm, connection, 'Host'),
+      port: Number(raw(dm, connection, 'Port')),
+      virtualHost: raw(dm, connection, 'VirtualHost'),
+      username: raw(dm, connection, 'Username'),
+      password: raw(dm, connection, 'Password'),
+      tls: raw(dm, connection, 'EnableEncryption') === 'true' ? settings.tls : undefined,
+      heartbeats,
+      retry: {
+        initialSeconds: Number(raw(dm, connection, 'ServerRetryInitialInterval')),
+        multiplier: Number(raw(dm, connection, 'ServerRetryIntervalMultiplier')),
+        maxSeconds: Number(raw(dm, connection, 'ServerRetryMaxInterval')),
+      },
+      endpointId,
+      destination: raw(dm, stompObj, 'Destination'),
+      maxRecordBytes: settings.maxRecordBytes,
+    };
+    const rowPath = row.path;
+    const connectionPath = connection.path;
+    const fingerprint = JSON.stringify(mtpOptions);
+    return {
+      key: rowPath,
+      fingerprint,
+      build() {
+        const mtpLogger = logger.child({ component: 'stomp', mtp: rowPath });
+        let runner: StompRunner;
+        const mtp = factory.stomp(
+          mtpOptions,
+          {
+            onRecord: (record) => { deliver({ bytes: record.bytes, origin: brokerOrigin(runner, rowPath, record) }); },
+            onConnected: (info) => {
+              runner.fromServer = info.fromServer ? info.subscribedDestination : '';
+              notify(dm.lookup(rowPath)?.objects.get('STOMP'), 'DestinationFromServer');
+              sendConnectRecords(rowPath, (toId) => encodeRecord(buildStompConnectRecord({ toId, fromId: endpointId, subscribedDestination: info.subscribedDestination })));
+            },
+            onStatus: (status, stompStatus, detail) => {
+              mtpLogger.info({ status: stompStatus, detail }, 'STOMP status');
+              if (runner.stompStatus !== stompStatus) {
+                runner.stompStatus = stompStatus;
+                stompChanges.set(connectionPath, Date.now());
+                notify(dm.lookup(connectionPath), 'Status');
+              }
+              setAgentStatus(runner, rowPath, status);
+            },
+          },
+          mtpLogger,
+        );
+        runner = { key: rowPath, fingerprint, protocol: 'STOMP', status: 'Disabled', connectionPath, mtp, stompStatus: 'Connecting', fromServer: '', stop: () => mtp.stop() };
+        return runner;
+      },
+    };
+  };
+
+  const wantServer = (row: DmObject): Wanted => {
+    const ws = row.objects.get('WebSocket')!;
+    const settings = local.webSocketServer();
+    const serverOptions = {
+      bindAddress: settings.bindAddress,
+      port: Number(dm.read(ws, 'Port')),
+      path: dm.read(ws, 'Path') || '/',
+      encryption: dm.read(ws, 'EnableEncryption') === 'true',
+      tls: settings.tls,
+      requireClientCertificate: settings.requireClientCertificate,
+      keepAliveSeconds: Number(dm.read(ws, 'KeepAliveInterval')),
+      agentEndpointId: endpointId,
+      maxRecordBytes: settings.maxRecordBytes,
+      maxSessions: settings.maxSessions,
+    };
+    const rowPath = row.path;
+    const fingerprint = JSON.stringify(serverOptions);
+    return {
+      key: rowPath,
+      fingerprint,
+      build() {
+        const mtpLogger = logger.child({ component: 'websocket-server', mtp: rowPath });
+        let runner: ServerRunner;
+        const channelFor = (peerId: string): Channel => sessionChannel(peerId, undefined);
+        const server = factory.webSocketServer(
+          { ...serverOptions, admit: (peer) => admitPeer(peer) },
+          {
+            onRecord: (peerId, bytes) => {
+              const channel = channelFor(peerId);
+              deliver({ bytes, origin: sessionOrigin(peerId, `WebSocket session of ${peerId}`, channel, () => server.maxRecordBytes) });
+            },
+            onSessionOpened: (peer) => {
+              serverSessions.set(peer.endpointId, rowPath);
+              sendSessionConnectRecord(peer.endpointId, channelFor(peer.endpointId));
+            },
+            onSessionClosed: (peerId) => {
+              if (serverSessions.get(peerId) === rowPath && !server.hasSession(peerId)) serverSessions.delete(peerId);
+            },
+            onStatus: (status, detail) => {
+              mtpLogger.info({ status, detail }, 'WebSocket server status');
+              setAgentStatus(runner, rowPath, status);
+            },
+          },
+          mtpLogger,
+        );
+        runner = {
+          key: rowPath,
+          fingerprint,
+          protocol: 'WebSocket',
+          status: 'Connecting',
+          server,
+          stop: () => server.stop(),
+        };
+        server.start().catch((error: unknown) => {
+          mtpLogger.error({ err: error, port: serverOptions.port }, 'the WebSocket server cannot listen');
+          setAgentStatus(runner, rowPath, 'Error_Misconfigured');
+        });
+        return runner;
+      },
+    };
+  };
+
+  /** Who may open a session to the agent's WebSocket server: an enabled Controller, named by its certificate if it has one. */
+  const admitPeer = (peer: WebSocketPeer): string | undefined => {
+    const controller = controllerByEndpoint(dm, peer.endpointId);
+    if (!controller || dm.read(controller, 'Enable') !== 'true') return `${peer.endpointId} is not an enabled Controller of this agent`;
+    if (peer.certificateEndpointIds.length > 0 && !peer.certificateEndpointIds.includes(peer.endpointId)) {
+      return `the client certificate names ${peer.certificateEndpointIds.join(', ')}, not ${peer.endpointId}`;
+    }
+    return undefined;
+  };
+
+  const wantClient = (controller: DmObject, row: DmObject): Wanted => {
+    const ws = row.objects.get('WebSocket')!;
+    const settings = local.webSocketClient();
+    const controllerId = dm.read(controller, 'EndpointID');
+    const encryption = dm.read(ws, 'EnableEncryption') === 'true';
+    const clientOptions: WebSocketClientOptions = {
+      host: dm.read(ws, 'Host'),
+      port: Number(dm.read(ws, 'Port')),
+      path: dm.read(ws, 'Path'),
+      encryption,
+      tls: encryption ? settings.tls : undefined,
+      keepAliveSeconds: Number(dm.read(ws, 'KeepAliveInterval')),
+      retry: { initialSeconds: Number(dm.read(ws, 'SessionRetryMinimumWaitInterval')), multiplier: Number(dm.read(ws, 'SessionRetryIntervalMultiplier')) },
+      agentEndpointId: endpointId,
+      controllerEndpointId: controllerId,
+      maxRecordBytes: settings.maxRecordBytes,
+    };
+    const rowPath = row.path;
+    const fingerprint = JSON.stringify(clientOptions);
+    return {
+      key: rowPath,
+      fingerprint,
+      build() {
+        const mtpLogger = logger.child({ component: 'websocket-client', mtp: rowPath });
+        const channel = sessionChannel(controllerId, rowPath);
+        let runner: ClientRunner;
+        const client = factory.webSocketClient(
+          clientOptions,
+          {
+            onRecord: (bytes) => { deliver({ bytes, origin: sessionOrigin(controllerId, `WebSocket session to ${controllerId}`, channel, () => client.maxRecordBytes) }); },
+            onConnected: () => { sendSessionConnectRecord(controllerId, channel); },
+            onStatus: (status, detail) => {
+              mtpLogger.info({ status, detail }, 'WebSocket client status');
+              if (runner.status === status) return;
+              runner.status = status;
+              if (status === UP_STATUS) outbox.flush();
+            },
+            onRetryCount: () => { notify(dm.lookup(rowPath)?.objects.get('WebSocket'), 'CurrentRetryCount'); },
+          },
+          mtpLogger,
+        );
+        runner = { key: rowPath, fingerprint, protocol: 'WebSocket', status: 'Connecting', controllerId, client, stop: () => client.stop() };
+        client.start();
+        return runner;
+      },
+    };
+  };
+
+  /** What should run now, and why each enabled row that cannot run does not. */
+  const wanted = (): { agents: Wanted[]; clients: Wanted[] } => {
+    const claimedClients = new Set<string>();
+    const claimedConnections = new Set<string>();
+    const agents: Wanted[] = [];
+    let servers = 0;
+    for (const row of dm.table(AGENT_MTP_TABLE).rows.values()) {
+      if (dm.read(row, 'Enable') !== 'true') continue;
+      const protocol = dm.read(row, 'Protocol');
+      let want: Wanted | string;
+      if (protocol === 'MQTT') want = wantMqtt(row, claimedClients);
+      else if (protocol === 'STOMP') want = wantStomp(row, claimedConnections);
+      else want = servers++ === 0 ? wantServer(row) : `${row.path}: the agent runs one WebSocket server`;
+      if (typeof want === 'string') logger.warn({ mtp: row.path }, `MTP not started: ${want}`);
+      else agents.push(want);
+    }
+    const clients: Wanted[] = [];
+    for (const controller of enabledControllers()) {
+      for (const mtp of controllerMtps(dm, controller)) if (mtp.protocol === 'WebSocket' && mtp.dials) clients.push(wantClient(controller, mtp.row));
+    }
+    return { agents, clients };
+  };
+
+  const reconcile = async (): Promise<void> => {
+    const { agents, clients } = running ? wanted() : { agents: [], clients: [] };
+    const sync = async <R extends Runner>(runners: Map<string, R>, wants: readonly Wanted[]): Promise<void> => {
+      const byKey = new Map(wants.map((w) => [w.key, w]));
+      for (const [key, runner] of [...runners]) {
+        const want = byKey.get(key);
+        if (want && want.fingerprint === runner.fingerprint && !restartKeys.has(key)) continue;
+        runners.delete(key);
+        await runner.stop().catch((error: unknown) => { logger.warn({ err: error, mtp: key }, 'stopping an MTP failed'); });
+        if (runner.protocol === 'MQTT') resetStatsIfDue((runner as unknown as MqttRunner).clientPath);
+        notify(dm.lookup(key), 'Status');
+      }
+      for (const want of wants) {
+        if (runners.has(want.key)) continue;
+        const runner = want.build() as R;
+        runners.set(want.key, runner);
+        if (runner.protocol !== 'WebSocket') (runner as unknown as MqttRunner | StompRunner).mtp.start();
+      }
+    };
+    await sync(agentRunners, agents);
+    await sync(clientRunners, clients);
+    restartKeys.clear();
+    for (const runner of agentRunners.values()) {
+      if (runner.protocol !== 'MQTT') continue;
+      const client = dm.lookup(runner.clientPath);
+      if (!client) continue;
+      runner.mtp.setSubscriptions(subscriptionRows(client));
+      runner.mtp.setRetry(retryOf(client));
+    }
+    // Sessions of Controllers that were disabled, removed or banned since they opened them.
+    for (const [peerId, path] of serverSessions) {
+      const runner = agentRunners.get(path);
+      if (runner?.protocol !== 'WebSocket') continue;
+      const refused = admitPeer({ endpointId: peerId, certificateEndpointIds: [], remoteAddress: '' });
+      if (refused !== undefined) runner.server.closeSession(peerId, refused);
+    }
+  };
+  const rebuild = (): Promise<void> => {
+    rebuilding = rebuilding.then(reconcile).catch((error: unknown) => { logger.error({ err: error }, 'applying the MTP rows failed'); });
+    return rebuilding;
+  };
+  const scheduleRebuild = (): void => {
+    if (!running) return;
+    if (rebuildTimer) clearTimeout(rebuildTimer);
+    rebuildTimer = setTimeout(() => {
+      rebuildTimer = undefined;
+      void rebuild();
+    }, REBUILD_DELAY_MS);
+  };
+
+  const agentRunnerOf = (row: DmObject): MqttRunner | StompRunner | ServerRunner | undefined => agentRunners.get(row.path);
+  const runnerUsing = <R extends MqttRunner | StompRunner>(protocol: R['protocol'], referencePath: string): R | undefined => {
+    for (const runner of agentRunners.values()) {
+      if (runner.protocol === 'MQTT' && protocol === 'MQTT' && runner.clientPath === referencePath) return runner as R;
+      if (runner.protocol === 'STOMP' && protocol === 'STOMP' && runner.connectionPath === referencePath) return runner as R;
+    }
+    return undefined;
+  };
+
+  return {
+    start() {
+      running = true;
+      void rebuild();
+    },
+    async stop() {
+      running = false;
+      if (rebuildTimer) clearTimeout(rebuildTimer);
+      await rebuild();
+    },
+    changed: scheduleRebuild,
+    reconnect(row) {
+      if (row.table?.path === 'Device.MQTT.Client.') {
+        const runner = runnerUsing<MqttRunner>('MQTT', row.path);
+        if (runner) restartKeys.add(runner.key);
+        scheduleRebuild();
+        return;
+      }
+      // Controller.{i}.MTP.{j}.WebSocket.Reset(): dial again at once, the retry count back to 0.
+      clientRunners.get(row.parent?.path ?? row.path)?.client.reset();
+    },
+    mqttClientChanged(client, newBroker) {
+      if (newBroker) statsToReset.add(client.path);
+      scheduleRebuild();
+    },
+    mqttLiveSettingsChanged(client) {
+      const runner = runnerUsing<MqttRunner>('MQTT', client.path);
+      if (!runner) return;
+      runner.mtp.setSubscriptions(subscriptionRows(client));
+      runner.mtp.setRetry(retryOf(client));
+    },
+    agentMtpStatus(row) {
+      const status = agentRunnerOf(row)?.status;
+      if (status === UP_STATUS) return 'Up';
+      return status?.startsWith('Error') ? 'Error' : 'Down';
+    },
+    mqttClientStatus: (client) => (dm.read(client, 'Enable') !== 'true' ? 'Disabled' : (runnerUsing<MqttRunner>('MQTT', client.path)?.status ?? 'Disabled')),
+    mqttStats: (client) => statsOf(client.path).values(),
+    mqttSubscriptionStatus: (client, topic) => runnerUsing<MqttRunner>('MQTT', client.path)?.mtp.subscriptionStatus(topic) ?? 'Unsubscribed',
+    responseTopicDiscovered(agentMtp) {
+      const runner = agentRunnerOf(agentMtp);
+      return runner?.protocol === 'MQTT' ? runner.discovered : '';
+    },
+    destinationFromServer(agentMtp) {
+      const runner = agentRunnerOf(agentMtp);
+      return runner?.protocol === 'STOMP' ? runner.fromServer : '';
+    },
+    stompStatus: (connection) => (dm.read(connection, 'Enable') !== 'true' ? 'Disabled' : (runnerUsing<StompRunner>('STOMP', connection.path)?.stompStatus ?? 'Disabled')),
+    stompLastChange: (connection) => stompChanges.get(connection.path) ?? 0,
+    stompIsEncrypted: (connection) => {
+      const runner = runnerUsing<StompRunner>('STOMP', connection.path);
+      return runner !== undefined && runner.status === UP_STATUS && raw(dm, connection, 'EnableEncryption') === 'true';
+    },
+    webSocketRetryCount: (controllerMtp) => clientRunners.get(controllerMtp.parent?.path ?? controllerMtp.path)?.client.currentRetryCount ?? 0,
+    sendToController(controller, bytes, kind) {
+      const channels = (): Channel[] => controllerMtps(dm, controller).map((mtp) => channelOf(controller, mtp));
+      if (channels().length === 0) return false;
+      outbox.toAnyOf(dm.read(controller, 'EndpointID'), channels, bytes, kind);
+      return true;
+    },
+    get anyUp() {
+      return [...agentRunners.values(), ...clientRunners.values()].some((runner) => runner.status === UP_STATUS);
+    },
+    get lastActivityAt() {
+      return lastActivityAt;
+    },
+  };
+}
