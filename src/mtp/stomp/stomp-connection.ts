@@ -130,6 +130,7 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
     let closed = false;
     let closeError: StompConnectionError | undefined;
     let tcpConnected = false;
+    let tlsEstablished = false;
     let lastReceived = Date.now();
     let lastSent = Date.now();
     let sendTimer: NodeJS.Timeout | undefined;
@@ -320,6 +321,7 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
       socket.setNoDelay(true);
     });
     socket.once(secure ? 'secureConnect' : 'connect', () => {
+      tlsEstablished = secure;
       const headers: [string, string][] = [['accept-version', '1.2']];
       if (options.virtualHost) headers.push(['host', options.virtualHost]);
       if (options.login !== undefined) headers.push(['login', options.login]);
@@ -330,7 +332,8 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
     });
     socket.on('error', (error: Error & { code?: string }) => {
       const code = error.code;
-      const kind: StompFailureKind = isTlsError(code) || (secure && tcpConnected && !opened) ? 'tls' : 'unreachable';
+      // Whatever breaks between the TCP connect and the end of the handshake is TLS's (a plain-TCP port, a refused client certificate).
+      const kind: StompFailureKind = isTlsError(code) || (secure && tcpConnected && !tlsEstablished) ? 'tls' : 'unreachable';
       finish(new StompConnectionError(kind, `${kind === 'tls' ? 'TLS with' : 'connection to'} ${options.host}:${options.port} failed: ${error.message}`, { code }));
     });
     socket.on('close', () => {

@@ -267,6 +267,8 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
     },
     async send(destination: string, bytes: Uint8Array, kind: OutboundKind) {
       if (bytes.length > options.maxRecordBytes) throw new RecordTooLargeError(bytes.length, options.maxRecordBytes);
+      // A SEND without a destination is a protocol error that makes the broker drop the whole connection.
+      if (destination === '') throw new Error('a STOMP SEND needs a destination');
       const active = session;
       const current = subscription;
       if (!active || !current) throw new Error('STOMP is not connected');
