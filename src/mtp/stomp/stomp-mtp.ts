@@ -59,6 +59,8 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
   let status: MtpStatus = 'Disabled';
   let stompStatus: StompConnectionStatus = 'Disabled';
   let stopped = true;
+  // Bumped by start() and stop(): an open() begun before a stop() (and a start()) goes no further.
+  let generation = 0;
   let attempt = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let session: StompSession | undefined;
@@ -85,9 +87,10 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
     attempt += 1;
     const delayMs = backoffDelayMs(attempt, options.retry, random);
     logger.info({ attempt, seconds: Number((delayMs / 1000).toFixed(2)) }, 'reconnecting to the STOMP server');
+    const current = generation;
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
-      void open();
+      void open(current);
     }, delayMs);
     retryTimer.unref();
   };
@@ -155,8 +158,9 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
     scheduleRetry();
   };
 
-  const open = async (): Promise<void> => {
-    if (stopped) return;
+  const open = async (openedIn: number): Promise<void> => {
+    const superseded = (): boolean => stopped || openedIn !== generation;
+    if (superseded()) return;
     if (options.requireTls && options.password !== undefined && !options.tls) {
       // The data model refuses such settings; this holds whatever led here. No retry: only new settings can help.
       const reason = 'the config file gives the STOMP connection TLS: the password is not sent without it';
@@ -175,10 +179,12 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
         };
       }
     } catch (error) {
+      if (superseded()) return;
       setStatus('Error_Misconfigured', 'Error_Misconfigured', `cannot read a TLS file: ${(error as Error).message}`);
       scheduleRetry();
       return;
     }
+    if (superseded()) return;
     // A session that ends between CONNECTED and this function resuming (ERROR right behind CONNECTED) is seen here.
     let endedEarly: StompConnectionError | undefined;
     let opened: StompSession | undefined;
@@ -197,7 +203,10 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
           limits,
         },
         {
-          onMessage,
+          // Only the current session's: one being closed by stop() or a failure delivers nothing more.
+          onMessage: (frame) => {
+            if (opened !== undefined && opened === session) onMessage(frame);
+          },
           onClose: (error) => {
             const ended = error ?? new StompConnectionError('closed', 'the STOMP session was closed');
             if (opened === undefined) endedEarly = ended;
@@ -206,11 +215,11 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
         },
       );
     } catch (error) {
-      if (stopped) return;
+      if (superseded()) return;
       lose(undefined, error instanceof StompConnectionError ? error : new StompConnectionError('unreachable', (error as Error).message));
       return;
     }
-    if (stopped) {
+    if (superseded()) {
       opened.destroy();
       return;
     }
@@ -262,8 +271,9 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
     start() {
       if (!stopped) return;
       stopped = false;
+      generation += 1;
       attempt = 0;
-      void open();
+      void open(generation);
     },
     async send(destination: string, bytes: Uint8Array, kind: OutboundKind) {
       if (bytes.length > options.maxRecordBytes) throw new RecordTooLargeError(bytes.length, options.maxRecordBytes);
@@ -281,6 +291,7 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
     },
     async stop() {
       stopped = true;
+      generation += 1;
       clearTimeout(retryTimer);
       retryTimer = undefined;
       const active = session;

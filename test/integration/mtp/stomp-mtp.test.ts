@@ -298,6 +298,24 @@ describe('STOMP MTP on RabbitMQ', { skip }, () => {
     assert.equal(h.connects.length, 0);
   });
 
+  test('stop() then start() while connecting makes one session, and stop() leaves no consumer on the queue', async (t) => {
+    const agentQueue = unique('agent');
+    const h = startMtp(broker, { destination: agentQueue });
+    t.after(() => h.mtp.stop());
+    await h.mtp.stop();
+    h.mtp.start();
+    await h.waitFor(() => h.connects[0], 'connect');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(h.connects.length, 1);
+    await h.mtp.stop();
+    // A forgotten session would still consume from the agent's queue: RabbitMQ would share these out between it and the Controller.
+    const controller = await controllerSession(broker, agentQueue);
+    t.after(() => controller.session.disconnect());
+    for (let i = 1; i <= 4; i += 1) await controller.session.send(agentQueue, Uint8Array.of(i), { 'content-type': USP });
+    await h.waitFor(() => controller.messages[3], 'all four at the only consumer left');
+    assert.equal(h.records.length, 0);
+  });
+
   test('a broker restart: ServerNotPresent, reconnects with back-off, subscribes and calls onConnected again', async (t) => {
     const h = startMtp(broker, { retry: { initialSeconds: 0.2, multiplier: 2000, maxSeconds: 1 } });
     t.after(() => h.mtp.stop());
