@@ -1,4 +1,5 @@
-// Makes sure what berth's tests and demo need is on this machine: npm packages, Mosquitto, busybox-static, Docker.
+// Makes sure what berth's tests and demo need is on this machine: npm packages, Mosquitto, RabbitMQ, busybox-static,
+// Docker.
 // Installs what is missing when it can (root with apt-get), otherwise says exactly what to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -48,6 +49,27 @@ export function ensureMosquitto({ required }) {
     process.exit(1);
   }
   console.warn(`! ${message}\n  Integration tests that need it are skipped.`);
+  return false;
+}
+
+// RabbitMQ with its STOMP plugin: the broker of the STOMP MTP tests. The tests start private nodes from the package's
+// own start script; the system service is neither needed nor touched (Debian does not start it in a container).
+const RABBITMQ_SERVER_SCRIPTS = ['/usr/lib/rabbitmq/bin/rabbitmq-server', '/usr/local/lib/rabbitmq/bin/rabbitmq-server'];
+
+/** Returns true if RabbitMQ is available afterwards. `required`: fail with a clear message instead of returning false. */
+export function ensureRabbitmq({ required }) {
+  const present = () => RABBITMQ_SERVER_SCRIPTS.some((path) => existsSync(path));
+  if (present()) return true;
+  if (canApt()) {
+    aptInstall(['rabbitmq-server']);
+    if (present()) return true;
+  }
+  const message = 'RabbitMQ (the STOMP broker the STOMP MTP integration tests use) is not installed.\n  Install it with: sudo apt-get install -y rabbitmq-server';
+  if (required) {
+    console.error(`✗ ${message}`);
+    process.exit(1);
+  }
+  console.warn(`! ${message}\n  The STOMP integration tests are skipped.`);
   return false;
 }
 

@@ -1,10 +1,10 @@
-// `npm test`: installs what the tests need (npm packages, Mosquitto), type-checks, lints, then runs the unit
+// `npm test`: installs what the tests need (npm packages, Mosquitto, RabbitMQ), type-checks, lints, then runs the unit
 // and integration tests with node's test runner. `npm run test:unit` / `test:integration` run one suite.
 // With CI=true a missing broker is a failure, never a silent skip.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ensureBusybox, ensureDocker, ensureMosquitto, ensureNodeModules, ensureOpenssl, root } from './ensure-deps.mjs';
+import { ensureBusybox, ensureDocker, ensureMosquitto, ensureNodeModules, ensureOpenssl, ensureRabbitmq, root } from './ensure-deps.mjs';
 
 const suite = process.argv[2] ?? 'all';
 const ci = process.env.CI === 'true';
@@ -34,6 +34,7 @@ function run(label, command, args) {
 ensureNodeModules();
 if (suite === 'all' || suite === 'integration') {
   ensureMosquitto({ required: ci });
+  ensureRabbitmq({ required: ci });
   ensureOpenssl();
   ensureBusybox({ required: ci });
   await ensureDocker({ required: ci });

@@ -92,13 +92,18 @@ export interface TlsFiles {
 export interface StompMtpOptions {
   readonly host: string;
   readonly port: number;
-  /** `host` header (STOMP.Connection.{i}.VirtualHost); the broker's host name when empty. */
+  /**
+   * `host` header (STOMP.Connection.{i}.VirtualHost); omitted when empty (R-STOMP.5 "if configured"): RabbitMQ takes
+   * `host` as its vhost name and refuses a connection that names its host name instead.
+   */
   readonly virtualHost?: string;
   readonly username?: string;
   readonly password?: string;
   /** TLS to the broker (STOMP.Connection.{i}.EnableEncryption) and its files. */
   readonly tls?: TlsFiles | undefined;
-  /** STOMP.Connection.{i}.EnableHeartbeats with Outgoing/IncomingHeartbeat in ms; undefined: `heart-beat:0,0`. */
+  /** The config file gave this connection TLS: without `tls`, the password is never sent (Error_Misconfigured, no retry). */
+  readonly requireTls?: boolean;
+  /** STOMP.Connection.{i}.EnableHeartbeats with Outgoing/IncomingHeartbeat in ms; undefined: no heart-beat header (R-STOMP.9). */
   readonly heartbeats?: { readonly outgoingMs: number; readonly incomingMs: number } | undefined;
   readonly retry: BackoffSettings;
   readonly endpointId: string;
@@ -128,6 +133,12 @@ export interface StompMtpEvents {
 
 export interface StompMtp extends Mtp {
   readonly stompStatus: StompConnectionStatus;
+  /**
+   * LocalAgent.MTP.{i}.STOMP.Destination changed (R-STOMP.29): when subscribed to the configured destination,
+   * UNSUBSCRIBE and SUBSCRIBE the new one, then onConnected again; '' drops the connection and retries (R-STOMP.16).
+   * When the broker named the destination (subscribe-dest), the new value only matters on a later connection.
+   */
+  setDestination(destination: string): void;
 }
 
 /** WebSocket client role (src/mtp/websocket/websocket-client.ts): Controller.{i}.MTP.{j}.WebSocket. */
