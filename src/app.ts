@@ -104,9 +104,10 @@ function localMtpSettings(config: BerthConfig): MtpLocalSettings {
       alias === STOMP_CONNECTION_ALIAS && config.stomp
         ? {
             tls: { ...(config.stomp.caFile !== undefined && { caFile: config.stomp.caFile }), ...(config.stomp.certFile !== undefined && { certFile: config.stomp.certFile }), ...(config.stomp.keyFile !== undefined && { keyFile: config.stomp.keyFile }) },
+            requireTls: new URL(config.stomp.url).protocol === 'stomps:' || config.stomp.caFile !== undefined || config.stomp.certFile !== undefined,
             maxRecordBytes: config.stomp.maxMessageBytes,
           }
-        : { tls: {}, maxRecordBytes: DEFAULT_MAX_RECORD_BYTES },
+        : { tls: {}, requireTls: false, maxRecordBytes: DEFAULT_MAX_RECORD_BYTES },
     webSocketServer: () => ({
       bindAddress: ws?.listen?.bindAddress ?? '0.0.0.0',
       tls: wsTls,

@@ -49,7 +49,7 @@ export interface MtpFactory {
 /** What the data model does not hold (files, bounds, bind address): from the config file, by row Alias. */
 export interface MtpLocalSettings {
   mqtt(clientAlias: string): { readonly tls: TlsFiles; readonly requireTls: boolean; readonly maxRecordBytes: number; readonly webSocketPath: string };
-  stomp(connectionAlias: string): { readonly tls: TlsFiles; readonly maxRecordBytes: number };
+  stomp(connectionAlias: string): { readonly tls: TlsFiles; readonly requireTls: boolean; readonly maxRecordBytes: number };
   webSocketServer(): { readonly bindAddress: string; readonly tls: TlsFiles; readonly requireClientCertificate: boolean; readonly maxSessions: number; readonly maxRecordBytes: number };
   webSocketClient(): { readonly tls: TlsFiles; readonly maxRecordBytes: number };
 }
@@ -397,6 +397,7 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
       username: raw(dm, connection, 'Username'),
       password: raw(dm, connection, 'Password'),
       tls: raw(dm, connection, 'EnableEncryption') === 'true' ? settings.tls : undefined,
+      requireTls: settings.requireTls,
       heartbeats,
       retry: {
         initialSeconds: Number(raw(dm, connection, 'ServerRetryInitialInterval')),
@@ -409,7 +410,8 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     };
     const rowPath = row.path;
     const connectionPath = connection.path;
-    const fingerprint = JSON.stringify(mtpOptions);
+    // A new Destination is subscribed on the live connection (R-STOMP.29): not part of the fingerprint.
+    const fingerprint = JSON.stringify({ ...mtpOptions, destination: '' });
     return {
       key: rowPath,
       fingerprint,
@@ -609,6 +611,10 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     await sync(clientRunners, clients);
     restartKeys.clear();
     for (const runner of agentRunners.values()) {
+      if (runner.protocol === 'STOMP') {
+        const row = dm.lookup(runner.key);
+        if (row) runner.mtp.setDestination(raw(dm, row.objects.get('STOMP')!, 'Destination'));
+      }
       if (runner.protocol !== 'MQTT') continue;
       const client = dm.lookup(runner.clientPath);
       if (!client) continue;
