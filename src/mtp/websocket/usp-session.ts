@@ -17,12 +17,11 @@ import type { Logger } from '../../log.ts';
 
 export const USP_SUBPROTOCOL = 'v1.usp';
 
-/** RFC 6455 close codes berth sends. */
+/** RFC 6455 close codes berth sends (1009, message too big, `ws` sends itself). */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   unsupportedData: 1003,
-  tooBig: 1009,
 } as const;
 
 /** Bytes the agent lets wait for a peer that does not read: two of the largest Records, and never under 1 MiB. */
