@@ -5,7 +5,7 @@
 import { connect as netConnect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { createFrameDecoder, encodeFrame, HEARTBEAT, StompFrameError } from './stomp-frame.ts';
+import { createFrameDecoder, encodeFrameParts, HEARTBEAT, StompFrameError } from './stomp-frame.ts';
 import type { StompFrame, StompFrameLimits } from './stomp-frame.ts';
 
 export interface StompConnectionOptions {
@@ -175,17 +175,24 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
       finish(new StompConnectionError('timeout', `no CONNECTED from ${options.host}:${options.port} within ${timeoutMs} ms`));
     }, timeoutMs);
 
-    const write = (bytes: Buffer): Promise<void> =>
+    /** Writes a frame's pieces (encodeFrameParts) in one go; resolves once the last is written. */
+    const write = (parts: readonly Uint8Array[]): Promise<void> =>
       new Promise((resolve, reject) => {
         if (closed) {
           reject(closeError ?? new StompConnectionError('closed', 'the STOMP session is closed'));
           return;
         }
         lastSent = Date.now();
-        socket.write(bytes, (error) => {
-          if (error) reject(error);
-          else resolve();
+        socket.cork();
+        parts.forEach((part, i) => {
+          if (i < parts.length - 1) socket.write(part);
+          else
+            socket.write(part, (error) => {
+              if (error) reject(error);
+              else resolve();
+            });
         });
+        socket.uncork();
       });
 
     // Outgoing heart-beats: an EOL whenever nothing else was written for the negotiated interval.
@@ -230,7 +237,7 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
         receipts.set(id, { resolve, reject, timer });
       });
       // A failed write fails the session (the 'error' handler), which rejects the receipt.
-      write(encodeFrame(command, [...headers, ['receipt', id]])).catch(() => undefined);
+      write(encodeFrameParts(command, [...headers, ['receipt', id]])).catch(() => undefined);
       return confirmed;
     };
 
@@ -241,7 +248,7 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
       },
       subscribe: (destination, id, headers = {}) => withReceipt('SUBSCRIBE', [...new Map([['destination', destination], ['id', id], ['ack', 'auto'], ...Object.entries(headers)])]),
       unsubscribe: (id) => withReceipt('UNSUBSCRIBE', [['id', id]]),
-      send: (destination, body, headers = {}) => write(encodeFrame('SEND', [['destination', destination], ...Object.entries(headers)], body)),
+      send: (destination, body, headers = {}) => write(encodeFrameParts('SEND', [['destination', destination], ...Object.entries(headers)], body)),
       async disconnect() {
         if (closed) return;
         await withReceipt('DISCONNECT', []).catch(() => undefined);
@@ -328,7 +335,7 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
       if (options.passcode !== undefined) headers.push(['passcode', options.passcode]);
       if (options.heartbeats) headers.push(['heart-beat', `${options.heartbeats.outgoingMs},${options.heartbeats.incomingMs}`]);
       headers.push(...Object.entries(options.connectHeaders ?? {}));
-      write(encodeFrame('STOMP', headers)).catch(() => undefined);
+      write(encodeFrameParts('STOMP', headers)).catch(() => undefined);
     });
     socket.on('error', (error: Error & { code?: string }) => {
       const code = error.code;

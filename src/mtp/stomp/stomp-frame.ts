@@ -70,6 +70,18 @@ export function unescapeHeader(text: string): string {
  * CONNECT headers cannot be escaped, so a CR or LF in one is refused rather than sent as a broken frame.
  */
 export function encodeFrame(command: string, headers: Iterable<readonly [string, string]>, body?: Uint8Array): Buffer {
+  return Buffer.concat(encodeFrameParts(command, headers, body));
+}
+
+const NUL_BYTE = Buffer.from([0]);
+
+/**
+ * A frame as the pieces to write one after the other: the command and headers, the body as given (not copied), NUL.
+ * Writing them corked instead of copying the body into one buffer keeps each response from costing a second
+ * allocation of its size: measured, the copies left the agent's malloc heap ~5 MiB larger after a few thousand
+ * answers (bench:mtp).
+ */
+export function encodeFrameParts(command: string, headers: Iterable<readonly [string, string]>, body?: Uint8Array): Uint8Array[] {
   if (!COMMAND.test(command)) throw new StompFrameError(`not a STOMP command: ${JSON.stringify(command)}`);
   const escaped = escapes(command);
   let head = `${command}\n`;
@@ -85,12 +97,7 @@ export function encodeFrame(command: string, headers: Iterable<readonly [string,
   if (body !== undefined && body.length > 0) head += `content-length:${body.length}\n`;
   head += '\n';
   const headBytes = Buffer.from(head, 'utf8');
-  const bodyLength = body?.length ?? 0;
-  const frame = Buffer.allocUnsafe(headBytes.length + bodyLength + 1);
-  headBytes.copy(frame, 0);
-  if (body !== undefined && bodyLength > 0) frame.set(body, headBytes.length);
-  frame[frame.length - 1] = NUL;
-  return frame;
+  return body !== undefined && body.length > 0 ? [headBytes, body, NUL_BYTE] : [headBytes, NUL_BYTE];
 }
 
 /** The EOL a client sends as a heart-beat. */
