@@ -6,6 +6,9 @@ import { frameLimitsFor } from '../mtp/stomp/stomp-frame.ts';
 import { USP_STOMP_CONTENT_TYPE } from '../mtp/stomp/stomp-mtp.ts';
 import type { ControllerWire } from './controller-session.ts';
 
+/** Records kept for the first listener. */
+const EARLY_RECORDS = 100;
+
 export interface StompWireOptions {
   /** stomp://host:port or stomps://host:port */
   readonly brokerUrl: string;
@@ -26,6 +29,8 @@ export async function connectStompWire(options: StompWireOptions): Promise<Contr
   const secure = url.protocol === 'stomps:';
   if (!secure && url.protocol !== 'stomp:') throw new Error(`${options.brokerUrl} is not a STOMP broker URL (stomp:// or stomps://)`);
   const listeners: ((bytes: Uint8Array) => void)[] = [];
+  // Records that arrive before anyone listens (the agent's STOMPConnectRecord waiting in the queue) are kept for the first listener.
+  const early: Uint8Array[] = [];
   const session = await openStompConnection(
     {
       host: url.hostname.replace(/^\[|\]$/g, ''),
@@ -45,6 +50,7 @@ export async function connectStompWire(options: StompWireOptions): Promise<Contr
     },
     {
       onMessage: (frame) => {
+        if (listeners.length === 0 && early.length < EARLY_RECORDS) early.push(frame.body);
         for (const listener of listeners) listener(frame.body);
       },
       onClose: () => undefined,
@@ -55,7 +61,10 @@ export async function connectStompWire(options: StompWireOptions): Promise<Contr
     description: `STOMP destination ${options.agentDestination}`,
     replyAddress: options.replyDestination,
     send: (bytes) => session.send(options.agentDestination, bytes, { 'content-type': USP_STOMP_CONTENT_TYPE, 'reply-to-dest': options.replyDestination }),
-    onBytes: (listener) => { listeners.push(listener); },
+    onBytes: (listener) => {
+      listeners.push(listener);
+      for (const bytes of early.splice(0)) listener(bytes);
+    },
     close: () => session.disconnect().catch(() => { session.destroy(); }),
   };
 }

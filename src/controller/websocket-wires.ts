@@ -25,6 +25,14 @@ const tlsOf = (options: WebSocketTlsOptions): { ca?: Buffer; cert?: Buffer; key?
 const bytesOf = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data);
 
 function wireOn(socket: WebSocket, description: string, onClose: () => Promise<void>): ControllerWire {
+  // Records that come before anyone listens (the agent's WebSocketConnectRecord) are kept for the first listener.
+  const listeners: ((bytes: Uint8Array) => void)[] = [];
+  const early: Uint8Array[] = [];
+  socket.on('message', (data, isBinary) => {
+    if (!isBinary) return;
+    if (listeners.length === 0 && early.length < 100) early.push(bytesOf(data));
+    for (const listener of listeners) listener(bytesOf(data));
+  });
   return {
     description,
     replyAddress: '',
@@ -37,9 +45,8 @@ function wireOn(socket: WebSocket, description: string, onClose: () => Promise<v
         socket.send(bytes, { binary: true }, (error) => { if (error) reject(error); else resolve(); });
       }),
     onBytes(listener) {
-      socket.on('message', (data, isBinary) => {
-        if (isBinary) listener(bytesOf(data));
-      });
+      listeners.push(listener);
+      for (const bytes of early.splice(0)) listener(bytes);
     },
     close: onClose,
   };
@@ -50,6 +57,8 @@ export async function dialAgentWebSocket(options: { url: string; endpointId: str
   const url = new URL(options.url);
   url.searchParams.set('eid', options.endpointId);
   const socket = new WebSocket(url, USP_SUBPROTOCOL, { ...tlsOf(options), handshakeTimeout: options.connectTimeoutMs ?? 5000 });
+  // Listening from the start: the agent's first Record may come in the same TCP segment as the handshake's answer.
+  const wire = wireOn(socket, `WebSocket ${options.url}`, () => closeSocket(socket));
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => {
       if (socket.protocol !== USP_SUBPROTOCOL) {
@@ -64,7 +73,7 @@ export async function dialAgentWebSocket(options: { url: string; endpointId: str
     });
     socket.once('error', (error) => { reject(new Error(`cannot open a WebSocket session to ${options.url}: ${error.message}`)); });
   });
-  return wireOn(socket, `WebSocket ${options.url}`, () => closeSocket(socket));
+  return wire;
 }
 
 function closeSocket(socket: WebSocket): Promise<void> {
@@ -113,11 +122,15 @@ export async function listenForAgentWebSocket(options: { port: number; host?: st
   });
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  // Every session the agent opens goes to the same listeners: a new one replaces a dropped one.
+  // Every session the agent opens goes to the same listeners: a new one replaces a dropped one. Records that come
+  // before anyone listens (the agent's WebSocketConnectRecord) are kept for the first listener.
   const listeners: ((bytes: Uint8Array) => void)[] = [];
+  const early: Uint8Array[] = [];
   server.on('connection', (socket) => {
     socket.on('message', (data, isBinary) => {
-      if (isBinary) for (const listener of listeners) listener(bytesOf(data));
+      if (!isBinary) return;
+      if (listeners.length === 0 && early.length < 100) early.push(bytesOf(data));
+      for (const listener of listeners) listener(bytesOf(data));
     });
   });
   const wire: ControllerWire = {
@@ -131,7 +144,10 @@ export async function listenForAgentWebSocket(options: { port: number; host?: st
         }
         current.send(bytes, { binary: true }, (error) => { if (error) reject(error); else resolve(); });
       }),
-    onBytes: (listener) => { listeners.push(listener); },
+    onBytes: (listener) => {
+      listeners.push(listener);
+      for (const bytes of early.splice(0)) listener(bytes);
+    },
     close: async () => {
       for (const client of server.clients) client.terminate();
       await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });

@@ -10,7 +10,7 @@
 import type { DataModel } from '../datamodel/data-model.ts';
 import type { DmObject } from '../datamodel/instances.ts';
 import type { ArrivedRecord, ControllerTransport, OutboundKind, RecordOrigin, ReplyRoute } from '../engine/transport.ts';
-import { buildMqttConnectRecord, buildStompConnectRecord, buildWebSocketConnectRecord, encodeRecord } from '../usp/codec.ts';
+import { buildDisconnectRecord, buildMqttConnectRecord, buildStompConnectRecord, buildWebSocketConnectRecord, encodeRecord } from '../usp/codec.ts';
 import type { Logger } from '../log.ts';
 import type { MqttMtp, MqttMtpEvents, MqttMtpOptions } from './mqtt.ts';
 import { createMqttStats } from './mqtt-stats.ts';
@@ -97,16 +97,21 @@ interface Runner {
   readonly fingerprint: string;
   readonly protocol: 'MQTT' | 'STOMP' | 'WebSocket';
   status: MtpStatus;
+  /** Says goodbye (R-MTP.7: a DisconnectRecord to each Controller it carried), then closes. */
   stop(): Promise<void>;
 }
+/** Controllers an MQTT or STOMP MTP sent its Connect Record to, and where: they get the DisconnectRecord. */
+type Greeted = Map<string, string>;
 interface MqttRunner extends Runner {
   readonly protocol: 'MQTT';
+  readonly greeted: Greeted;
   readonly clientPath: string;
   readonly mtp: MqttMtp;
   discovered: string;
 }
 interface StompRunner extends Runner {
   readonly protocol: 'STOMP';
+  readonly greeted: Greeted;
   readonly connectionPath: string;
   readonly mtp: StompMtp;
   stompStatus: StompConnectionStatus;
@@ -130,6 +135,8 @@ interface Wanted {
 }
 
 const UP_STATUS = 'Connected';
+/** How long a DisconnectRecord may take before the MTP is closed anyway. */
+const FAREWELL_MS = 1000;
 /** Writes in one Set arrive as several change callbacks: rebuild once after them. */
 const REBUILD_DELAY_MS = 50;
 
@@ -260,15 +267,30 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
 
   // ---- connect records (R-MTP.6) -----------------------------------------------------------------------------
   const enabledControllers = (): DmObject[] => [...dm.table(CONTROLLER_TABLE).rows.values()].filter((c) => dm.read(c, 'Enable') === 'true');
-  const sendConnectRecords = (agentMtpPath: string, build: (toId: string) => Uint8Array): void => {
+  const sendConnectRecords = (agentMtpPath: string, greeted: Greeted, build: (toId: string) => Uint8Array): void => {
+    greeted.clear();
     for (const controller of enabledControllers()) {
       for (const mtp of controllerMtps(dm, controller)) {
         if (mtp.protocol === 'WebSocket' || mtp.agentMtp.path !== agentMtpPath) continue;
-        outbox.toChannel(channelOf(controller, mtp), build(dm.read(controller, 'EndpointID')), 'connect');
+        const toId = dm.read(controller, 'EndpointID');
+        greeted.set(toId, mtp.protocol === 'MQTT' ? mtp.topic : mtp.destination);
+        outbox.toChannel(channelOf(controller, mtp), build(toId), 'connect');
       }
     }
     outbox.flush();
   };
+  const disconnectRecord = (toId: string): Uint8Array =>
+    encodeRecord(buildDisconnectRecord({ toId, fromId: endpointId, reason: 'the agent is closing this MTP connection', reasonCode: 0 }));
+  /** R-MTP.7 (SHOULD): a DisconnectRecord before closing, sent directly (never queued), given at most FAREWELL_MS. */
+  const farewell = async (sends: readonly (() => Promise<void>)[]): Promise<void> => {
+    if (sends.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, FAREWELL_MS); });
+    await Promise.race([Promise.allSettled(sends.map((send) => send())), late]);
+    clearTimeout(timer);
+  };
+  const farewellBroker = (runner: MqttRunner | StompRunner, mtp: { send(address: string, bytes: Uint8Array, kind: OutboundKind): Promise<void> }): Promise<void> =>
+    runner.status !== UP_STATUS ? Promise.resolve() : farewell([...runner.greeted].map(([toId, address]) => () => mtp.send(address, disconnectRecord(toId), 'connect')));
   const sendSessionConnectRecord = (controllerId: string, channel: Channel): void => {
     outbox.toChannel(channel, encodeRecord(buildWebSocketConnectRecord({ toId: controllerId, fromId: endpointId })), 'connect');
     outbox.flush();
@@ -345,7 +367,7 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
             onRecord: (record) => { deliver({ bytes: record.bytes, origin: brokerOrigin(runner, rowPath, record) }); },
             onConnected: (info) => {
               runner.discovered = info.subscribedTopic === mtpOptions.agentTopic ? '' : info.subscribedTopic;
-              sendConnectRecords(rowPath, (toId) => encodeRecord(buildMqttConnectRecord({ toId, fromId: endpointId, mqttVersion: info.mqttVersion, subscribedTopic: info.subscribedTopic })));
+              sendConnectRecords(rowPath, runner.greeted, (toId) => encodeRecord(buildMqttConnectRecord({ toId, fromId: endpointId, mqttVersion: info.mqttVersion, subscribedTopic: info.subscribedTopic })));
             },
             onStatus: (status, detail) => {
               mtpLogger.info({ status, detail }, 'MQTT status');
@@ -373,7 +395,20 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
             }
           },
         });
-        runner = { key: rowPath, fingerprint, protocol: 'MQTT', status: 'Disabled', clientPath, mtp: counted, discovered: '', stop: () => mtp.stop() };
+        runner = {
+          key: rowPath,
+          fingerprint,
+          protocol: 'MQTT',
+          status: 'Disabled',
+          clientPath,
+          mtp: counted,
+          discovered: '',
+          greeted: new Map(),
+          stop: async () => {
+            await farewellBroker(runner, mtp);
+            await mtp.stop();
+          },
+        };
         return runner;
       },
     };
@@ -425,7 +460,7 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
             onConnected: (info) => {
               runner.fromServer = info.fromServer ? info.subscribedDestination : '';
               notify(dm.lookup(rowPath)?.objects.get('STOMP'), 'DestinationFromServer');
-              sendConnectRecords(rowPath, (toId) => encodeRecord(buildStompConnectRecord({ toId, fromId: endpointId, subscribedDestination: info.subscribedDestination })));
+              sendConnectRecords(rowPath, runner.greeted, (toId) => encodeRecord(buildStompConnectRecord({ toId, fromId: endpointId, subscribedDestination: info.subscribedDestination })));
             },
             onStatus: (status, stompStatus, detail) => {
               mtpLogger.info({ status: stompStatus, detail }, 'STOMP status');
@@ -439,7 +474,21 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
           },
           mtpLogger,
         );
-        runner = { key: rowPath, fingerprint, protocol: 'STOMP', status: 'Disabled', connectionPath, mtp, stompStatus: 'Connecting', fromServer: '', stop: () => mtp.stop() };
+        runner = {
+          key: rowPath,
+          fingerprint,
+          protocol: 'STOMP',
+          status: 'Disabled',
+          connectionPath,
+          mtp,
+          stompStatus: 'Connecting',
+          fromServer: '',
+          greeted: new Map(),
+          stop: async () => {
+            await farewellBroker(runner, mtp);
+            await mtp.stop();
+          },
+        };
         return runner;
       },
     };
@@ -496,7 +545,11 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
           protocol: 'WebSocket',
           status: 'Connecting',
           server,
-          stop: () => server.stop(),
+          stop: async () => {
+            const peers = [...serverSessions].filter(([peerId, path]) => path === rowPath && server.hasSession(peerId)).map(([peerId]) => peerId);
+            await farewell(peers.map((peerId) => () => server.send(peerId, disconnectRecord(peerId))));
+            await server.stop();
+          },
         };
         server.start().catch((error: unknown) => {
           mtpLogger.error({ err: error, port: serverOptions.port }, 'the WebSocket server cannot listen');
@@ -558,7 +611,18 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
           },
           mtpLogger,
         );
-        runner = { key: rowPath, fingerprint, protocol: 'WebSocket', status: 'Connecting', controllerId, client, stop: () => client.stop() };
+        runner = {
+          key: rowPath,
+          fingerprint,
+          protocol: 'WebSocket',
+          status: 'Connecting',
+          controllerId,
+          client,
+          stop: async () => {
+            if (runner.status === UP_STATUS) await farewell([() => client.send(disconnectRecord(controllerId))]);
+            await client.stop();
+          },
+        };
         client.start();
         return runner;
       },

@@ -1,5 +1,6 @@
 // The Message Transfer Protocol port: how the engine receives USP Records and sends them back.
-// An MTP knows its wire (topics, properties, reconnects); it never decodes a Record.
+// An MTP knows its wire (topics, properties, reconnects); it never interprets a Record (WebSocket only checks that a
+// binary frame holds one, to close with 1003 when not: R-WS.16).
 
 /** A Record as it arrived, with where the sender asked for the answer to go (MQTT: Response Topic or `/reply-to=` suffix). */
 export interface InboundRecord {
@@ -206,7 +207,13 @@ export interface WebSocketServerOptions {
   readonly maxRecordBytes: number;
   /** At most this many sessions at once; more are refused at the upgrade (HTTP 503). */
   readonly maxSessions: number;
-  /** Why this peer may not open a session (unknown or disabled Controller, certificate naming another), or undefined. */
+  /** The TLS handshake and the upgrade request together, at most (then the connection is dropped); default 10 s. */
+  readonly handshakeTimeoutMs?: number;
+  /**
+   * Why this peer may not open a session (unknown or disabled Controller, …), or undefined. Asked only once the
+   * server's own checks pass: v1.usp offered, an eid, a trusted client certificate (when one is presented or
+   * required) whose urn:bbf:usp:id: SANs, if any, name that eid.
+   */
   admit(peer: WebSocketPeer): string | undefined;
 }
 
@@ -214,6 +221,7 @@ export interface WebSocketServerEvents {
   onRecord(endpointId: string, bytes: Uint8Array): void;
   /** A session opened (send the WebSocketConnectRecord); one that replaced an older one of the same peer too. */
   onSessionOpened(peer: WebSocketPeer): void;
+  /** The peer has no session any more (not emitted for a session a newer one of the same peer replaced). */
   onSessionClosed(endpointId: string): void;
   onStatus(status: MtpStatus, detail?: string): void;
 }

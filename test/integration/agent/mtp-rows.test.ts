@@ -95,8 +95,11 @@ test('a second MQTT client added over USP serves a Controller on its own broker;
   offA();
   assert.equal(reconnectedOnA, false, 'writing client B did not reconnect client A');
 
-  // Deleted, the MTP goes: the second Controller is no longer answered, the first still is.
+  // Deleted, the MTP goes, saying so (R-MTP.7: a DisconnectRecord); the second Controller is no longer answered, the
+  // first still is.
+  const farewell = nextRecord(controllerB, 'disconnect');
   await fx.controller.request({ delete: { allowPartial: false, objPaths: [mtpPath] } });
+  await farewell;
   // The client row stays, unused: Disabled once its connection is closed.
   for (let i = 0; ; i++) {
     const status = (await fx.controller.get([`${clientPath}Status`])).reqPathResults![0]!.resolvedPathResults![0]!.resultParams!['Status'];
