@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { agentServerUrl, ctlConnection } from '../../../src/cli/ctl-connection.ts';
 import type { AgentConfigFile, CtlConnection, CtlConnectionFlags } from '../../../src/cli/ctl-connection.ts';
 import { refusalHint } from '../../../src/cli/ctl-open.ts';
+import { CTL_HELP } from '../../../src/cli/ctl-command.ts';
 import { parseConfig } from '../../../src/config/config.ts';
 import { UsageError } from '../../../src/cli/usage.ts';
 
@@ -308,4 +309,12 @@ test('a refused WebSocket session says what to give: a certificate (401 without 
   assert.equal(refusalHint(refused('401 Unauthorized'), 'proto::ops', '/c.pem'), `${refused('401 Unauthorized')}: the agent does not trust /c.pem (it must be signed by a CA of the agent's websocket.caFile)`);
   assert.match(refusalHint(refused('403 Forbidden'), 'proto::ops', '/c.pem'), /: the agent does not admit proto::ops on this session \(its certificate must name urn:bbf:usp:id:proto::ops/);
   assert.equal(refusalHint('cannot open a WebSocket session to wss://x: ECONNREFUSED', 'proto::ops', undefined), 'cannot open a WebSocket session to wss://x: ECONNREFUSED');
+});
+
+test('berth ctl --help names every connection option', () => {
+  // The options a help line introduces: the "--x <arg> --y/--z" part before its description.
+  const introduced = new Set(CTL_HELP.split('\n').filter((line) => line.startsWith('  --')).flatMap((line) => line.trim().split(/ {2,}/)[0]!.match(/--[a-z-]+/g) ?? []));
+  for (const option of ['--config', '--agent', '--controller', '--mtp', '--broker', '--agent-topic', '--reply-topic', '--mqtt-version', '--agent-destination', '--reply-destination', '--username', '--password', '--agent-url', '--listen', '--ca', '--cert', '--cert-key', '--timeout']) {
+    assert.ok(introduced.has(option), option);
+  }
 });
