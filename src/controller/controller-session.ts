@@ -60,6 +60,10 @@ export function createControllerSession(wire: ControllerWire, ids: ControllerIds
   const waiting = new Map<string, { resolve: (msg: usp.Msg) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   const notifyListeners = new Set<(notify: usp.Notify.$Properties, msg: usp.Msg) => void>();
   const recordListeners = new Set<(record: ReturnType<typeof decodeRecord>) => void>();
+  // Records seen before anyone asked for them (the agent's Connect Record, sent as the session opens) go to the
+  // first onRecord listener.
+  const early: ReturnType<typeof decodeRecord>[] = [];
+  let recordsWatched = false;
   let counter = 0;
 
   const sendMsg = (msg: usp.Msg.$Properties): Promise<void> =>
@@ -116,6 +120,12 @@ export function createControllerSession(wire: ControllerWire, ids: ControllerIds
     },
     onRecord(listener) {
       recordListeners.add(listener);
+      if (!recordsWatched) {
+        recordsWatched = true;
+        // After this call returns, so that the caller holds its unsubscribe function when they arrive.
+        const kept = early.splice(0);
+        if (kept.length > 0) queueMicrotask(() => { for (const record of kept) if (recordListeners.has(listener)) listener(record); });
+      }
       return () => recordListeners.delete(listener);
     },
     async close() {
@@ -135,6 +145,7 @@ export function createControllerSession(wire: ControllerWire, ids: ControllerIds
     } catch {
       return;
     }
+    if (!recordsWatched && early.length < 100) early.push(record);
     for (const listener of recordListeners) listener(record);
     if (record.recordType !== 'noSessionContext' || !record.noSessionContext?.payload) return;
     let msg: usp.Msg;

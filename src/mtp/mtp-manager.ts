@@ -429,8 +429,9 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
       host: raw(dm, connection, 'Host'),
       port: Number(raw(dm, connection, 'Port')),
       virtualHost: raw(dm, connection, 'VirtualHost'),
-      username: raw(dm, connection, 'Username'),
-      password: raw(dm, connection, 'Password'),
+      // Empty means none: no login/passcode header (RabbitMQ then takes its default user).
+      ...optional('username', raw(dm, connection, 'Username')),
+      ...optional('password', raw(dm, connection, 'Password')),
       tls: raw(dm, connection, 'EnableEncryption') === 'true' ? settings.tls : undefined,
       requireTls: settings.requireTls,
       heartbeats,
@@ -566,6 +567,10 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     if (!controller || dm.read(controller, 'Enable') !== 'true') return `${peer.endpointId} is not an enabled Controller of this agent`;
     if (peer.certificateEndpointIds.length > 0 && !peer.certificateEndpointIds.includes(peer.endpointId)) {
       return `the client certificate names ${peer.certificateEndpointIds.join(', ')}, not ${peer.endpointId}`;
+    }
+    // R-WS.4: one session between two Endpoints. The one the agent dialled (the Controller's configured server) wins.
+    for (const runner of clientRunners.values()) {
+      if (runner.controllerId === peer.endpointId && runner.status === UP_STATUS) return `the agent already has a WebSocket session with ${peer.endpointId} (it dials the Controller's server)`;
     }
     return undefined;
   };

@@ -59,6 +59,7 @@ export function createOutbox(logger: Logger): Outbox {
       enqueue(item);
       return;
     }
+    logger.trace({ to: item.label, via: channel.key, kind: item.kind, bytes: item.bytes.length }, 'sending a Record');
     channel.send(item.bytes, item.kind).catch((error: unknown) => {
       if (error instanceof RecordTooLargeError) {
         logger.error({ to: item.label, via: channel.key, kind: item.kind, bytes: error.bytes, limit: error.limitBytes }, 'dropped a Record larger than the MTP carries');

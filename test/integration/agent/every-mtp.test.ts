@@ -118,8 +118,13 @@ describe('every MTP at once', { skip, timeout: 300_000 }, () => {
     const agentCert = pki.issue('agent', { dns: ['localhost'], ips: ['127.0.0.1'], endpointIds: [AGENT_ID] });
     controllerServer = await listenForAgentWebSocket({ port: 0, path: '/usp', agentEndpointId: AGENT_ID, certFile: pki.server.certFile, keyFile: pki.server.keyFile, caFile: pki.caFile, requireClientCertificate: true });
     agentWsPort = await freePort();
+    // A Controller's queue exists before the agent sends to it, as in a deployment (RabbitMQ drops a SEND to a
+    // /queue/ nobody has declared): the STOMP Controllers are connected first.
+    await open('stomp');
+    await open('stomp', TWO_MTP_CONTROLLER);
     smm = await startSmmFixture({
       config: {
+        ...(process.env['BERTH_TEST_AGENT_LOG'] && { log: { level: 'trace' } }),
         stomp: { url: `stomp://127.0.0.1:${rabbit.stompPort}`, retryInitialSeconds: 1 },
         websocket: { certFile: agentCert.certFile, keyFile: agentCert.keyFile, caFile: pki.caFile, listen: { bindAddress: '127.0.0.1', port: agentWsPort, path: '/usp' } },
         controllers: [
@@ -133,6 +138,7 @@ describe('every MTP at once', { skip, timeout: 300_000 }, () => {
     });
   });
   after(async () => {
+    if (process.env['BERTH_TEST_AGENT_LOG']) (await import('node:fs')).writeFileSync(process.env['BERTH_TEST_AGENT_LOG'], smm?.fx.agent.output() ?? '');
     for (const client of clients) await client.close().catch(() => undefined);
     await smm?.close();
     await controllerServer?.close();
@@ -157,12 +163,24 @@ describe('every MTP at once', { skip, timeout: 300_000 }, () => {
     return client;
   };
 
+  /** A new STOMP Controller session, retried while a restarted RabbitMQ is still coming up. */
+  const openStompOnceUp = async (): Promise<ControllerClient> => {
+    for (let i = 0; ; i++) {
+      try {
+        return await open('stomp');
+      } catch (error) {
+        if (i >= 40) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  };
+
   test('MQTT: Get, Set, Add, a notification and InstallDU to its DUStateChange!', async () => {
     await conversation(smm, smm.controller);
   });
 
   test('STOMP (RabbitMQ): the STOMPConnectRecord, then the same conversation', async () => {
-    const client = await open('stomp');
+    const client = clients.find((c) => c.endpointId === STOMP_CONTROLLER)!;
     await recordOfType(client, 'stompConnect');
     await conversation(smm, client);
   });
@@ -180,7 +198,7 @@ describe('every MTP at once', { skip, timeout: 300_000 }, () => {
   });
 
   test('a Controller with two MTPs whose first goes down gets its notifications over the second', async () => {
-    const overStomp = await open('stomp', TWO_MTP_CONTROLLER);
+    const overStomp = clients.find((c) => c.endpointId === TWO_MTP_CONTROLLER)!;
     const overWebSocket = await open('ws-in', TWO_MTP_CONTROLLER);
     await recordOfType(overWebSocket, 'websocketConnect');
     const row = await controllerRow(overWebSocket);
@@ -194,9 +212,15 @@ describe('every MTP at once', { skip, timeout: 300_000 }, () => {
     await first;
     assert.deepEqual(viaWebSocket, [], 'not sent twice');
 
-    // The STOMP broker goes down: the next one comes over WebSocket.
+    // The STOMP broker goes down: once the agent knows (its STOMP MTP no longer Up), the next one comes over WebSocket.
+    // (A Record written to a connection that is dying unnoticed is lost, as on any MTP: NotifRetry is for that.)
     await rabbit.pause();
     try {
+      for (let i = 0; ; i++) {
+        if ((await value(smm.controller, 'Device.LocalAgent.MTP.[Alias=="stomp"].Status')) !== 'Up') break;
+        assert.ok(i < 100, 'the agent never noticed the STOMP broker was gone');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const second = overWebSocket.nextNotify((n) => n.valueChange?.paramValue === 'while-stomp-down', 15_000);
       await setParam(smm.controller, row, 'ProvisioningCode', 'while-stomp-down');
       await second;
@@ -206,14 +230,15 @@ describe('every MTP at once', { skip, timeout: 300_000 }, () => {
   });
 
   test('a broker that restarts is reconnected, and what a persistent subscription owes is delivered', async () => {
-    const stompClient = clients.find((c) => c.endpointId === STOMP_CONTROLLER) ?? (await open('stomp'));
+    // The STOMP sessions of before died with the broker in the test above.
+    const stompClient = await openStompOnceUp();
     const row = await controllerRow(stompClient);
     await addRow(stompClient, 'Device.LocalAgent.Subscription.', { Enable: 'true', NotifType: 'ValueChange', ReferenceList: `${row}ControllerCode`, Persistent: 'true', NotifRetry: 'true' });
     await rabbit.pause();
     // Raised while the agent cannot reach the broker: kept until it can.
     await setParam(smm.controller, row, 'ControllerCode', 'raised-while-down');
     await rabbit.resume();
-    const again = await open('stomp');
+    const again = await openStompOnceUp();
     const owed = await again.nextNotify((n) => n.valueChange?.paramPath === `${row}ControllerCode`, 60_000);
     assert.equal(owed.valueChange!.paramValue, 'raised-while-down');
     assert.equal(await value(again, 'Device.STOMP.Connection.1.Status'), 'Enabled');
