@@ -1,32 +1,57 @@
-// `berth ctl`: a small USP Controller over MQTT for people at a shell. Readable output by default, the
+// `berth ctl`: a small USP Controller over MQTT, STOMP or WebSocket for people at a shell. Readable output by default, the
 // decoded USP message with --json. Exit code 1 when the agent answers with an Error or a failure.
 import { parseArgs } from 'node:util';
 import type { usp } from '../usp/generated/usp.js';
-import { connectController, UspRequestError } from '../controller/controller-client.ts';
+import { UspRequestError } from '../controller/controller-client.ts';
 import type { ControllerClient } from '../controller/controller-client.ts';
 import { formatAddResp, formatDeleteResp, formatGetResp, formatInstancesResp, formatNotify, formatOperateResp, formatSetResp, formatSupportedResp, formatUspError } from './format.ts';
 import { UsageError } from './usage.ts';
 import { ctlConnection } from './ctl-connection.ts';
 import type { AgentConfigFile } from './ctl-connection.ts';
+import { openCtlConnection } from './ctl-open.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { APP_VERBS, APPS_HELP, runAppVerb } from './ctl-apps.ts';
 import { AUDIT_HELP, runAuditVerb } from './ctl-audit.ts';
 
 export const CTL_HELP = `usage: berth ctl [options] <verb> [arguments]
 
+ctl talks to the agent over one MTP: the one its options name (--mtp, the scheme of --broker, --agent-url,
+--listen, or an option of one MTP below); else, with --config, the --controller's first MTP there (its order);
+else the scheme of $BERTH_BROKER; else MQTT.
+
 options:
-  --config <file>        the agent's config file: its broker, credentials and TLS files, its Endpoint ID and
-                         topic, and the --controller's configured topic (the options below override it)
-  --broker <url>         MQTT broker (default mqtt://127.0.0.1:1883, or $BERTH_BROKER)
+  --config <file>        the agent's config file: its brokers, credentials and TLS files, its Endpoint ID, topic,
+                         destination and WebSocket server, and the --controller's topic, destination or
+                         WebSocket url (the options below override it)
   --agent <endpoint-id>  the agent's Endpoint ID (or $BERTH_AGENT)
-  --agent-topic <topic>  the agent's topic (default usp/agent/<agent endpoint id>)
   --controller <id>      this Controller's Endpoint ID, configured on the agent (default proto::berth-ctl)
+  --mtp <mqtt|stomp|websocket>   which of the --controller's MTPs in --config to use (default its first)
+  --timeout <seconds>    how long to wait for an answer, or for the agent to connect to --listen (default 10)
+  --json                 print the decoded USP messages as JSON
+
+  MQTT:
+  --broker <url>         mqtt://, mqtts://, ws://, wss:// (MQTT over WebSockets) (default mqtt://127.0.0.1:1883,
+                         or $BERTH_BROKER)
+  --agent-topic <topic>  the agent's topic (default usp/agent/<agent endpoint id>)
   --reply-topic <topic>  where answers and notifications come (default: the Controller's topic in --config,
                          else usp/controller/<controller id>)
   --mqtt-version <5|4>   MQTT 5.0 (default) or 3.1.1
-  --username/--password, --ca <file>   broker credentials and TLS CA
-  --timeout <seconds>    how long to wait for an answer (default 10)
-  --json                 print the decoded USP messages as JSON
+  STOMP:
+  --broker <url>         stomp:// or stomps:// (TLS) (default with --mtp stomp: stomp://127.0.0.1:61613)
+  --agent-destination <d>   the agent's destination (default /queue/usp.agent.<agent endpoint id>)
+  --reply-destination <d>   where answers and notifications come (default: the Controller's stomp.destination
+                         in --config, else /queue/usp.controller.<controller id>)
+  --username/--password  the broker login (MQTT, STOMP)
+  WebSocket:
+  --agent-url <url>      ctl opens the session to the agent's server: ws(s)://host:port/path (default with
+                         --config: its websocket.listen)
+  --listen <url>         the agent opens the session to ctl, which listens on ws(s)://host:port/path (default with
+                         --config: the Controller's websocket.url) and waits --timeout for it
+  TLS (every MTP):
+  --ca <file>            the CA that signed the broker's or the agent's certificate
+  --cert <file> --cert-key <file>   ctl's certificate and its key: a broker's client certificate; over WebSocket
+                         the Controller's (naming urn:bbf:usp:id:<controller id>), which --agent-url needs when
+                         the agent requires client certificates and --listen wss:// always needs
 
 A permission denial prints one line per path, "denied (7006): <path>: <the agent's message>", and exits 1.
 
@@ -54,6 +79,13 @@ const OPTIONS = {
   username: { type: 'string' },
   password: { type: 'string' },
   ca: { type: 'string' },
+  cert: { type: 'string' },
+  'cert-key': { type: 'string' },
+  mtp: { type: 'string' },
+  'agent-destination': { type: 'string' },
+  'reply-destination': { type: 'string' },
+  'agent-url': { type: 'string' },
+  listen: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
   depth: { type: 'string' },
@@ -107,13 +139,30 @@ export async function runCtlCommand(argv: readonly string[]): Promise<number> {
     }
   }
   const connection = ctlConnection(
-    { broker: values.broker, agent: values.agent, agentTopic: values['agent-topic'], controller: values.controller, replyTopic: values['reply-topic'], mqttVersion: values['mqtt-version'], username: values.username, password: values.password, ca: values.ca },
+    {
+      broker: values.broker,
+      agent: values.agent,
+      agentTopic: values['agent-topic'],
+      controller: values.controller,
+      replyTopic: values['reply-topic'],
+      mqttVersion: values['mqtt-version'],
+      username: values.username,
+      password: values.password,
+      ca: values.ca,
+      cert: values.cert,
+      certKey: values['cert-key'],
+      mtp: values.mtp,
+      agentDestination: values['agent-destination'],
+      replyDestination: values['reply-destination'],
+      agentUrl: values['agent-url'],
+      listen: values.listen,
+    },
     agentConfig,
     process.env,
   );
   const timeoutMs = positiveInt(values.timeout, 'timeout', 10) * 1000;
   const [verb, ...args] = positionals;
-  const controller = await connectController(connection);
+  const controller = await openCtlConnection(connection, timeoutMs);
   try {
     return await runVerb(controller, verb!, args, values, timeoutMs);
   } catch (error) {

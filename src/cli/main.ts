@@ -7,7 +7,7 @@ const HELP = `berth — USP Software Module Management for home gateways
 
 usage:
   berth agent --config <file.json>          run the agent in the foreground
-  berth ctl [options] <verb> ...            a small USP Controller over MQTT (berth ctl --help)
+  berth ctl [options] <verb> ...            a small USP Controller over MQTT, STOMP or WebSocket (berth ctl --help)
   berth keys generate --out <prefix>        Ed25519 key pair for a publisher
   berth catalog <verb> ...                  a signed app catalog: init, serve, publisher add, rotate-root
   berth app <verb> ...                      package, sign, publish and verify apps: pack, publish, verify
