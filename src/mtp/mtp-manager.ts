@@ -40,6 +40,8 @@ import type { ControllerMtp } from './mtp-rows.ts';
 
 /** Builds the MTP adapters: the real ones by default (default-mtp-factory.ts), others in tests or OEM builds. */
 export interface MtpFactory {
+  /** Loads what building an MTP of this protocol needs; awaited before the first one is built. */
+  prepare?(protocol: 'MQTT' | 'STOMP' | 'WebSocket'): Promise<void>;
   mqtt(options: MqttMtpOptions, events: MqttMtpEvents, logger: Logger): MqttMtp;
   stomp(options: StompMtpOptions, events: StompMtpEvents, logger: Logger): StompMtp;
   webSocketClient(options: WebSocketClientOptions, events: WebSocketClientEvents, logger: Logger): WebSocketClientMtp;
@@ -130,6 +132,7 @@ interface ClientRunner extends Runner {
 /** A runner to build: its settings' fingerprint (unchanged = keep the running one) and how to build it. */
 interface Wanted {
   readonly key: string;
+  readonly protocol: 'MQTT' | 'STOMP' | 'WebSocket';
   readonly fingerprint: string;
   build(): Runner;
 }
@@ -355,6 +358,7 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     const fingerprint = JSON.stringify(identity);
     return {
       key: rowPath,
+      protocol: 'MQTT',
       fingerprint,
       build() {
         resetStatsIfDue(clientPath);
@@ -450,6 +454,7 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     const fingerprint = JSON.stringify({ ...mtpOptions, destination: '' });
     return {
       key: rowPath,
+      protocol: 'STOMP',
       fingerprint,
       build() {
         const mtpLogger = logger.child({ component: 'stomp', mtp: rowPath });
@@ -514,6 +519,7 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     const fingerprint = JSON.stringify(serverOptions);
     return {
       key: rowPath,
+      protocol: 'WebSocket',
       fingerprint,
       build() {
         const mtpLogger = logger.child({ component: 'websocket-server', mtp: rowPath });
@@ -596,6 +602,7 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     const fingerprint = JSON.stringify(clientOptions);
     return {
       key: rowPath,
+      protocol: 'WebSocket',
       fingerprint,
       build() {
         const mtpLogger = logger.child({ component: 'websocket-client', mtp: rowPath });
@@ -671,6 +678,7 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
       }
       for (const want of wants) {
         if (runners.has(want.key)) continue;
+        await factory.prepare?.(want.protocol);
         const runner = want.build() as R;
         runners.set(want.key, runner);
         if (runner.protocol !== 'WebSocket') (runner as unknown as MqttRunner | StompRunner).mtp.start();

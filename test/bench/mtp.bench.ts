@@ -26,7 +26,7 @@ const AGENT = 'os::012345-BENCH002';
 const MQTT_CONTROLLER = 'proto::bench-mqtt';
 const STOMP_CONTROLLER = 'proto::bench-stomp';
 const WS_CONTROLLER = 'proto::bench-ws';
-const ROUND_TRIPS = 500;
+const ROUND_TRIPS = Number(process.env['BENCH_ROUND_TRIPS'] ?? 500);
 // BENCH_MTPS=mqtt,stomp,websocket (the default: all three) — fewer, to see what each costs in memory.
 const enabled = new Set((process.env['BENCH_MTPS'] ?? 'mqtt,stomp,websocket').split(','));
 // BENCH_WS_PLAIN=1: the WebSocket server without TLS (ws://), to see what TLS costs.
@@ -65,7 +65,11 @@ await writeFile(
     log: { level: 'debug' },
   }),
 );
-const agent = spawn(join(root, 'bin', 'berth.js'), ['agent', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+// BENCH_AGENT_COMMAND='env MALLOC_ARENA_MAX=2 heaptrack -o /tmp/agent node --expose-gc dist/main.js': start the agent
+// another way (under a tool, to see where its native memory goes); default the `berth` executable as users run it.
+const launcher = (process.env['BENCH_AGENT_COMMAND'] ?? join(root, 'bin', 'berth.js')).split(' ').filter((part) => part !== '');
+const command = [...launcher, 'agent', '--config', configFile];
+const agent = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
 let heapAfterCollection = NaN;
 createInterface({ input: agent.stdout }).on('line', (line) => {
   if (line.includes('"heap collected while idle"')) heapAfterCollection = (JSON.parse(line) as { heapAfterMiB: number }).heapAfterMiB;
