@@ -6,7 +6,12 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
+import { endpointIdsFromSubjectAltName } from '../mtp/websocket/certificate-endpoint-ids.ts';
 import type { ControllerWire } from './controller-session.ts';
+
+/** The largest Record a Controller wire takes (ws's own default would be 100 MiB). */
+const MAX_RECORD_BYTES = 5 * 1024 * 1024;
 
 export const USP_SUBPROTOCOL = 'v1.usp';
 
@@ -56,7 +61,7 @@ function wireOn(socket: WebSocket, description: string, onClose: () => Promise<v
 export async function dialAgentWebSocket(options: { url: string; endpointId: string; connectTimeoutMs?: number } & WebSocketTlsOptions): Promise<ControllerWire> {
   const url = new URL(options.url);
   url.searchParams.set('eid', options.endpointId);
-  const socket = new WebSocket(url, USP_SUBPROTOCOL, { ...tlsOf(options), handshakeTimeout: options.connectTimeoutMs ?? 5000 });
+  const socket = new WebSocket(url, USP_SUBPROTOCOL, { ...tlsOf(options), handshakeTimeout: options.connectTimeoutMs ?? 5000, maxPayload: MAX_RECORD_BYTES });
   // Listening from the start: the agent's first Record may come in the same TCP segment as the handshake's answer.
   const wire = wireOn(socket, `WebSocket ${options.url}`, () => closeSocket(socket));
   await new Promise<void>((resolve, reject) => {
@@ -107,8 +112,16 @@ export async function listenForAgentWebSocket(options: { port: number; host?: st
   const server = new WebSocketServer({
     server: http,
     path: options.path,
+    maxPayload: MAX_RECORD_BYTES,
     handleProtocols: (protocols) => (protocols.has(USP_SUBPROTOCOL) ? USP_SUBPROTOCOL : false),
-    verifyClient: (info: { req: { url?: string | undefined } }) => new URL(info.req.url ?? '/', 'http://x').searchParams.get('eid') === options.agentEndpointId,
+    // The agent names itself in eid; a certificate it presents must not speak for someone else (another endpoint of
+    // the same CA posing as the agent).
+    verifyClient: (info: { req: { url?: string | undefined; socket: unknown } }) => {
+      if (new URL(info.req.url ?? '/', 'http://x').searchParams.get('eid') !== options.agentEndpointId) return false;
+      const peer = tls ? (info.req.socket as TLSSocket).getPeerCertificate() : undefined;
+      const names = peer && Object.keys(peer).length > 0 ? endpointIdsFromSubjectAltName(peer.subjectaltname) : [];
+      return names.length === 0 || names.includes(options.agentEndpointId);
+    },
   });
   let current: WebSocket | undefined;
   const waiters: ((socket: WebSocket) => void)[] = [];

@@ -20,6 +20,8 @@ import { connectStompWire } from '../../../src/controller/stomp-wire.ts';
 import { dialAgentWebSocket, listenForAgentWebSocket } from '../../../src/controller/websocket-wires.ts';
 import type { ControllerWebSocketServer } from '../../../src/controller/websocket-wires.ts';
 import type { usp } from '../../../src/usp/generated/usp.js';
+import { WebSocket } from 'ws';
+import { readFileSync } from 'node:fs';
 
 const skip = skipReason() ?? rabbitmqSkipReason() ?? dockerSkipReason();
 const STOMP_CONTROLLER = 'proto::stomp-ops';
@@ -264,5 +266,47 @@ describe('every MTP at once', { skip, timeout: 300_000 }, () => {
     const owed = await again.nextNotify((n) => n.valueChange?.paramPath === `${row}ControllerCode`, 30_000);
     assert.equal(owed.valueChange!.paramValue, 'raised-while-ws-down');
     assert.equal(await value(smm.controller, `${mtp}CurrentRetryCount`), '0', 'reset once connected');
+  });
+
+  test('hostile peers are refused without harming the agent: wrong subprotocol, no certificate, text, junk and oversized frames, an oversized STOMP message', async () => {
+    const url = `wss://localhost:${agentWsPort}/usp?eid=${encodeURIComponent(WS_IN_CONTROLLER)}`;
+    const cert = pki.client(WS_IN_CONTROLLER);
+    const tls = { ca: readFileSync(pki.caFile), cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) };
+    /** Opens a raw session and reports how it ended: the HTTP status of a refusal, or the close code. */
+    const attempt = (protocol: string, options: Record<string, unknown>, send?: (socket: WebSocket) => void): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = new WebSocket(url, protocol, { maxPayload: 64 * 1024 * 1024, ...options });
+        socket.on('unexpected-response', (_req, res) => { resolve(`HTTP ${res.statusCode}`); socket.terminate(); });
+        socket.on('open', () => send?.(socket));
+        socket.on('close', (code) => { resolve(`close ${code}`); });
+        socket.on('error', () => undefined);
+      });
+    assert.equal(await attempt('v2.other', tls), 'HTTP 400', 'a wrong subprotocol');
+    assert.equal(await attempt('v1.usp', { ca: tls.ca }), 'HTTP 401', 'no client certificate');
+    assert.equal(await attempt('v1.usp', tls, (socket) => { socket.send('{"hello":"text"}'); }), 'close 1003', 'a text frame');
+    assert.equal(await attempt('v1.usp', tls, (socket) => { socket.send(Buffer.from('not a USP Record at all')); }), 'close 1003', 'a binary frame that is not a Record');
+    assert.equal(await attempt('v1.usp', tls, (socket) => { socket.send(Buffer.alloc(6 * 1024 * 1024, 1)); }), 'close 1009', 'a frame over websocket.maxMessageBytes');
+
+    // Over STOMP, through RabbitMQ: a 6 MiB message and a malformed Record to the agent's queue.
+    const stomp = await connectStompWire({ brokerUrl: `stomp://127.0.0.1:${rabbit.stompPort}`, endpointId: 'proto::hostile', agentDestination: AGENT_DESTINATION, replyDestination: '/queue/usp.controller.hostile', maxRecordBytes: 16 * 1024 * 1024 });
+    await stomp.send(Buffer.alloc(6 * 1024 * 1024, 2));
+    await stomp.send(Buffer.from('junk'));
+    await stomp.close();
+
+    // Everyone is still served, over every MTP.
+    assert.equal(await value(smm.controller, 'Device.LocalAgent.EndpointID'), AGENT_ID);
+    const wsAgain = await open('ws-in');
+    assert.equal(await value(wsAgain, 'Device.LocalAgent.EndpointID'), AGENT_ID);
+    const stompAgain = await openStompOnceUp();
+    for (let i = 0; ; i++) {
+      try {
+        assert.equal(await value(stompAgain, 'Device.LocalAgent.EndpointID'), AGENT_ID);
+        break;
+      } catch (error) {
+        // The oversized message dropped the agent's STOMP connection: it reconnects with its back-off.
+        if (i >= 10) throw error;
+      }
+    }
+    assert.ok(smm.fx.agent.child.exitCode === null, 'the agent is running');
   });
 });
