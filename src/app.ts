@@ -125,7 +125,8 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
   const upTimeSeconds = (): number => Math.floor((Date.now() - startedAt) / 1000);
   const store = createJsonStateStore<PersistedState>(config.dataDir);
 
-  // Built once the data model is: the bindings reach it through this.
+  // Built once the data model is: the bindings reach it through this. Rows change before that too (the config is
+  // seeded, state restored): those changes need no MTP to follow them, as none runs yet.
   let mtps: MtpManager | undefined;
   let requests: RequestManager | undefined;
   let subscriptions: SubscriptionService | undefined;
@@ -178,11 +179,11 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
       stats: (client) => mtps!.mqttStats(client),
       configChanged: (client, names) => {
         // TR-181 Stats: reset when the client is (re-)enabled or connects to another broker.
-        mtps!.mqttClientChanged(client, (names.includes('Enable') && model().read(client, 'Enable') === 'true') || names.some((name) => NEW_BROKER.has(name)));
+        mtps?.mqttClientChanged(client, (names.includes('Enable') && model().read(client, 'Enable') === 'true') || names.some((name) => NEW_BROKER.has(name)));
       },
-      retryChanged: (client) => { mtps!.mqttLiveSettingsChanged(client); },
-      forceReconnect: (client) => { mtps!.reconnect(client); },
-      subscriptionsChanged: (client) => { mtps!.mqttLiveSettingsChanged(client); },
+      retryChanged: (client) => { mtps?.mqttLiveSettingsChanged(client); },
+      forceReconnect: (client) => { mtps?.reconnect(client); },
+      subscriptionsChanged: (client) => { mtps?.mqttLiveSettingsChanged(client); },
       subscriptionStatus: (client, topic) => mtps!.mqttSubscriptionStatus(client, topic),
       tlsRequired: (client) => model().read(client, 'Alias') === MQTT_CLIENT_ALIAS && mqttTlsRequired,
     },
@@ -198,7 +199,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
       stompLastChange: (connection) => mtps!.stompLastChange(connection),
       stompIsEncrypted: (connection) => mtps!.stompIsEncrypted(connection),
       webSocketRetryCount: (webSocket) => mtps!.webSocketRetryCount(webSocket),
-      webSocketReset: (webSocket) => { mtps!.reconnect(webSocket); },
+      webSocketReset: (webSocket) => { mtps?.reconnect(webSocket); },
       changed: () => { mtps?.changed(); },
     },
     model,

@@ -63,7 +63,13 @@ export async function startFixture(options: { mqttVersion?: 5 | 4; config?: Reco
       });
     });
     agent = await startAgentProcess(baseConfig(), { dataDir, entry: options.entry });
-    await connected;
+    // An agent that exits before it connects (a bad config, a crash) fails the test with its output, not a hang.
+    const started = agent;
+    const exited = new Promise<never>((_resolve, reject) => {
+      started.child.once('exit', (code) => { reject(new Error(`the agent exited (${String(code)}) before connecting:\n${started.output().slice(-3000)}`)); });
+    });
+    exited.catch(() => undefined);
+    await Promise.race([connected, exited]);
   } catch (error) {
     await controller?.close().catch(() => undefined);
     await agent?.kill9();
