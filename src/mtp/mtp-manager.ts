@@ -15,7 +15,7 @@ import type { Logger } from '../log.ts';
 import type { MqttMtp, MqttMtpEvents, MqttMtpOptions } from './mqtt.ts';
 import { createMqttStats } from './mqtt-stats.ts';
 import type { MqttStats, MqttStatsValues } from './mqtt-stats.ts';
-import type { Qos, SubscriptionRow, SubscriptionStatus } from './mqtt-subscriptions.ts';
+import type { SubscriptionStatus } from './mqtt-subscriptions.ts';
 import { senderBindingProblem } from './mqtt-sender-binding.ts';
 import type {
   InboundRecord,
@@ -24,7 +24,6 @@ import type {
   StompMtp,
   StompMtpEvents,
   StompMtpOptions,
-  TlsFiles,
   WebSocketClientEvents,
   WebSocketClientMtp,
   WebSocketClientOptions,
@@ -36,6 +35,10 @@ import type {
 import { createOutbox } from './outbox.ts';
 import type { Channel } from './outbox.ts';
 import { AGENT_MTP_TABLE, CONTROLLER_TABLE, controllerByEndpoint, controllerMtps, raw, referenced } from './mtp-rows.ts';
+import { mqttMtpOptions, mqttRetry, mqttSubscriptionRows, stompMtpOptions, webSocketClientOptions, webSocketServerOptions } from './mtp-options.ts';
+import type { MtpLocalSettings } from './mtp-options.ts';
+
+export type { MtpLocalSettings } from './mtp-options.ts';
 import type { ControllerMtp } from './mtp-rows.ts';
 
 /** Builds the MTP adapters: the real ones by default (default-mtp-factory.ts), others in tests or OEM builds. */
@@ -48,13 +51,6 @@ export interface MtpFactory {
   webSocketServer(options: WebSocketServerOptions, events: WebSocketServerEvents, logger: Logger): WebSocketServerMtp;
 }
 
-/** What the data model does not hold (files, bounds, bind address): from the config file, by row Alias. */
-export interface MtpLocalSettings {
-  mqtt(clientAlias: string): { readonly tls: TlsFiles; readonly requireTls: boolean; readonly maxRecordBytes: number; readonly webSocketPath: string };
-  stomp(connectionAlias: string): { readonly tls: TlsFiles; readonly requireTls: boolean; readonly maxRecordBytes: number };
-  webSocketServer(): { readonly bindAddress: string; readonly tls: TlsFiles; readonly requireClientCertificate: boolean; readonly maxSessions: number; readonly maxRecordBytes: number };
-  webSocketClient(): { readonly tls: TlsFiles; readonly maxRecordBytes: number };
-}
 
 export interface MtpManagerOptions {
   readonly dm: DataModel;
@@ -300,16 +296,6 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
   };
 
   // ---- building runners from rows ---------------------------------------------------------------------------
-  const retryOf = (client: DmObject): { connectRetryTime: number; multiplier: number; maxInterval: number } => ({
-    connectRetryTime: Number(dm.read(client, 'ConnectRetryTime')),
-    multiplier: Number(dm.read(client, 'ConnectRetryIntervalMultiplier')),
-    maxInterval: Number(dm.read(client, 'ConnectRetryMaxInterval')),
-  });
-  const subscriptionRows = (client: DmObject): SubscriptionRow[] =>
-    [...(client.tables.get('Subscription')?.rows.values() ?? [])]
-      .map((row) => ({ topic: dm.read(row, 'Topic'), qos: Number(dm.read(row, 'QoS')) as Qos, enabled: dm.read(row, 'Enable') === 'true' }))
-      .filter((row) => row.topic !== '');
-  const optional = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> => (value === undefined || value === '' ? {} : ({ [key]: value } as Record<K, string>));
 
   const setAgentStatus = (runner: Runner, row: string, status: MtpStatus, extra?: () => void): void => {
     if (runner.status === status) return;
@@ -326,36 +312,9 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     if (dm.read(client, 'Enable') !== 'true') return `${client.path} is disabled`;
     if (claimed.has(client.path)) return `${client.path} is already used by another LocalAgent.MTP row (one connection per client)`;
     claimed.add(client.path);
-    const settings = local.mqtt(dm.read(client, 'Alias'));
-    const scheme = { 'TCP/IP': 'mqtt', TLS: 'mqtts', WebSocket: 'ws', WebSocketTLS: 'wss' }[raw(dm, client, 'TransportProtocol')] ?? 'mqtt';
-    const address = raw(dm, client, 'BrokerAddress');
-    const host = address.includes(':') ? `[${address}]` : address;
-    const retry = retryOf(client);
-    const mtpOptions: MqttMtpOptions = {
-      url: `${scheme}://${host}:${raw(dm, client, 'BrokerPort')}${scheme.startsWith('ws') ? settings.webSocketPath : ''}`,
-      version: raw(dm, client, 'ProtocolVersion') === '5.0' ? 5 : 4,
-      endpointId,
-      agentTopic: raw(dm, mqttObj, 'ResponseTopicConfigured'),
-      ...optional('clientId', raw(dm, client, 'ClientID')),
-      ...optional('username', raw(dm, client, 'Username')),
-      ...optional('password', raw(dm, client, 'Password')),
-      ...optional('caFile', settings.tls.caFile),
-      ...optional('certFile', settings.tls.certFile),
-      ...optional('keyFile', settings.tls.keyFile),
-      keepAliveSeconds: Number(raw(dm, client, 'KeepAliveTime')),
-      connectRetryTime: retry.connectRetryTime,
-      connectRetryIntervalMultiplier: retry.multiplier,
-      connectRetryMaxInterval: retry.maxInterval,
-      publishQos: Number(raw(dm, mqttObj, 'PublishQoS')) as 0 | 1 | 2,
-      subscriptions: subscriptionRows(client),
-      maxPacketBytes: settings.maxRecordBytes,
-      requireTls: settings.requireTls,
-    };
-    // Back-off and subscriptions are applied live (mqttLiveSettingsChanged): they are not part of the fingerprint.
-    const identity = { ...mtpOptions, connectRetryTime: 0, connectRetryIntervalMultiplier: 0, connectRetryMaxInterval: 0, subscriptions: [] };
+    const { options: mtpOptions, fingerprint } = mqttMtpOptions(dm, row, client, local.mqtt(dm.read(client, 'Alias')), endpointId);
     const rowPath = row.path;
     const clientPath = client.path;
-    const fingerprint = JSON.stringify(identity);
     return {
       key: rowPath,
       protocol: 'MQTT',
@@ -425,33 +384,9 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     if (dm.read(connection, 'Enable') !== 'true') return `${connection.path} is disabled`;
     if (claimed.has(connection.path)) return `${connection.path} is already used by another LocalAgent.MTP row (one subscription per connection)`;
     claimed.add(connection.path);
-    const settings = local.stomp(dm.read(connection, 'Alias'));
-    const heartbeats = raw(dm, connection, 'EnableHeartbeats') === 'true'
-      ? { outgoingMs: Number(raw(dm, connection, 'OutgoingHeartbeat')), incomingMs: Number(raw(dm, connection, 'IncomingHeartbeat')) }
-      : undefined;
-    const mtpOptions: StompMtpOptions = {
-      host: raw(dm, connection, 'Host'),
-      port: Number(raw(dm, connection, 'Port')),
-      virtualHost: raw(dm, connection, 'VirtualHost'),
-      // Empty means none: no login/passcode header (RabbitMQ then takes its default user).
-      ...optional('username', raw(dm, connection, 'Username')),
-      ...optional('password', raw(dm, connection, 'Password')),
-      tls: raw(dm, connection, 'EnableEncryption') === 'true' ? settings.tls : undefined,
-      requireTls: settings.requireTls,
-      heartbeats,
-      retry: {
-        initialSeconds: Number(raw(dm, connection, 'ServerRetryInitialInterval')),
-        multiplier: Number(raw(dm, connection, 'ServerRetryIntervalMultiplier')),
-        maxSeconds: Number(raw(dm, connection, 'ServerRetryMaxInterval')),
-      },
-      endpointId,
-      destination: raw(dm, stompObj, 'Destination'),
-      maxRecordBytes: settings.maxRecordBytes,
-    };
+    const { options: mtpOptions, fingerprint } = stompMtpOptions(dm, row, connection, local.stomp(dm.read(connection, 'Alias')), endpointId);
     const rowPath = row.path;
     const connectionPath = connection.path;
-    // A new Destination is subscribed on the live connection (R-STOMP.29): not part of the fingerprint.
-    const fingerprint = JSON.stringify({ ...mtpOptions, destination: '' });
     return {
       key: rowPath,
       protocol: 'STOMP',
@@ -501,22 +436,8 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
   };
 
   const wantServer = (row: DmObject): Wanted => {
-    const ws = row.objects.get('WebSocket')!;
-    const settings = local.webSocketServer();
-    const serverOptions = {
-      bindAddress: settings.bindAddress,
-      port: Number(dm.read(ws, 'Port')),
-      path: dm.read(ws, 'Path') || '/',
-      encryption: dm.read(ws, 'EnableEncryption') === 'true',
-      tls: settings.tls,
-      requireClientCertificate: settings.requireClientCertificate,
-      keepAliveSeconds: Number(dm.read(ws, 'KeepAliveInterval')),
-      agentEndpointId: endpointId,
-      maxRecordBytes: settings.maxRecordBytes,
-      maxSessions: settings.maxSessions,
-    };
+    const { options: serverOptions, fingerprint } = webSocketServerOptions(dm, row, local.webSocketServer(), endpointId);
     const rowPath = row.path;
-    const fingerprint = JSON.stringify(serverOptions);
     return {
       key: rowPath,
       protocol: 'WebSocket',
@@ -582,24 +503,9 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
   };
 
   const wantClient = (controller: DmObject, row: DmObject): Wanted => {
-    const ws = row.objects.get('WebSocket')!;
-    const settings = local.webSocketClient();
     const controllerId = dm.read(controller, 'EndpointID');
-    const encryption = dm.read(ws, 'EnableEncryption') === 'true';
-    const clientOptions: WebSocketClientOptions = {
-      host: dm.read(ws, 'Host'),
-      port: Number(dm.read(ws, 'Port')),
-      path: dm.read(ws, 'Path'),
-      encryption,
-      tls: encryption ? settings.tls : undefined,
-      keepAliveSeconds: Number(dm.read(ws, 'KeepAliveInterval')),
-      retry: { initialSeconds: Number(dm.read(ws, 'SessionRetryMinimumWaitInterval')), multiplier: Number(dm.read(ws, 'SessionRetryIntervalMultiplier')) },
-      agentEndpointId: endpointId,
-      controllerEndpointId: controllerId,
-      maxRecordBytes: settings.maxRecordBytes,
-    };
+    const { options: clientOptions, fingerprint } = webSocketClientOptions(dm, controller, row, local.webSocketClient(), endpointId);
     const rowPath = row.path;
-    const fingerprint = JSON.stringify(clientOptions);
     return {
       key: rowPath,
       protocol: 'WebSocket',
@@ -695,8 +601,8 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
       if (runner.protocol !== 'MQTT') continue;
       const client = dm.lookup(runner.clientPath);
       if (!client) continue;
-      runner.mtp.setSubscriptions(subscriptionRows(client));
-      runner.mtp.setRetry(retryOf(client));
+      runner.mtp.setSubscriptions(mqttSubscriptionRows(dm, client));
+      runner.mtp.setRetry(mqttRetry(dm, client));
     }
     // Sessions of Controllers that were disabled, removed or banned since they opened them.
     for (const [peerId, path] of serverSessions) {
@@ -756,8 +662,8 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     mqttLiveSettingsChanged(client) {
       const runner = runnerUsing<MqttRunner>('MQTT', client.path);
       if (!runner) return;
-      runner.mtp.setSubscriptions(subscriptionRows(client));
-      runner.mtp.setRetry(retryOf(client));
+      runner.mtp.setSubscriptions(mqttSubscriptionRows(dm, client));
+      runner.mtp.setRetry(mqttRetry(dm, client));
     },
     agentMtpStatus(row) {
       const status = agentRunnerOf(row)?.status;
