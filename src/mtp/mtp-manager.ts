@@ -305,13 +305,22 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     if (status === UP_STATUS) outbox.flush();
   };
 
+  /**
+   * The enabled row an agent MTP's `<object>.Reference` names in `table`, claimed for it (one agent MTP per MQTT client
+   * or STOMP connection: two would fight over one connection); else why the MTP cannot run.
+   */
+  const claimReference = (row: DmObject, object: 'MQTT' | 'STOMP', table: string, claimed: Set<string>): DmObject | string => {
+    const target = referenced(dm, dm.read(row.objects.get(object)!, 'Reference'));
+    if (!target || target.table?.path !== table) return `${row.path}${object}.Reference names no row of ${table}`;
+    if (dm.read(target, 'Enable') !== 'true') return `${target.path} is disabled`;
+    if (claimed.has(target.path)) return `${target.path} is already used by another LocalAgent.MTP row`;
+    claimed.add(target.path);
+    return target;
+  };
+
   const wantMqtt = (row: DmObject, claimed: Set<string>): Wanted | string => {
-    const mqttObj = row.objects.get('MQTT')!;
-    const client = referenced(dm, dm.read(mqttObj, 'Reference'));
-    if (!client || client.table?.path !== 'Device.MQTT.Client.') return `${row.path}MQTT.Reference names no row of Device.MQTT.Client.`;
-    if (dm.read(client, 'Enable') !== 'true') return `${client.path} is disabled`;
-    if (claimed.has(client.path)) return `${client.path} is already used by another LocalAgent.MTP row (one connection per client)`;
-    claimed.add(client.path);
+    const client = claimReference(row, 'MQTT', 'Device.MQTT.Client.', claimed);
+    if (typeof client === 'string') return client;
     const { options: mtpOptions, fingerprint } = mqttMtpOptions(dm, row, client, local.mqtt(dm.read(client, 'Alias')), endpointId);
     const rowPath = row.path;
     const clientPath = client.path;
@@ -378,12 +387,8 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
   };
 
   const wantStomp = (row: DmObject, claimed: Set<string>): Wanted | string => {
-    const stompObj = row.objects.get('STOMP')!;
-    const connection = referenced(dm, dm.read(stompObj, 'Reference'));
-    if (!connection || connection.table?.path !== 'Device.STOMP.Connection.') return `${row.path}STOMP.Reference names no row of Device.STOMP.Connection.`;
-    if (dm.read(connection, 'Enable') !== 'true') return `${connection.path} is disabled`;
-    if (claimed.has(connection.path)) return `${connection.path} is already used by another LocalAgent.MTP row (one subscription per connection)`;
-    claimed.add(connection.path);
+    const connection = claimReference(row, 'STOMP', 'Device.STOMP.Connection.', claimed);
+    if (typeof connection === 'string') return connection;
     const { options: mtpOptions, fingerprint } = stompMtpOptions(dm, row, connection, local.stomp(dm.read(connection, 'Alias')), endpointId);
     const rowPath = row.path;
     const connectionPath = connection.path;
