@@ -17,6 +17,15 @@ import type { Logger } from '../../log.ts';
 
 export const USP_SUBPROTOCOL = 'v1.usp';
 
+/** Calls an event handler of the MTP's user; one that throws is logged and never breaks the session. */
+export function callHandler(log: Logger, what: string, call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    log.error({ err: error }, `${what} handler failed`);
+  }
+}
+
 /** RFC 6455 close codes berth sends (1009, message too big, `ws` sends itself). */
 export const CloseCode = {
   normal: 1000,
@@ -120,11 +129,7 @@ export function attachUspSession(socket: WebSocket, options: UspSessionOptions, 
       close(CloseCode.unsupportedData, 'the frame is not a USP Record');
       return;
     }
-    try {
-      hooks.onRecord(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    } catch (error) {
-      log.error({ err: error }, 'onRecord handler failed');
-    }
+    callHandler(log, 'onRecord', () => { hooks.onRecord(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)); });
   });
   socket.on('error', (error: Error & { code?: string }) => {
     // `ws` has already started closing (1009 for an oversized message, 1002 for a protocol error): just say why.
@@ -134,11 +139,7 @@ export function attachUspSession(socket: WebSocket, options: UspSessionOptions, 
     closed = true;
     clearInterval(keepAlive);
     markClosed();
-    try {
-      hooks.onClose(code, reason.toString());
-    } catch (error) {
-      log.error({ err: error }, 'onClose handler failed');
-    }
+    callHandler(log, 'onClose', () => { hooks.onClose(code, reason.toString()); });
   });
 
   return {

@@ -21,7 +21,7 @@ import { backoffDelayMs } from '../backoff.ts';
 import { RecordTooLargeError } from '../mtp.ts';
 import { endpointIdsFromSubjectAltName } from './certificate-endpoint-ids.ts';
 import { pathWithEndpointId, uspExtensionOffer, withoutUspExtension } from './endpoint-id-query.ts';
-import { attachUspSession, CloseCode, USP_SUBPROTOCOL } from './usp-session.ts';
+import { attachUspSession, callHandler, CloseCode, USP_SUBPROTOCOL } from './usp-session.ts';
 import type { UspSession } from './usp-session.ts';
 import type { MtpStatus, WebSocketClientEvents, WebSocketClientMtp, WebSocketClientOptions } from '../mtp.ts';
 import type { Logger } from '../../log.ts';
@@ -70,13 +70,7 @@ export function createWebSocketClientMtp(options: WebSocketClientOptions, events
   let socket: WebSocket | undefined;
   let session: UspSession | undefined;
 
-  const notify = (what: string, call: () => void): void => {
-    try {
-      call();
-    } catch (error) {
-      log.error({ err: error }, `${what} handler failed`);
-    }
-  };
+  const notify = (what: string, call: () => void): void => { callHandler(log, what, call); };
 
   const setStatus = (next: MtpStatus, detail?: string): void => {
     if (next === status) return;

@@ -30,7 +30,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { endpointIdsFromSubjectAltName } from './certificate-endpoint-ids.ts';
 import { checkPeerEndpointId, endpointIdFromQuery, uspExtensionHeader, uspExtensionOffer } from './endpoint-id-query.ts';
-import { attachUspSession, CloseCode, USP_SUBPROTOCOL } from './usp-session.ts';
+import { attachUspSession, callHandler, CloseCode, USP_SUBPROTOCOL } from './usp-session.ts';
 import type { UspSession } from './usp-session.ts';
 import { RecordTooLargeError } from '../mtp.ts';
 import type { MtpStatus, WebSocketPeer, WebSocketServerEvents, WebSocketServerMtp, WebSocketServerOptions } from '../mtp.ts';
@@ -89,13 +89,7 @@ export function createWebSocketServerMtp(options: WebSocketServerOptions, events
   let stopping = false;
   let listeningPort = 0;
 
-  const notify = (what: string, call: () => void): void => {
-    try {
-      call();
-    } catch (error) {
-      log.error({ err: error }, `${what} handler failed`);
-    }
-  };
+  const notify = (what: string, call: () => void): void => { callHandler(log, what, call); };
 
   const setStatus = (next: MtpStatus, detail?: string): void => {
     if (next === status) return;
