@@ -114,10 +114,6 @@ function mqttConnection(context: Context): CtlConnection {
   const version = flags.mqttVersion ?? String(config?.mqtt?.version ?? 5);
   if (version !== '5' && version !== '4') throw new UsageError('--mqtt-version is 5 or 4 (MQTT 3.1.1)');
   const broker = config && flags.broker === undefined ? config.mqtt : undefined;
-  const username = flags.username ?? broker?.username;
-  const password = flags.password ?? broker?.password;
-  const caFile = flags.ca ?? broker?.caFile;
-  const client = flags.cert !== undefined ? certificate(flags) : { certFile: broker?.certFile, keyFile: broker?.keyFile };
   const agent = ids.agentEndpointId;
   return {
     wire: 'mqtt',
@@ -129,12 +125,29 @@ function mqttConnection(context: Context): CtlConnection {
       agentTopic: flags.agentTopic ?? configured?.agentTopic ?? (config?.endpointId === agent ? agentTopicOf(config) : `usp/agent/${agent}`),
       replyTopic: flags.replyTopic ?? configured?.topic ?? `usp/controller/${ids.endpointId}`,
       mqttVersion: version === '5' ? 5 : 4,
-      ...(username !== undefined && { username }),
-      ...(password !== undefined && { password }),
-      ...(caFile !== undefined && { caFile }),
-      ...(client.certFile !== undefined && { certFile: client.certFile }),
-      ...(client.keyFile !== undefined && { keyFile: client.keyFile }),
+      ...brokerLogin(flags, broker),
     },
+  };
+}
+
+/**
+ * The login and TLS files for a broker: the flags first, then the config file's block for that broker, which is
+ * given only when ctl uses the file's own broker (`broker` is undefined for one named on the command line).
+ */
+function brokerLogin(
+  flags: CtlConnectionFlags,
+  broker: { username?: string | undefined; password?: string | undefined; caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined } | undefined,
+): { username?: string; password?: string; caFile?: string; certFile?: string; keyFile?: string } {
+  const username = flags.username ?? broker?.username;
+  const password = flags.password ?? broker?.password;
+  const caFile = flags.ca ?? broker?.caFile;
+  const client = flags.cert !== undefined ? certificate(flags) : { certFile: broker?.certFile, keyFile: broker?.keyFile };
+  return {
+    ...(username !== undefined && { username }),
+    ...(password !== undefined && { password }),
+    ...(caFile !== undefined && { caFile }),
+    ...(client.certFile !== undefined && { certFile: client.certFile }),
+    ...(client.keyFile !== undefined && { keyFile: client.keyFile }),
   };
 }
 
@@ -145,10 +158,6 @@ function stompConnection(context: Context): CtlConnection {
   if (configured && configured.stomp === undefined && flags.replyDestination === undefined) throw missingMtp(context, 'stomp.destination', '--reply-destination');
   if (config && !config.stomp && flags.broker === undefined) throw new UsageError(`${agentConfig.file} has no stomp key (the agent's STOMP broker): give --broker stomp://host:port`);
   const broker = config && flags.broker === undefined ? config.stomp : undefined;
-  const username = flags.username ?? broker?.username;
-  const password = flags.password ?? broker?.password;
-  const caFile = flags.ca ?? broker?.caFile;
-  const client = flags.cert !== undefined ? certificate(flags) : { certFile: broker?.certFile, keyFile: broker?.keyFile };
   const agent = ids.agentEndpointId;
   return {
     wire: 'stomp',
@@ -160,11 +169,7 @@ function stompConnection(context: Context): CtlConnection {
       agentDestination: flags.agentDestination ?? (config?.endpointId === agent ? agentDestinationOf(config) : `/queue/usp.agent.${agent}`),
       replyDestination: flags.replyDestination ?? configured?.stomp?.destination ?? `/queue/usp.controller.${ids.endpointId}`,
       ...(broker?.virtualHost !== undefined && { virtualHost: broker.virtualHost }),
-      ...(username !== undefined && { username }),
-      ...(password !== undefined && { password }),
-      ...(caFile !== undefined && { caFile }),
-      ...(client.certFile !== undefined && { certFile: client.certFile }),
-      ...(client.keyFile !== undefined && { keyFile: client.keyFile }),
+      ...brokerLogin(flags, broker),
       ...(broker !== undefined && { maxRecordBytes: broker.maxMessageBytes }),
     },
   };
