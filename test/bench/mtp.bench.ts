@@ -9,7 +9,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { startLocalBroker, freePort } from '../../src/cli/local-broker.ts';
 import { connectController } from '../../src/controller/controller-client.ts';
@@ -19,6 +18,7 @@ import { connectStompWire } from '../../src/controller/stomp-wire.ts';
 import { dialAgentWebSocket } from '../../src/controller/websocket-wires.ts';
 import { startRabbitmq } from '../helpers/rabbitmq.ts';
 import { createTestPki } from '../helpers/tls-certs.ts';
+import { percentile, roundTrips } from './round-trips.ts';
 import { largestMappings, residentMemory } from './process-memory.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,10 +32,6 @@ const enabled = new Set((process.env['BENCH_MTPS'] ?? 'mqtt,stomp,websocket').sp
 // BENCH_WS_PLAIN=1: the WebSocket server without TLS (ws://), to see what TLS costs.
 const plainWebSocket = process.env['BENCH_WS_PLAIN'] === '1';
 const WARM_UP = Number(process.env['BENCH_WARMUP'] ?? 3000);
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const broker = await startLocalBroker();
 const rabbit = await startRabbitmq();
@@ -93,18 +89,6 @@ async function opened(open: () => Promise<ControllerClient>): Promise<Controller
   }
 }
 
-async function roundTrips(client: ControllerClient, count: number): Promise<{ times: number[]; perSecond: number }> {
-  const times: number[] = [];
-  const started = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    await client.get(['Device.LocalAgent.']);
-    times.push(performance.now() - t0);
-  }
-  const perSecond = count / ((performance.now() - started) / 1000);
-  times.sort((a, b) => a - b);
-  return { times, perSecond };
-}
 
 try {
   const transports: [string, ControllerClient][] = [];

@@ -8,19 +8,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { startLocalBroker } from '../../src/cli/local-broker.ts';
 import { connectController } from '../../src/controller/controller-client.ts';
+import { percentile, roundTrips } from './round-trips.ts';
 import { residentMemory, rssMiB } from './process-memory.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const AGENT = 'os::012345-BENCH001';
 const CONTROLLER = 'proto::bench';
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const broker = await startLocalBroker();
 const dataDir = await mkdtemp(join(tmpdir(), 'berth-bench-'));
@@ -58,18 +54,6 @@ const settle = async (): Promise<void> => {
 const heapText = (mib: number): string => (Number.isNaN(mib) ? 'not collected' : `${mib.toFixed(2)} MiB`);
 const controller = await connectController({ brokerUrl: broker.url, endpointId: CONTROLLER, agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: 'usp/controller/bench', publishQos: 0 });
 const qos1Controller = await connectController({ brokerUrl: broker.url, endpointId: 'proto::household', agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: 'usp/controller/household', publishQos: 1 });
-const roundTrips = async (client: typeof controller, count: number): Promise<{ times: number[]; perSecond: number }> => {
-  const times: number[] = [];
-  const started = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    await client.get(['Device.LocalAgent.']);
-    times.push(performance.now() - t0);
-  }
-  const perSecond = count / ((performance.now() - started) / 1000);
-  times.sort((a, b) => a - b);
-  return { times, perSecond };
-};
 try {
   // Wait for the agent to be up.
   for (let i = 0; ; i++) {
