@@ -598,6 +598,12 @@ export function createMtpManager(options: MtpManagerOptions): MtpManager {
     await sync(agentRunners, agents);
     await sync(clientRunners, clients);
     restartKeys.clear();
+    // Counters of rows that are gone: a Controller adding and deleting clients would otherwise grow these maps.
+    for (const path of [...mqttStats.keys(), ...stompChanges.keys()]) {
+      if (dm.lookup(path)) continue;
+      mqttStats.delete(path);
+      stompChanges.delete(path);
+    }
     for (const runner of agentRunners.values()) {
       if (runner.protocol === 'STOMP') {
         const row = dm.lookup(runner.key);
