@@ -158,9 +158,11 @@ export function createDockerRuntime(socketPath?: string, engine: DockerEngine = 
   };
 
   return {
+    // A call each time: the negotiated API version is remembered, so it alone says nothing about Docker now.
     ping: () =>
       guard('ping', async () => {
-        await engine.apiVersion();
+        const response = await engine.stream('GET', '/_ping');
+        response.resume();
       }),
 
     engineVersion: () => guard('version', async () => (await engine.json<{ Version: string }>('GET', '/version')).Version),

@@ -218,8 +218,8 @@ export class InMemoryRuntime implements ContainerRuntime {
         }
       }
       container.status = 'running';
+      // As Docker 20.10: a new run clears the exit code but not OOMKilled, which the next exit sets.
       container.exitCode = 0;
-      container.oomKilled = false;
       container.startedAt = this.#timestamp();
       this.#emit(container, 'start');
       for (const handler of this.#startHandlers) handler(container);
