@@ -285,7 +285,7 @@ export function registerContainerRuntimeContract(target: ContractTarget): void {
         finishedAt: state?.finishedAt,
         ports: [{ host: port, protocol: 'udp', address: '127.0.0.1' }],
       });
-      assert.ok(isZeroTime(state!.startedAt) && isZeroTime(state!.finishedAt), 'never started, never finished');
+      assert.ok(isZeroTime(state.startedAt) && isZeroTime(state.finishedAt), 'never started, never finished');
       const bystander = await s.runtime.createContainer(spec(s, 'bystander', imageId, { labels: { [LABEL_OWNER]: s.owner, 'io.berth.test-other': 'x' } }));
       assert.deepEqual((await s.runtime.listContainers(owned(s))).map((c) => c.id).sort(), [id, bystander].sort());
       assert.deepEqual((await s.runtime.listContainers(LABEL_EU)).filter((c) => c.labels[LABEL_OWNER] === s.owner).map((c) => c.id), [id], 'a label alone matches whatever its value');
@@ -318,7 +318,7 @@ export function registerContainerRuntimeContract(target: ContractTarget): void {
         const up = await s.runtime.inspectContainer(id);
         assert.equal(up?.status, 'running');
         assert.equal(up?.exitCode, 0);
-        assert.ok(!isZeroTime(up!.startedAt) && isZeroTime(up!.finishedAt));
+        assert.ok(!isZeroTime(up.startedAt) && isZeroTime(up.finishedAt));
         await s.runtime.stopContainer(id, 5);
         const died = await events.next('die', id);
         await events.next('stop', id);
@@ -326,14 +326,14 @@ export function registerContainerRuntimeContract(target: ContractTarget): void {
         const down = await s.runtime.inspectContainer(id);
         assert.equal(down?.status, 'exited');
         assert.equal(down?.exitCode, 143);
-        assert.ok(Date.parse(down!.finishedAt) >= Date.parse(down!.startedAt));
+        assert.ok(Date.parse(down.finishedAt) >= Date.parse(down.startedAt));
         await s.runtime.stopContainer(id, 1);
         await s.runtime.startContainer(id);
         const again = await s.runtime.inspectContainer(id);
         assert.equal(again?.status, 'running');
         assert.equal(again?.exitCode, 0, 'a new run has no exit code yet');
         assert.equal(again?.finishedAt, down?.finishedAt, 'FinishedAt is the last run’s until this one ends');
-        assert.ok(Date.parse(again!.startedAt) >= Date.parse(down!.startedAt));
+        assert.ok(Date.parse(again.startedAt) >= Date.parse(down.startedAt));
         await s.runtime.removeContainer(id);
         const killed = await events.next('die', id);
         assert.equal(killed.exitCode, 137, 'a running container is killed');
@@ -362,7 +362,7 @@ export function registerContainerRuntimeContract(target: ContractTarget): void {
         assert.equal(state?.status, 'exited');
         assert.equal(state?.exitCode, 3);
         assert.equal(state?.oomKilled, false);
-        assert.ok(Date.parse(state!.finishedAt) >= Date.parse(state!.startedAt));
+        assert.ok(Date.parse(state.finishedAt) >= Date.parse(state.startedAt));
         assert.ok(!events.actionsOf(id).includes('stop'), 'nobody stopped it');
         await s.runtime.stopContainer(id, 1);
       } finally {

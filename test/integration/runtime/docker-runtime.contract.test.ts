@@ -69,7 +69,7 @@ async function readFromContainer(id: string, path: string): Promise<string | und
 }
 
 /** A socket that passes everything to Docker's until closed: an outage the adapter cannot tell from dockerd's. */
-function dockerProxy(path: string): { begin(): Promise<void>; end(): Promise<void> } {
+function dockerProxy(path: string): { begin: () => Promise<void>; end: () => Promise<void> } {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   const listen = (): Promise<void> =>

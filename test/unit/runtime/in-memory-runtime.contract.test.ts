@@ -4,6 +4,12 @@ import { dirname, basename } from 'node:path';
 import { registerContainerRuntimeContract } from '../../contract/container-runtime-contract.ts';
 import { InMemoryRuntime } from '../../fakes/in-memory-runtime.ts';
 
+/** The fake acts at once; the contract awaits what a real host does in its own time. */
+function settled(action: () => void): Promise<void> {
+  action();
+  return Promise.resolve();
+}
+
 registerContainerRuntimeContract({
   name: 'in-memory runtime',
   skip: false,
@@ -25,15 +31,27 @@ registerContainerRuntimeContract({
       imageName: (tag: string) => `berth/contract-fake/images:${tag}`,
       command: ['runs', 'until', 'stopped'],
       stubbornCommand,
-      exit: (id: string, code: number) => Promise.resolve(runtime.exit(id, code)),
-      exhaustMemory: (id: string) => Promise.resolve(runtime.oomKill(id)),
-      writeFile: (id: string, path: string, text: string) => Promise.resolve(runtime.writeVolumeFile(volumeAt(id, path), basename(path), text)),
+      exit: (id: string, code: number) => settled(() => {
+        runtime.exit(id, code);
+      }),
+      exhaustMemory: (id: string) => settled(() => {
+        runtime.oomKill(id);
+      }),
+      writeFile: (id: string, path: string, text: string) => settled(() => {
+        runtime.writeVolumeFile(volumeAt(id, path), basename(path), text);
+      }),
       readFile: (id: string, path: string) => Promise.resolve(runtime.volumes.find((v) => v.name === volumeAt(id, path))?.files.get(basename(path))),
-      removeNetworkOutsideBerth: (name: string) => Promise.resolve(runtime.removeNetworkOutsideBerth(name)),
+      removeNetworkOutsideBerth: (name: string) => settled(() => {
+        runtime.removeNetworkOutsideBerth(name);
+      }),
       outage: {
         runtime,
-        begin: () => Promise.resolve(runtime.startOutage()),
-        end: () => Promise.resolve(runtime.endOutage()),
+        begin: () => settled(() => {
+          runtime.startOutage();
+        }),
+        end: () => settled(() => {
+          runtime.endOutage();
+        }),
       },
       close: () => Promise.resolve(),
     });
