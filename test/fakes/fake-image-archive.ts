@@ -49,7 +49,14 @@ async function membersOf(archive: Readable): Promise<Map<string, Buffer>> {
       if (entry.header.type === 'file') members.set(entry.header.name.replace(/^\.\//, ''), Buffer.concat(chunks));
     }
   })();
-  await Promise.race([reading, failure]);
+  // Whichever loses the race must not surface later as an unhandled rejection.
+  reading.catch(() => undefined);
+  try {
+    await Promise.race([reading, failure]);
+  } finally {
+    reader.destroy();
+    untagged.destroy();
+  }
   return members;
 }
 
