@@ -8,9 +8,12 @@ export const deviceModel = defineModel({
       RootDataModelVersion: { type: 'string', maxLength: 32 },
     },
     commands: {
-      // Async timer (TR-181 2.15+): completes after DelaySeconds; a simple, standard async command that
-      // Controllers (and TP-469 tests) use to exercise the Request table and OperationComplete.
-      'ScheduleTimer()': { async: true, input: { DelaySeconds: { type: 'unsignedInt', mandatory: true } } },
+      // A simple, standard async command that Controllers (and TP-469 tests) use to exercise the Request table.
+      'ScheduleTimer()': {
+        async: true,
+        input: { DelaySeconds: { type: 'unsignedInt', mandatory: true } },
+        note: 'Completes DelaySeconds after it is accepted: a Request row while it waits, then OperationComplete.',
+      },
     },
     events: {
       'Boot!': {
@@ -37,19 +40,21 @@ export const deviceModel = defineModel({
       VendorLogFileNumberOfEntries: { type: 'unsignedInt' },
     },
   },
-  // One log per installed Execution Unit (its container's output, capped at MaximumSize), same instance number as
-  // the unit's row; reached with Upload(), which PUTs the log to the Controller's URL (TR-181 2.12).
   'Device.DeviceInfo.VendorLogFile.{i}.': {
     access: 'readOnly',
+    note: "One log per installed Execution Unit (its container's output, capped at MaximumSize), with the same instance number as the unit's row; Upload() PUTs it to the Controller's URL (TR-181 2.12).",
     uniqueKeys: [['Name'], ['Alias']],
     params: {
       Alias: { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 },
       Name: { type: 'string', maxLength: 64 },
       MaximumSize: { type: 'unsignedInt' },
       Persistent: { type: 'boolean' },
-      // berth: the ExecEnv of the unit whose log this is, so permissions can give each tenant its own units' logs
-      // (a search path on it) and nobody else's.
-      [`${VENDOR_PREFIX}ExecutionEnvRef`]: { type: 'string', reference: 'strong', maxLength: 256 },
+      [`${VENDOR_PREFIX}ExecutionEnvRef`]: {
+        type: 'string',
+        reference: 'strong',
+        maxLength: 256,
+        note: "berth's: the ExecEnv of the unit whose log this is, so that permissions can give each tenant its own units' logs (a search path on it) and nobody else's.",
+      },
     },
     commands: {
       'Upload()': {

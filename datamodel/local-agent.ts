@@ -4,6 +4,11 @@
 import { VENDOR_PREFIX } from '../src/datamodel/vendor.ts';
 import { defineModel } from '../src/datamodel/schema.ts';
 
+/** Subscriptions one Controller may hold (besides the table's own maxRows): no Controller can take them all. */
+export const MAX_SUBSCRIPTIONS_PER_CONTROLLER = 128;
+/** Targets entries of one Permission row (the config's roles key has the same bound). */
+export const MAX_TARGETS_PER_PERMISSION = 32;
+
 const alias = { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 } as const;
 const permission = { type: 'string', access: 'readWrite', minLength: 4, maxLength: 4, default: '----' } as const;
 
@@ -25,10 +30,9 @@ export const localAgentModel = defineModel({
     },
     events: { 'Periodic!': {} },
   },
-  // The agent's own MTPs: seeded from the config (mqtt, stomp and websocket keys), and Controllers may add, change
-  // and delete them; the MTP manager starts, stops and reconnects them as the rows say. Kept across restarts.
   'Device.LocalAgent.MTP.{i}.': {
     access: 'readWrite',
+    note: "The agent's own MTPs: seeded from the config (mqtt, stomp and websocket keys); Controllers may add, change and delete them, and the agent starts, stops and reconnects exactly the MTPs whose rows changed, after answering. At most one WebSocket server row runs.",
     persistent: true,
     maxRows: 8,
     uniqueKeys: [['Alias']],
@@ -56,11 +60,16 @@ export const localAgentModel = defineModel({
       DestinationFromServer: { type: 'string', maxLength: 65535, default: '' },
     },
   },
-  // The agent's WebSocket server, for Controllers that connect to it (TR-369 R-WS.1a).
   'Device.LocalAgent.MTP.{i}.WebSocket.': {
+    note: "The agent's WebSocket server, for Controllers that connect to it (TR-369 R-WS.1a).",
     params: {
-      // berth does not model Device.IP.: the address it listens on comes from the config (websocket.bindAddress).
-      Interfaces: { type: 'string', list: true, access: 'readWrite', default: '' },
+      Interfaces: {
+        type: 'string',
+        list: true,
+        access: 'readWrite',
+        default: '',
+        note: 'Stored, no effect: berth does not model Device.IP.; the address it listens on comes from the config (websocket.listen.bindAddress).',
+      },
       Port: { type: 'unsignedInt', access: 'readWrite', range: { min: 1, max: 65535 }, default: '8443' },
       Path: { type: 'string', access: 'readWrite', maxLength: 1024, default: '/usp' },
       EnableEncryption: { type: 'boolean', access: 'readWrite', default: 'true' },
@@ -108,10 +117,13 @@ export const localAgentModel = defineModel({
       PublishRetainResponse: { type: 'boolean', access: 'readWrite', default: 'false' },
       PublishRetainNotify: { type: 'boolean', access: 'readWrite', default: 'false' },
       AgentMTPReference: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
-      // berth: the topic this Controller sends its requests to, when it has one of its own. The agent subscribes to
-      // it and takes there only this Controller's Records, and this Controller's Records only there: with broker ACLs
-      // letting only the Controller's account write it, the broker proves who is speaking (README: Who is speaking).
-      [`${VENDOR_PREFIX}AgentTopic`]: { type: 'string', access: 'readWrite', maxLength: 65535, default: '' },
+      [`${VENDOR_PREFIX}AgentTopic`]: {
+        type: 'string',
+        access: 'readWrite',
+        maxLength: 65535,
+        default: '',
+        note: "berth's: the topic this Controller sends its requests to, when it has one of its own. The agent takes there only this Controller's Records, and this Controller's Records only there: with broker ACLs letting only the Controller's account write it, the broker proves who is speaking (README: Who is speaking).",
+      },
     },
   },
   'Device.LocalAgent.Controller.{i}.MTP.{i}.STOMP.': {
@@ -120,9 +132,8 @@ export const localAgentModel = defineModel({
       Destination: { type: 'string', access: 'readWrite', maxLength: 65535, default: '' },
     },
   },
-  // The Controller's WebSocket server, which the agent connects to; with Host empty, the Controller connects to the
-  // agent's server instead and this row only says the Controller is reached over WebSocket.
   'Device.LocalAgent.Controller.{i}.MTP.{i}.WebSocket.': {
+    note: "The Controller's WebSocket server, which the agent dials; with Host empty, the Controller connects to the agent's server instead and this row only says the Controller is reached over WebSocket.",
     params: {
       Host: { type: 'string', access: 'readWrite', maxLength: 256, default: '' },
       Port: { type: 'unsignedInt', access: 'readWrite', range: { min: 1, max: 65535 }, default: '443' },
@@ -146,10 +157,10 @@ export const localAgentModel = defineModel({
       ParameterName: { type: 'string', access: 'readWrite', maxLength: 256 },
     },
   },
-  // Also at most MAX_SUBSCRIPTIONS_PER_CONTROLLER of one Recipient (bindings/local-agent.ts).
   'Device.LocalAgent.Subscription.{i}.': {
     access: 'readWrite',
     maxRows: 1024,
+    note: `Also at most ${MAX_SUBSCRIPTIONS_PER_CONTROLLER} rows of one Recipient (7005 beyond).`,
     uniqueKeys: [['Alias'], ['Recipient', 'ID']],
     immutableKeys: ['ID'],
     enableParameter: 'Enable',
@@ -157,9 +168,13 @@ export const localAgentModel = defineModel({
       Alias: alias,
       Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
       Recipient: { type: 'string', reference: 'strong' },
-      // TR-181 says string(64); usp-js names the subscription behind each async Operate `NOTIFY@<command path><random>`
-      // (often 70–120 characters), and obuspa accepts IDs up to its value limit: so does berth, up to 4,096.
-      ID: { type: 'string', access: 'readWrite', minLength: 1, maxLength: 4096 },
+      ID: {
+        type: 'string',
+        access: 'readWrite',
+        minLength: 1,
+        maxLength: 4096,
+        note: 'TR-181 says string(64); usp-js names the subscription behind each async Operate `NOTIFY@<command path><random>` (often 70–120 characters), and obuspa accepts longer IDs too: so does berth, up to 4,096.',
+      },
       CreationDate: { type: 'dateTime' },
       NotifType: { type: 'string', access: 'readWrite', enum: ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'OperationComplete', 'Event'] },
       ReferenceList: { type: 'string', list: true, access: 'readWrite', maxLength: 256 },
@@ -186,8 +201,14 @@ export const localAgentModel = defineModel({
     params: {
       UntrustedRole: { type: 'string', list: true, access: 'readWrite', reference: 'strong', default: '' },
       BannedRole: { type: 'string', access: 'readWrite', reference: 'strong', default: '' },
-      // TR-181 2.16: Controllers holding one of these roles read `secured` values (passwords) instead of "".
-      SecuredRoles: { type: 'string', list: true, access: 'readWrite', reference: 'strong', default: '' },
+      SecuredRoles: {
+        type: 'string',
+        list: true,
+        access: 'readWrite',
+        reference: 'strong',
+        default: '',
+        note: 'TR-181 2.16: Controllers holding one of these roles read secured values (passwords) instead of "", of what their other roles let them read.',
+      },
       RoleNumberOfEntries: { type: 'unsignedInt' },
     },
   },
@@ -213,7 +234,14 @@ export const localAgentModel = defineModel({
       Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
       Order: { type: 'unsignedInt', access: 'readWrite', default: '0' },
       // berth's bound: every permission is matched against each element a message touches.
-      Targets: { type: 'string', list: true, access: 'readWrite', maxLength: 4096, default: '' },
+      Targets: {
+        type: 'string',
+        list: true,
+        access: 'readWrite',
+        maxLength: 4096,
+        default: '',
+        note: `At most ${MAX_TARGETS_PER_PERMISSION} entries, each a path of the supported data model (partial, instance, wildcard, search, parameter, command or event path); one that names nothing is refused (7012).`,
+      },
       Param: permission,
       Obj: permission,
       InstantiatedObj: permission,

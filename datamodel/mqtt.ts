@@ -17,10 +17,9 @@ export const mqttModel = defineModel({
       MaxNumberOfClientSubscriptions: { type: 'unsignedInt' },
     },
   },
-  // Seeded from the config's mqtt key; Controllers may add more (a second broker), delete them and write every
-  // connection parameter (a write reconnects). Kept across restarts.
   'Device.MQTT.Client.{i}.': {
     access: 'readWrite',
+    note: "Seeded from the config's mqtt key; Controllers may add more (a second broker), delete them and write every connection parameter: a write reconnects, after the response. A Set that moves a client with a Password to another broker, or takes TLS away, fails with 7014 unless it writes Password too (README: The MQTT client).",
     persistent: true,
     maxRows: MAX_MQTT_CLIENTS,
     uniqueKeys: [['Alias'], ['Name']],
@@ -42,9 +41,14 @@ export const mqttModel = defineModel({
       ClientID: { type: 'string', access: 'readWrite', maxLength: 65535 },
       Username: { type: 'string', access: 'readWrite', maxLength: 256 },
       Password: { type: 'string', access: 'readWrite', maxLength: 256, secured: true },
-      // TR-181: applies to MQTT 3.1 only, which berth does not speak; kept and readable, it changes nothing (README).
-      MessageRetryTime: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '5' },
-      ConnectRetryTime: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '5' },
+      MessageRetryTime: {
+        type: 'unsignedInt',
+        access: 'readWrite',
+        range: { min: 1 },
+        default: '5',
+        note: 'Stored, no effect: TR-181 applies it to MQTT 3.1 only, which berth does not speak.',
+      },
+      ConnectRetryTime: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '5', note: 'Writing it and the next two does not reconnect: the new values govern the next retry.' },
       ConnectRetryIntervalMultiplier: { type: 'unsignedInt', access: 'readWrite', range: { min: 1000, max: 65535 }, default: '2000' },
       ConnectRetryMaxInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1 }, default: '30720' },
       ResponseInformation: { type: 'string', maxLength: 65535 },
@@ -52,10 +56,9 @@ export const mqttModel = defineModel({
     },
     commands: { 'ForceReconnect()': { async: false } },
   },
-  // Topics the client subscribes to besides its own reply-to topic (R-MQTT.15): Controllers add, change and
-  // delete rows; the broker is told at once. Rows are kept across restarts.
   'Device.MQTT.Client.{i}.Subscription.{i}.': {
     access: 'readWrite',
+    note: "Topics the client subscribes to besides its own reply-to topic (R-MQTT.15): the broker is told at once. Records arriving on them are handled as on the agent's own topic.",
     maxRows: MAX_SUBSCRIPTIONS_PER_CLIENT,
     uniqueKeys: [['Alias'], ['Topic']],
     enableParameter: 'Enable',
@@ -63,12 +66,13 @@ export const mqttModel = defineModel({
       Alias: { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 },
       Enable: { type: 'boolean', access: 'readWrite', default: 'false' },
       Status: { type: 'string', enum: ['Unsubscribed', 'Subscribed', 'Subscribing', 'Unsubscribing', 'Error'] },
-      Topic: { type: 'string', access: 'readWrite', maxLength: 65535 },
+      Topic: { type: 'string', access: 'readWrite', maxLength: 65535, note: 'An MQTT topic filter (wildcards allowed); one that is not (a/#/b, a+) is refused with 7012, as is an enabled row without one.' },
       // TR-181 gives no default; 1 is what berth uses for its own topic (R-MQTT.20: QoS 1 works everywhere).
       QoS: { type: 'unsignedInt', access: 'readWrite', range: { min: 0, max: 2 }, default: '1' },
     },
   },
   'Device.MQTT.Client.{i}.Stats.': {
+    note: 'Counted as TR-181 says; from zero again when the client is re-enabled or moved to another broker, and not kept across restarts.',
     params: {
       BrokerConnectionEstablished: { type: 'dateTime' },
       LastPublishMessageSent: { type: 'dateTime', volatile: true },

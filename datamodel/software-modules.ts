@@ -1,7 +1,6 @@
 // Device.SoftwareModules. (TR-181 2.19.1, USP flavour; reference §6), as far as berth implements it: Execution
 // Environments from the config, Deployment Units (InstallDU/Update/Uninstall) and Execution Units (containers).
-// Not declared: ExecEnvClass (one kind of EE: the Docker Engine), ApplicationData, HostObject, EnvVariable,
-// NetworkConfig (an app's volumes, environment and ports come from its signed manifest, not from the Controller).
+// What is not declared, and why, is the note of Device.SoftwareModules.
 import { defineModel } from '../src/datamodel/schema.ts';
 import type { ArgDecl } from '../src/datamodel/schema.ts';
 import { VENDOR_PREFIX } from '../src/datamodel/vendor.ts';
@@ -10,11 +9,11 @@ const alias = { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 } as 
 const kib = { type: 'int', range: { min: -1 } } as const;
 const percent = { type: 'int', range: { min: -1, max: 100 } } as const;
 
-// InstallDU()/Update() arguments berth takes. Username/Password are accepted for conformance; the catalog is
-// public and signed, so they are not needed (a URL with userinfo is refused: 7004).
+// InstallDU()/Update() arguments berth takes.
+const unneeded = 'Accepted for conformance, not used: the catalog is public and signed (a URL with a user or password is refused: 7004).';
 const packageArgs: Record<string, ArgDecl> = {
-  Username: { type: 'string', maxLength: 256, default: '' },
-  Password: { type: 'string', maxLength: 256, default: '' },
+  Username: { type: 'string', maxLength: 256, default: '', note: unneeded },
+  Password: { type: 'string', maxLength: 256, default: '', note: unneeded },
   ModuleVersion: { type: 'string', maxLength: 32 },
 };
 const autoRestartArgs: Record<string, ArgDecl> = {
@@ -28,6 +27,7 @@ const autoRestartArgs: Record<string, ArgDecl> = {
 
 export const softwareModulesModel = defineModel({
   'Device.SoftwareModules.': {
+    note: 'Not supported: ExecEnvClass (one kind of ExecEnv: the Docker Engine), ApplicationData, HostObject, EnvVariable, NetworkConfig (an app\'s volumes, environment and ports come from its signed manifest, not from the Controller).',
     params: {
       ExecEnvNumberOfEntries: { type: 'unsignedInt' },
       DeploymentUnitNumberOfEntries: { type: 'unsignedInt' },
@@ -36,6 +36,7 @@ export const softwareModulesModel = defineModel({
     commands: {
       'InstallDU()': {
         async: true,
+        note: 'Only from the configured signed catalog; refused at once (in the OperateResp) without a catalog (7002), for a bad URL or UUID (7004), an unknown (7223) or disabled (7012) ExecEnv; then checked against the signed summary, admitted against the ExecEnv\'s quotas and policy before any byte is downloaded, and undone entirely if the units do not stay up (README: Software Module Management).',
         input: {
           URL: { type: 'string', mandatory: true, maxLength: 2048 },
           UUID: { type: 'string', maxLength: 36 },
@@ -72,8 +73,8 @@ export const softwareModulesModel = defineModel({
   'Device.SoftwareModules.ExecEnv.{i}.': {
     access: 'readOnly',
     uniqueKeys: [['Name'], ['Alias']],
-    // Rows come from the config; what Controllers set on them (Enable) survives restarts.
     persistent: true,
+    note: "One row per configured ExecEnv (execEnvs[]), all on the local Docker Engine; what Controllers set on them (Enable) survives restarts. Status is Up while Docker answers, Error while it does not.",
     params: {
       Alias: { type: 'string', access: 'writeOnceReadOnly', maxLength: 64 },
       Enable: { type: 'boolean', access: 'readWrite', default: 'true' },
@@ -81,8 +82,7 @@ export const softwareModulesModel = defineModel({
       Name: { type: 'string', maxLength: 32 },
       Type: { type: 'string', maxLength: 64 },
       InitialRunLevel: { type: 'unsignedInt', access: 'readWrite', range: { max: 65535 }, default: '0' },
-      // Set from InitialRunLevel at every start and by SetRunLevel(); -1 = run levels not used.
-      CurrentRunLevel: { type: 'int', range: { min: -1, max: 65535 }, default: '-1' },
+      CurrentRunLevel: { type: 'int', range: { min: -1, max: 65535 }, default: '-1', note: 'Set from InitialRunLevel at every start and by SetRunLevel(); -1: run levels not used.' },
       InitialExecutionUnitRunLevel: { type: 'int', access: 'readWrite', range: { min: -1, max: 65535 }, default: '-1' },
       Vendor: { type: 'string', maxLength: 128 },
       Version: { type: 'string', maxLength: 32 },
@@ -114,10 +114,9 @@ export const softwareModulesModel = defineModel({
     },
     events: { 'Restarted!': { args: { RestartTime: { type: 'dateTime' }, RestartReason: { type: 'string', maxLength: 256 } } } },
   },
-  // Rows are made by InstallDU() and removed by Uninstall(); berth keeps them (and their row numbers) in its own
-  // state, saved with the data model, and rebuilds them at start.
   'Device.SoftwareModules.DeploymentUnit.{i}.': {
     access: 'readOnly',
+    note: 'Rows are made by InstallDU() and removed by Uninstall(); berth keeps them (and their instance numbers) in its own state, saved with the data model, and rebuilds them at start.',
     uniqueKeys: [['UUID', 'Version', 'ExecutionEnvRef'], ['Alias']],
     params: {
       UUID: { type: 'string', maxLength: 36 },
@@ -137,13 +136,16 @@ export const softwareModulesModel = defineModel({
       Installed: { type: 'dateTime' },
       LastUpdate: { type: 'dateTime' },
       ModuleVersion: { type: 'string', maxLength: 32 },
-      // berth: the Endpoint ID of the Controller whose InstallDU() created the DU (kept across Update; empty for
-      // DUs installed before berth recorded it).
-      [`${VENDOR_PREFIX}InstalledBy`]: { type: 'string', maxLength: 256 },
+      [`${VENDOR_PREFIX}InstalledBy`]: {
+        type: 'string',
+        maxLength: 256,
+        note: "berth's: the Endpoint ID of the Controller whose InstallDU() created the DU (kept across Update; empty for DUs installed before berth recorded it).",
+      },
     },
     commands: {
       'Update()': {
         async: true,
+        note: 'The new version is verified, admitted and created while the old one runs; if its units do not become Active and stay up for smm.updateProbationSeconds, it is removed and the old version runs again with its data. A lower version is refused (7229) unless smm.allowDowngrade.',
         input: { URL: { type: 'string', maxLength: 2048 }, RetainData: { type: 'boolean', default: 'false' }, ...packageArgs },
       },
       'Uninstall()': { async: true, input: { RetainData: { type: 'boolean', default: 'false' } } },

@@ -8,10 +8,9 @@ export const stompModel = defineModel({
   'Device.STOMP.': {
     params: { ConnectionNumberOfEntries: { type: 'unsignedInt' } },
   },
-  // Seeded from the config's `stomp` key; Controllers may add more (a second broker) and write every parameter:
-  // a write reconnects with the new settings. Kept across restarts.
   'Device.STOMP.Connection.{i}.': {
     access: 'readWrite',
+    note: "Seeded from the config's stomp key; Controllers may add more (a second broker) and write every parameter: a write reconnects with the new settings.",
     persistent: true,
     maxRows: MAX_STOMP_CONNECTIONS,
     uniqueKeys: [['Alias']],
@@ -27,9 +26,8 @@ export const stompModel = defineModel({
       Password: { type: 'string', access: 'readWrite', maxLength: 256, secured: true },
       VirtualHost: { type: 'string', access: 'readWrite', maxLength: 256, default: '' },
       EnableHeartbeats: { type: 'boolean', access: 'readWrite', default: 'false' },
-      // Milliseconds.
-      OutgoingHeartbeat: { type: 'unsignedInt', access: 'readWrite', default: '0' },
-      IncomingHeartbeat: { type: 'unsignedInt', access: 'readWrite', default: '0' },
+      OutgoingHeartbeat: { type: 'unsignedInt', access: 'readWrite', default: '0', note: 'Milliseconds.' },
+      IncomingHeartbeat: { type: 'unsignedInt', access: 'readWrite', default: '0', note: 'Milliseconds; a broker silent for twice the negotiated interval is dropped and reconnected.' },
       // Seconds.
       ServerRetryInitialInterval: { type: 'unsignedInt', access: 'readWrite', range: { min: 1, max: 65535 }, default: '60' },
       ServerRetryIntervalMultiplier: { type: 'unsignedInt', access: 'readWrite', range: { min: 1000, max: 65535 }, default: '2000' },

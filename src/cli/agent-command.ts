@@ -5,15 +5,16 @@ import { loadConfig, ConfigError } from '../config/config.ts';
 import { createLogger } from '../log.ts';
 import { createAgent } from '../app.ts';
 import { startIdleCollector } from '../idle-collector.ts';
+import type { CommandHelp } from './commands.ts';
 import { UsageError } from './usage.ts';
 import { octal } from '../store/private-dir.ts';
 
+export const AGENT_HELP: CommandHelp = {
+  usage: 'usage: berth agent --config <file.json>     run the agent in the foreground until SIGTERM or SIGINT\n',
+};
+
 export async function runAgentCommand(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) {
-    process.stdout.write('usage: berth agent --config <file.json>\n');
-    return 0;
-  }
+  const { values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' } }, strict: true });
   if (!values.config) throw new UsageError('berth agent needs --config <file.json>');
   let config;
   try {

@@ -16,16 +16,22 @@ import { formatBytes } from '../catalog/server/catalog-page.ts';
 import { targetPathOf } from '../catalog/target-custom.ts';
 import { BERTH_VERSION } from '../version.ts';
 import { parseByteSize } from './byte-size.ts';
+import { helpOfVerbs } from './commands.ts';
 import { UsageError } from './usage.ts';
 
-const USAGE = `usage:
-  berth app pack    --manifest <app.json> --image <docker-save.tar> --out <file.berth>
-  berth app publish <file.berth> --catalog <url> --key <publisher.pem> [--adopt-existing] [--max-unpacked <size>]
+const VERB_USAGE = {
+  pack: `  berth app pack    --manifest <app.json> --image <docker-save.tar> --out <file.berth>
+`,
+  publish: `  berth app publish <file.berth> --catalog <url> --key <publisher.pem> [--adopt-existing] [--max-unpacked <size>]
         signs the package into your catalog role and uploads it; prints the URL a Controller passes to InstallDU
         (--max-unpacked: refuse a package that unpacks to more, e.g. 512MiB; default 4GiB, a catalog's default)
-  berth app verify  <file.berth|package-url> --catalog <url> [--root <root.json>]
+`,
+  verify: `  berth app verify  <file.berth|package-url> --catalog <url> [--root <root.json>]
         checks a package against the catalog's signed metadata, as a gateway would
-`;
+`,
+};
+export const APP_HELP = helpOfVerbs(VERB_USAGE);
+const USAGE = APP_HELP.usage;
 
 /** A one-line progress bar on a terminal; nothing when output is piped. */
 function progressBar(label: string): { update(done: number, total: number): void; end(): void } {
@@ -182,11 +188,9 @@ export async function runAppCommand(argv: readonly string[]): Promise<number> {
         await rm(work, { recursive: true, force: true });
       }
     }
-    case '--help':
-    case '-h':
     case undefined:
       process.stdout.write(USAGE);
-      return verb === undefined ? 2 : 0;
+      return 2;
     default:
       throw new UsageError(`unknown app verb '${verb}'\n${USAGE}`);
   }

@@ -7,22 +7,29 @@ import { defaultOfflineKeysDir } from '../catalog/repository/repository-layout.t
 import { buildCatalogServer } from '../catalog/server/catalog-server.ts';
 import { DEFAULT_SERVER_LIMITS } from '../catalog/server/server-limits.ts';
 import { createLogger } from '../log.ts';
+import { helpOfVerbs } from './commands.ts';
 import { UsageError } from './usage.ts';
 
-const USAGE = `usage:
-  berth catalog init --dir <dir> [--offline-keys <dir>-offline-keys] [--root-keys N] [--root-threshold M]
+const VERB_USAGE = {
+  init: `  berth catalog init --dir <dir> [--offline-keys <dir>-offline-keys] [--root-keys N] [--root-threshold M]
         new TUF repository with fresh keys; <dir>/root.json is what gateways ship as catalog.root;
         the offline keys (root, targets) go to their own folder, never inside <dir>
-  berth catalog serve --dir <dir> [--host 127.0.0.1] [--port 8700] [--tls-cert <cert.pem> --tls-key <key.pem>]
+`,
+  serve: `  berth catalog serve --dir <dir> [--host 127.0.0.1] [--port 8700] [--tls-cert <cert.pem> --tls-key <key.pem>]
         [--max-package-bytes ${DEFAULT_SERVER_LIMITS.maxPackageBytes}] [--max-connections ${DEFAULT_SERVER_LIMITS.maxConnections}]
         serve metadata, packages, the publish API and the app page (HTTPS with a certificate);
         keeps timestamp and snapshot signed (needs only <dir>, never the offline keys)
-  berth catalog publisher add --dir <dir> --vendor <vendor> --key <publisher.pub.pem> [--offline-keys <folder>]
+`,
+  'publisher add': `  berth catalog publisher add --dir <dir> --vendor <vendor> --key <publisher.pub.pem> [--offline-keys <folder>]
         delegate <vendor>/*/* to a publisher's key (again with a new key: replaces and revokes the old one);
         signs with the targets key
-  berth catalog rotate-root --dir <dir> [--offline-keys <folder>] [--root-keys N] [--root-threshold M]
+`,
+  'rotate-root': `  berth catalog rotate-root --dir <dir> [--offline-keys <folder>] [--root-keys N] [--root-threshold M]
         new root keys and timestamp key; the new root is signed by the old and new root keys
-`;
+`,
+};
+export const CATALOG_HELP = helpOfVerbs(VERB_USAGE);
+const USAGE = CATALOG_HELP.usage;
 
 function positiveInt(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -156,11 +163,9 @@ export async function runCatalogCommand(argv: readonly string[]): Promise<number
       process.stdout.write(`root rotated to version ${result.version}; gateways pick it up on their next refresh (${result.rootFile} is the new root to ship)\n`);
       return 0;
     }
-    case '--help':
-    case '-h':
     case undefined:
       process.stdout.write(USAGE);
-      return verb === undefined ? 2 : 0;
+      return 2;
     default:
       throw new UsageError(`unknown catalog verb '${verb}'\n${USAGE}`);
   }

@@ -5,6 +5,7 @@ import type { usp } from '../usp/generated/usp.js';
 import { UspRequestError } from '../controller/controller-client.ts';
 import type { ControllerClient } from '../controller/controller-client.ts';
 import { formatAddResp, formatDeleteResp, formatGetResp, formatInstancesResp, formatNotify, formatOperateResp, formatSetResp, formatSupportedResp, formatUspError } from './format.ts';
+import type { CommandHelp } from './commands.ts';
 import { UsageError } from './usage.ts';
 import { ctlConnection } from './ctl-connection.ts';
 import type { AgentConfigFile } from './ctl-connection.ts';
@@ -68,6 +69,11 @@ verbs:
                                                 OperationComplete, Event
 ${APPS_HELP}${AUDIT_HELP}`;
 
+/** The verbs of ctl; each answers --help with the whole of CTL_HELP, as the options are common to all of them. */
+export const CTL_VERBS = ['get', 'set', 'add', 'delete', 'operate', 'instances', 'supported', 'subscribe', ...APP_VERBS, 'audit'] as const;
+
+export const CTL_COMMAND_HELP: CommandHelp = { usage: CTL_HELP, verbs: Object.fromEntries(CTL_VERBS.map((verb) => [verb, { usage: CTL_HELP }])) };
+
 const OPTIONS = {
   config: { type: 'string' },
   broker: { type: 'string' },
@@ -99,7 +105,6 @@ const OPTIONS = {
   'retain-data': { type: 'boolean' },
   since: { type: 'string' },
   by: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function toJson(value: unknown): string {
@@ -125,10 +130,13 @@ function positiveInt(text: string | undefined, name: string, fallback: number): 
 
 export async function runCtlCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  if (values.help || positionals.length === 0) {
+  const [verb, ...args] = positionals;
+  if (verb === undefined) {
     process.stdout.write(CTL_HELP);
-    return values.help ? 0 : 2;
+    return 2;
   }
+  // Before connecting: a typo is a usage error, not a wait for a broker.
+  if (!(CTL_VERBS as readonly string[]).includes(verb)) throw new UsageError(`unknown verb '${verb}' (see berth ctl --help)`);
   let agentConfig: AgentConfigFile | undefined;
   if (values.config !== undefined) {
     try {
@@ -161,10 +169,9 @@ export async function runCtlCommand(argv: readonly string[]): Promise<number> {
     process.env,
   );
   const timeoutMs = positiveInt(values.timeout, 'timeout', 10) * 1000;
-  const [verb, ...args] = positionals;
   const controller = await openCtlConnection(connection, timeoutMs);
   try {
-    return await runVerb(controller, verb!, args, values, timeoutMs);
+    return await runVerb(controller, verb, args, values, timeoutMs);
   } catch (error) {
     if (error instanceof UspRequestError) {
       process.stderr.write(`${formatUspError(error.code, error.errMsg, error.paramErrs)}\n`);

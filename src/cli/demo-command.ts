@@ -19,6 +19,7 @@ import { createDockerRuntime } from '../runtime/docker-runtime.ts';
 import { LABEL_OWNER } from '../runtime/labels.ts';
 import type { ControllerClient } from '../controller/controller-client.ts';
 import { runAppVerb } from './ctl-apps.ts';
+import type { CommandHelp } from './commands.ts';
 
 const AGENT = 'os::012345-DEMO0001';
 const CONTROLLER = 'proto::berth-ctl';
@@ -53,6 +54,14 @@ async function fetchApp(path: string): Promise<string> {
 }
 
 const APP_PORT = 18080;
+
+export const DEMO_HELP: CommandHelp = {
+  usage: `usage: berth demo [--keep] [--broker <mqtt-url>]
+        a private Mosquitto (or --broker), the signed sample catalog and an agent on the local Docker Engine;
+        a Controller installs, updates (and watches a broken update roll back), stops and uninstalls an app
+        (--keep: leave the agent running and print berth ctl lines to try)
+`,
+};
 
 export async function runDemo(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { keep: { type: 'boolean' }, broker: { type: 'string' } }, strict: true });

@@ -3,16 +3,14 @@
 import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import { generateKeyPairPem, publicKeyFromPem } from '../catalog/tuf/keys.ts';
+import { helpOfVerbs } from './commands.ts';
 import { UsageError } from './usage.ts';
 
-const USAGE = 'usage: berth keys generate --out <prefix>     writes <prefix>.pem (private) and <prefix>.pub.pem\n';
+export const KEYS_HELP = helpOfVerbs({ generate: '  berth keys generate --out <prefix>     writes <prefix>.pem (private) and <prefix>.pub.pem\n' });
+const USAGE = KEYS_HELP.usage;
 
 export async function runKeysCommand(argv: readonly string[]): Promise<number> {
   const [verb, ...rest] = argv;
-  if (verb === '--help' || verb === '-h') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   if (verb !== 'generate') throw new UsageError(`unknown keys verb '${verb ?? ''}'\n${USAGE}`);
   const { values } = parseArgs({ args: rest, options: { out: { type: 'string', short: 'o' } }, strict: true });
   if (!values.out) throw new UsageError(`berth keys generate needs --out <prefix>\n${USAGE}`);

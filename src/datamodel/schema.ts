@@ -1,5 +1,7 @@
 // The shape of data-model declarations (the files in /datamodel). Declarations say what TR-181 defines:
-// types, access, enums, defaults, unique keys, commands and events. Behaviour is bound separately (bindings/).
+// types, access, enums, defaults, unique keys, commands and events. Behaviour is bound separately (bindings/);
+// a `note` says in a sentence what berth does with the element beyond TR-181's words, for the data-model
+// reference (docs/data-model.md, generated from these declarations).
 import type { ParamType } from '../usp/values.ts';
 
 export type ParamAccess = 'readOnly' | 'readWrite' | 'writeOnceReadOnly';
@@ -19,6 +21,8 @@ export interface ParamDecl {
   readonly reference?: 'strong' | 'weak';
   /** Values that change constantly (UpTime, counters): GSDM reports VALUE_CHANGE_WILL_IGNORE and no ValueChange is sent. */
   readonly volatile?: boolean;
+  /** What berth does with it beyond TR-181's definition, for docs/data-model.md. */
+  readonly note?: string;
 }
 
 export interface ArgDecl {
@@ -29,16 +33,22 @@ export interface ArgDecl {
   readonly range?: { readonly min?: number | bigint; readonly max?: number | bigint };
   readonly maxLength?: number;
   readonly default?: string;
+  /** What berth does with it beyond TR-181's definition, for docs/data-model.md. */
+  readonly note?: string;
 }
 
 export interface CommandDecl {
   readonly async: boolean;
   readonly input?: Readonly<Record<string, ArgDecl>>;
   readonly output?: Readonly<Record<string, ArgDecl>>;
+  /** What berth does with it beyond TR-181's definition, for docs/data-model.md. */
+  readonly note?: string;
 }
 
 export interface EventDecl {
   readonly args?: Readonly<Record<string, ArgDecl>>;
+  /** What berth does with it beyond TR-181's definition, for docs/data-model.md. */
+  readonly note?: string;
 }
 
 /**
@@ -64,6 +74,8 @@ export interface ObjectDecl {
    * R-KEY.1 forbids changing them once the row exists, so Set may only repeat the current value.
    */
   readonly immutableKeys?: readonly string[];
+  /** What berth does with it beyond TR-181's definition, for docs/data-model.md. */
+  readonly note?: string;
 }
 
 export type ModelDecl = Readonly<Record<string, ObjectDecl>>;

@@ -125,9 +125,12 @@ export function createDockerEngine(socketPath = '/var/run/docker.sock'): DockerE
 
 /** Splits a stream of newline-delimited JSON objects (events, image load progress) into values. */
 export async function* jsonLines<T>(stream: AsyncIterable<Buffer | string>): AsyncGenerator<T> {
+  // Chunks end anywhere, inside a multi-byte UTF-8 character too (a container or image name in an event): the
+  // streaming decoder holds a character's first bytes until the rest arrive instead of making two U+FFFD of it.
+  const decoder = new TextDecoder('utf-8');
   let pending = '';
   for await (const chunk of stream) {
-    pending += chunk.toString();
+    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     let newline: number;
     while ((newline = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, newline).trim();
@@ -135,19 +138,27 @@ export async function* jsonLines<T>(stream: AsyncIterable<Buffer | string>): Asy
       if (line) yield JSON.parse(line) as T;
     }
   }
+  pending += decoder.decode();
   if (pending.trim()) yield JSON.parse(pending) as T;
 }
 
 /** Demultiplexes a container log stream (no TTY): 8-byte frame headers, stream 1 stdout, 2 stderr. */
 export function demuxLogs(bytes: Buffer): { stream: 'stdout' | 'stderr'; text: string }[] {
   const out: { stream: 'stdout' | 'stderr'; text: string }[] = [];
+  // A frame is one write of the app, which may end inside a UTF-8 character: one decoder per stream joins it with
+  // the rest of that character in the stream's next frame.
+  const decoders = { stdout: new TextDecoder('utf-8'), stderr: new TextDecoder('utf-8') };
   let offset = 0;
   while (offset + 8 <= bytes.length) {
-    const kind = bytes[offset]!;
+    const stream = bytes[offset] === 2 ? 'stderr' : 'stdout';
     const size = bytes.readUInt32BE(offset + 4);
     const end = Math.min(bytes.length, offset + 8 + size);
-    out.push({ stream: kind === 2 ? 'stderr' : 'stdout', text: bytes.subarray(offset + 8, end).toString('utf8') });
+    out.push({ stream, text: decoders[stream].decode(bytes.subarray(offset + 8, end), { stream: true }) });
     offset = end;
+  }
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const rest = decoders[stream].decode();
+    if (rest !== '') out.push({ stream, text: rest });
   }
   return out;
 }

@@ -11,6 +11,7 @@ import { COLUMNS, PERMISSION_STRING } from '../../access/permission-bits.ts';
 import { compileTarget } from '../../access/permission-target.ts';
 import { listValue } from '../../access/controller-roles.ts';
 import { checkSubscribable } from '../../access/subscription-permission.ts';
+import { MAX_SUBSCRIPTIONS_PER_CONTROLLER, MAX_TARGETS_PER_PERMISSION } from '../../../datamodel/local-agent.ts';
 
 export interface LocalAgentRuntime {
   readonly endpointId: string;
@@ -23,11 +24,8 @@ export interface LocalAgentRuntime {
 }
 
 
-/** Targets entries of one Permission row (the config's roles key has the same bound). */
-export const MAX_TARGETS_PER_PERMISSION = 32;
-
-/** Subscriptions one Controller may hold (besides the table's own maxRows): no Controller can take them all. */
-export const MAX_SUBSCRIPTIONS_PER_CONTROLLER = 128;
+// Declared with the tables they bound, so that the data-model reference (docs/data-model.md) states them.
+export { MAX_SUBSCRIPTIONS_PER_CONTROLLER, MAX_TARGETS_PER_PERMISSION };
 
 /** A reference to a row, as stored: 'Device.LocalAgent.Controller.1' (TR-181 object references have no trailing dot). */
 export function referenceTo(obj: DmObject): string {

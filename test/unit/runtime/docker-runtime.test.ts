@@ -74,3 +74,28 @@ test('demuxLogs splits stdout and stderr frames; jsonLines splits across chunk b
   for await (const value of jsonLines(Readable.from(['{"a":', '1}\n{"b"', ':2}\n\n{"c":3}']))) values.push(value);
   assert.deepEqual(values, [{ a: 1 }, { b: 2 }, { c: 3 }]);
 });
+
+test('a multi-byte UTF-8 character split across two chunks of the event stream reaches the event whole', async () => {
+  // "é" is 0xC3 0xA9 and "🐳" four bytes; the stream is cut inside each of them.
+  const line = Buffer.from('{"Actor":{"Attributes":{"name":"café-🐳"}}}\n{"status":"die"}\n');
+  const cutInsideE = line.indexOf(0xa9);
+  const cutInsideWhale = line.indexOf(Buffer.from('🐳')) + 2;
+  const chunks = [line.subarray(0, cutInsideE), line.subarray(cutInsideE, cutInsideWhale), line.subarray(cutInsideWhale)];
+  const values: unknown[] = [];
+  for await (const value of jsonLines(Readable.from(chunks))) values.push(value);
+  assert.deepEqual(values, [{ Actor: { Attributes: { name: 'café-🐳' } } }, { status: 'die' }]);
+});
+
+test('a UTF-8 character split across two log frames of the same stream is decoded whole', () => {
+  const frame = (kind: number, bytes: Buffer) => {
+    const header = Buffer.alloc(8);
+    header[0] = kind;
+    header.writeUInt32BE(bytes.length, 4);
+    return Buffer.concat([header, bytes]);
+  };
+  const text = Buffer.from('température 21 °C\n');
+  const cut = text.indexOf(0xa9);
+  const frames = demuxLogs(Buffer.concat([frame(1, text.subarray(0, cut)), frame(2, Buffer.from('warn\n')), frame(1, text.subarray(cut))]));
+  assert.equal(frames.filter((f) => f.stream === 'stdout').map((f) => f.text).join(''), 'température 21 °C\n');
+  assert.equal(frames.filter((f) => f.stream === 'stderr').map((f) => f.text).join(''), 'warn\n');
+});
