@@ -4,6 +4,7 @@
 // names no record holds; recorded units whose container is gone are reported, so their EU can show a fault
 // instead of pretending. Recorded networks are confined again (a reboot empties the host's firewall, and the
 // ExecEnv's policy may have changed), and firewall rules of networks that are gone are removed.
+import { RuntimeError } from '../runtime/container-runtime.ts';
 import type { ContainerRuntime, ContainerState, EgressRules } from '../runtime/container-runtime.ts';
 import { LABEL_OWNER } from '../runtime/labels.ts';
 import { imageNamePrefixOf } from './deployment.ts';
@@ -60,7 +61,7 @@ export async function reconcile(
     try {
       await runtime.confineNetwork(record.network, options.egressOf(record));
     } catch (error) {
-      if ((error as { code?: string }).code === 'UNAVAILABLE') throw error;
+      if (error instanceof RuntimeError && error.code === 'UNAVAILABLE') throw error;
       result.unconfined.push({ network: record.network, reason: (error as Error).message });
     }
   }
@@ -68,7 +69,7 @@ export async function reconcile(
     result.removed.networkRules = await runtime.pruneNetworkRules();
   } catch (error) {
     // Rules of networks that are gone confine nothing: failing to remove them keeps no app down.
-    if ((error as { code?: string }).code === 'UNAVAILABLE') throw error;
+    if (error instanceof RuntimeError && error.code === 'UNAVAILABLE') throw error;
   }
   const volumes = new Set(records.flatMap((r) => r.volumes.map((v) => v.name)));
   for (const volume of await runtime.listVolumes(managed)) {
@@ -86,7 +87,7 @@ export async function reconcile(
         result.removed.imageNames.push(name);
       } catch (error) {
         // A container outside berth uses it: the name stays until it does not.
-        if ((error as { code?: string }).code !== 'CONFLICT') throw error;
+        if (!(error instanceof RuntimeError && error.code === 'CONFLICT')) throw error;
       }
     }
   }

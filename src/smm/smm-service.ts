@@ -11,13 +11,14 @@ import { randomUUID } from 'node:crypto';
 // Only the two functions: the rest of semver (ranges) is loaded with the catalog client, at the first install.
 import compareVersions from 'semver/functions/compare.js';
 import validVersion from 'semver/functions/valid.js';
-import type { CatalogClient } from '../catalog/client/catalog-client.ts';
+import type { PackageCatalog } from './package-catalog.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import type { Logger } from '../log.ts';
 import { utcTimestamp } from '../usp/values.ts';
 import { carryData, egressRulesOf, removeDeployment } from './deployment.ts';
 import type { DeploymentRecord } from './deployment.ts';
-import { installPackage, SmmFault, SmmFaultCode } from './install-package.ts';
+import { installPackage } from './install-package.ts';
+import { SmmFault, SmmFaultCode } from './smm-fault.ts';
 import type { WorkArea } from './install-package.ts';
 import { reconcile } from './reconcile.ts';
 import { createUnitSupervisor } from './unit-supervisor.ts';
@@ -58,7 +59,7 @@ export interface SmmOptions {
 export interface SmmDeps {
   runtime: ContainerRuntime;
   /** undefined when the config names no catalog: installs are refused with a clear fault. */
-  catalog: CatalogClient | undefined;
+  catalog: PackageCatalog | undefined;
   work: WorkArea;
   /** The agent's Endpoint ID (labelled on everything it creates). */
   owner: string;
@@ -322,7 +323,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     };
   };
 
-  const catalogOrFault = (): CatalogClient => {
+  const catalogOrFault = (): PackageCatalog => {
     if (!deps.catalog) throw new SmmFault(SmmFaultCode.RequestDenied, 'no app catalog is configured (config key catalog): this agent installs apps only from a signed catalog');
     return deps.catalog;
   };
