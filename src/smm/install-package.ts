@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { ResolvedPackage } from '../catalog/client/catalog-client.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import { admit } from './admission.ts';
-import type { ExecEnvBudget } from './admission.ts';
+import type { ExecEnvBudget, Resources } from './admission.ts';
 import { createDeployment, DeploymentError } from './deployment.ts';
 import type { DeploymentRecord, ExecEnvPolicy } from './deployment.ts';
 import { duUuid } from './du-uuid.ts';
@@ -34,7 +34,7 @@ export interface InstallRequest {
   installed: readonly DeploymentRecord[];
   signal?: AbortSignal | undefined;
   /** Update: what the running version holds (released when the new one takes over) and fresh data volumes. */
-  update?: { releasing: { memoryKiB: number; cpuPercent: number; diskKiB: number } };
+  update?: { releasing: Resources };
   /** Checks the resolved package before admission (an Update refuses another app or a downgrade). */
   accept?: (custom: ResolvedPackage['custom']) => void;
   onProgress?: (phase: 'resolved' | 'downloading' | 'creating', detail?: { received: number; total: number }) => void;
