@@ -108,7 +108,7 @@ export interface DuOperationsDeps {
 
 const duKey = (uuid: string, execEnv: string): string => `${uuid}@${execEnv}`;
 
-export function faultOf(error: unknown): { code: number; message: string } {
+function faultOf(error: unknown): { code: number; message: string } {
   return error instanceof SmmFault ? { code: error.faultCode, message: error.message } : { code: SmmFaultCode.InternalError, message: (error as Error).message };
 }
 
