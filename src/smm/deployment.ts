@@ -280,7 +280,7 @@ export async function carryData(runtime: ContainerRuntime, carry: CarryData, to:
  */
 export async function removeDeployment(runtime: ContainerRuntime, record: DeploymentRecord, options: { retainData: boolean; keepNetwork?: boolean }): Promise<void> {
   const ignoreMissing = (error: unknown): void => {
-    if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
+    if (!(error instanceof RuntimeError && error.code === 'NOT_FOUND')) throw error;
   };
   for (const unit of record.units) await runtime.removeContainer(unit.containerId).catch(ignoreMissing);
   if (record.network && !options.keepNetwork) await runtime.removeNetwork(record.network);
@@ -291,7 +291,7 @@ export async function removeDeployment(runtime: ContainerRuntime, record: Deploy
   // CONFLICT: a container outside berth uses the image; the name stays, and the next reconcile tries again.
   if (record.imageName) {
     await runtime.untagImage(record.imageName).catch((error: unknown) => {
-      if ((error as { code?: string }).code !== 'CONFLICT') throw error;
+      if (!(error instanceof RuntimeError && error.code === 'CONFLICT')) throw error;
     });
   }
 }

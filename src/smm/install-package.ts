@@ -4,37 +4,17 @@
 // the ExecEnv's policy, 7227 if a host port it publishes is another app's). Every failure is a fault with its USP
 // code, and leaves nothing behind: the work folder goes in all cases, the runtime objects on failure.
 import type { Readable } from 'node:stream';
-import type { CatalogClient, ResolvedPackage } from '../catalog/client/catalog-client.ts';
-import { CatalogError } from '../catalog/client/catalog-error.ts';
+import type { ResolvedPackage } from '../catalog/client/catalog-client.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import { admit } from './admission.ts';
-import type { ExecEnvBudget } from './admission.ts';
+import type { ExecEnvBudget, Resources } from './admission.ts';
 import { createDeployment, DeploymentError } from './deployment.ts';
 import type { DeploymentRecord, ExecEnvPolicy } from './deployment.ts';
 import { duUuid } from './du-uuid.ts';
+import { PackageUnavailable } from './package-catalog.ts';
+import type { PackageCatalog } from './package-catalog.ts';
+import { SmmFault, SmmFaultCode } from './smm-fault.ts';
 import type { PackageManifest } from '../catalog/package/manifest.ts';
-
-/** A failed Software Module Management operation, with the fault code DUStateChange! reports. */
-export class SmmFault extends Error {
-  readonly faultCode: number;
-  constructor(faultCode: number, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SmmFault';
-    this.faultCode = faultCode;
-  }
-}
-
-export const SmmFaultCode = {
-  RequestDenied: 7002,
-  InternalError: 7003,
-  InvalidValue: 7012,
-  UnknownExecEnv: 7223,
-  InvalidDuState: 7229,
-  InvalidEuState: 7230,
-  DuToExecEnvMismatch: 7225,
-  DuplicateDeploymentUnit: 7226,
-  SystemResourcesExceeded: 7227,
-} as const;
 
 /** Private folders for downloads (the adapter side owns the file system). */
 export interface WorkArea {
@@ -54,14 +34,14 @@ export interface InstallRequest {
   installed: readonly DeploymentRecord[];
   signal?: AbortSignal | undefined;
   /** Update: what the running version holds (released when the new one takes over) and fresh data volumes. */
-  update?: { releasing: { memoryKiB: number; cpuPercent: number; diskKiB: number } };
+  update?: { releasing: Resources };
   /** Checks the resolved package before admission (an Update refuses another app or a downgrade). */
   accept?: (custom: ResolvedPackage['custom']) => void;
   onProgress?: (phase: 'resolved' | 'downloading' | 'creating', detail?: { received: number; total: number }) => void;
 }
 
 export interface InstallDeps {
-  catalog: CatalogClient;
+  catalog: PackageCatalog;
   runtime: ContainerRuntime;
   work: WorkArea;
 }
@@ -128,7 +108,7 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
 }
 
 function asFault(error: unknown): unknown {
-  if (error instanceof CatalogError) return new SmmFault(error.uspCode, error.message, { cause: error });
+  if (error instanceof PackageUnavailable) return new SmmFault(error.uspCode, error.message, { cause: error });
   if (error instanceof SmmFault) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new SmmFault(SmmFaultCode.SystemResourcesExceeded, `no disk space for the download (${code})`, { cause: error });

@@ -3,11 +3,14 @@
 // labelled objects no record knows — left by an operation a crash interrupted — are removed, as are berth's image
 // names no record holds; recorded units whose container is gone are reported, so their EU can show a fault
 // instead of pretending. Recorded networks are confined again (a reboot empties the host's firewall, and the
-// ExecEnv's policy may have changed), and firewall rules of networks that are gone are removed.
+// ExecEnv's policy may have changed), and firewall rules of networks that are gone are removed. What goes and
+// what stays is decided by planCleanup (recovery-plan.ts); this carries it out.
+import { RuntimeError } from '../runtime/container-runtime.ts';
 import type { ContainerRuntime, ContainerState, EgressRules } from '../runtime/container-runtime.ts';
 import { LABEL_OWNER } from '../runtime/labels.ts';
 import { imageNamePrefixOf } from './deployment.ts';
 import type { DeploymentRecord } from './deployment.ts';
+import { planCleanup } from './recovery-plan.ts';
 
 export interface ReconcileResult {
   /** Recorded units with their container's current state. */
@@ -32,62 +35,47 @@ export async function reconcile(
   },
 ): Promise<ReconcileResult> {
   const managed = `${LABEL_OWNER}=${owner}`;
-  const containers = new Map((await runtime.listContainers(managed)).map((c) => [c.id, c]));
-  const result: ReconcileResult = { units: [], missing: [], unconfined: [], removed: { containers: [], networks: [], volumes: [], imageNames: [], networkRules: [] } };
-  const known = new Set<string>();
-  for (const record of records) {
-    for (const unit of record.units) {
-      known.add(unit.containerId);
-      const state = containers.get(unit.containerId);
-      if (state) result.units.push({ uuid: record.uuid, version: record.version, unit: unit.name, state });
-      else result.missing.push({ uuid: record.uuid, version: record.version, unit: unit.name });
-    }
-  }
-  for (const [id] of containers) {
-    if (known.has(id)) continue;
+  const inventory = {
+    containers: await runtime.listContainers(managed),
+    networks: await runtime.listNetworks(managed),
+    volumes: await runtime.listVolumes(managed),
+    images: await runtime.listImages(),
+  };
+  const plan = planCleanup(records, inventory, { retainedVolumes: options.retainedVolumes, imageNamePrefix: imageNamePrefixOf(owner) });
+  const result: ReconcileResult = { units: plan.units, missing: plan.missing, unconfined: [], removed: { containers: [], networks: [], volumes: [], imageNames: [], networkRules: [] } };
+  for (const id of plan.remove.containers) {
     await runtime.removeContainer(id);
     result.removed.containers.push(id);
   }
-  const networks = new Set(records.map((r) => r.network).filter((n): n is string => n !== undefined));
-  const existing = await runtime.listNetworks(managed);
-  for (const network of existing) {
-    if (networks.has(network.name)) continue;
+  for (const network of plan.remove.networks) {
     await runtime.removeNetwork(network.id);
     result.removed.networks.push(network.name);
   }
-  for (const record of records) {
-    if (!record.network || !existing.some((n) => n.name === record.network)) continue;
+  for (const record of plan.confine) {
     try {
-      await runtime.confineNetwork(record.network, options.egressOf(record));
+      await runtime.confineNetwork(record.network!, options.egressOf(record));
     } catch (error) {
-      if ((error as { code?: string }).code === 'UNAVAILABLE') throw error;
-      result.unconfined.push({ network: record.network, reason: (error as Error).message });
+      if (error instanceof RuntimeError && error.code === 'UNAVAILABLE') throw error;
+      result.unconfined.push({ network: record.network!, reason: (error as Error).message });
     }
   }
   try {
     result.removed.networkRules = await runtime.pruneNetworkRules();
   } catch (error) {
     // Rules of networks that are gone confine nothing: failing to remove them keeps no app down.
-    if ((error as { code?: string }).code === 'UNAVAILABLE') throw error;
+    if (error instanceof RuntimeError && error.code === 'UNAVAILABLE') throw error;
   }
-  const volumes = new Set(records.flatMap((r) => r.volumes.map((v) => v.name)));
-  for (const volume of await runtime.listVolumes(managed)) {
-    if (volumes.has(volume.name) || options.retainedVolumes.has(volume.name)) continue;
-    await runtime.removeVolume(volume.name);
-    result.removed.volumes.push(volume.name);
+  for (const name of plan.remove.volumes) {
+    await runtime.removeVolume(name);
+    result.removed.volumes.push(name);
   }
-  const prefix = imageNamePrefixOf(owner);
-  const named = new Set(records.map((r) => r.imageName));
-  for (const image of await runtime.listImages()) {
-    for (const name of image.tags) {
-      if (!name.startsWith(prefix) || named.has(name)) continue;
-      try {
-        await runtime.untagImage(name);
-        result.removed.imageNames.push(name);
-      } catch (error) {
-        // A container outside berth uses it: the name stays until it does not.
-        if ((error as { code?: string }).code !== 'CONFLICT') throw error;
-      }
+  for (const name of plan.remove.imageNames) {
+    try {
+      await runtime.untagImage(name);
+      result.removed.imageNames.push(name);
+    } catch (error) {
+      // A container outside berth uses it: the name stays until it does not.
+      if (!(error instanceof RuntimeError && error.code === 'CONFLICT')) throw error;
     }
   }
   return result;

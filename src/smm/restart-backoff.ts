@@ -32,3 +32,28 @@ export function nextRestartDelay(policy: AutoRestartPolicy, retryCount: number, 
 export function retryCountAfterRun(policy: AutoRestartPolicy, retryCount: number, upSeconds: number): number {
   return policy.resetPeriod > 0 && upSeconds >= policy.resetPeriod ? 0 : retryCount;
 }
+
+/** What to do about a unit that crashed: restart it at `at` (ms since the epoch), or leave it down. */
+export type CrashDecision =
+  | { retryCount: number; restart: true; delayMs: number; at: number }
+  /** `gaveUp`: AutoRestart is on but MaximumRetryCount is reached (said in the unit's fault). */
+  | { retryCount: number; restart: false; gaveUp: boolean };
+
+/**
+ * After a crash of a unit that had `retryCount` retries: the run it just ended (container timestamps) may reset
+ * the count (ResetPeriod), then the back-off says when to try again, or that no retry is due.
+ */
+export function afterCrash(
+  policy: AutoRestartPolicy,
+  retryCount: number,
+  run: { startedAt: string; finishedAt: string },
+  now: number,
+  random: () => number = Math.random,
+): CrashDecision {
+  const upSeconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+  const count = retryCountAfterRun(policy, retryCount, Number.isFinite(upSeconds) ? upSeconds : 0);
+  const delay = nextRestartDelay(policy, count, random);
+  if (delay === undefined) return { retryCount: count, restart: false, gaveUp: policy.enable };
+  const delayMs = delay * 1000;
+  return { retryCount: count, restart: true, delayMs, at: now + delayMs };
+}

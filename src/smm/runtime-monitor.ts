@@ -1,6 +1,8 @@
 // Whether the container runtime answers, checked periodically: ExecEnv.{i}.Status is Up while Docker answers and
 // Error while it does not. Changes are reported so ValueChange subscribers hear about an outage.
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
+import { systemClock } from './clock.ts';
+import type { Clock, Timer } from './clock.ts';
 
 export interface RuntimeMonitor {
   readonly up: boolean;
@@ -11,10 +13,10 @@ export interface RuntimeMonitor {
   checkNow(): Promise<void>;
 }
 
-export function createRuntimeMonitor(runtime: ContainerRuntime, intervalMs: number, onChange: (up: boolean) => void): RuntimeMonitor {
+export function createRuntimeMonitor(runtime: ContainerRuntime, intervalMs: number, onChange: (up: boolean) => void, clock: Clock = systemClock): RuntimeMonitor {
   let up = false;
   let version = '';
-  let timer: ReturnType<typeof setInterval> | undefined;
+  let timer: Timer | undefined;
   const check = async (): Promise<void> => {
     let now = false;
     try {
@@ -37,11 +39,10 @@ export function createRuntimeMonitor(runtime: ContainerRuntime, intervalMs: numb
     },
     start() {
       void check();
-      timer = setInterval(() => void check(), intervalMs);
-      timer.unref();
+      timer = clock.every(intervalMs, () => void check());
     },
     stop() {
-      clearInterval(timer);
+      timer?.cancel();
     },
     checkNow: check,
   };

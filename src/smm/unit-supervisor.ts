@@ -4,7 +4,9 @@
 // giving up after MaximumRetryCount. A unit berth itself stops is not a crash.
 import type { ContainerRuntime, RuntimeEvent } from '../runtime/container-runtime.ts';
 import { LABEL_OWNER } from '../runtime/labels.ts';
-import { nextRestartDelay, retryCountAfterRun } from './restart-backoff.ts';
+import { systemClock } from './clock.ts';
+import type { Clock, Timer } from './clock.ts';
+import { afterCrash } from './restart-backoff.ts';
 import type { AutoRestartPolicy } from './restart-backoff.ts';
 import { faultOfExit, NO_FAULT } from './unit-fault.ts';
 import type { UnitFault } from './unit-fault.ts';
@@ -27,16 +29,8 @@ interface Unit extends UnitView {
   autoStarted: boolean;
   /** What was last asked for: a `die` after berth was asked for Idle is a stop, not a crash. */
   requested: 'Active' | 'Idle';
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: Timer | undefined;
 }
-
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): ReturnType<typeof setTimeout>;
-  clearTimeout(timer: ReturnType<typeof setTimeout>): void;
-  now(): number;
-}
-
-const realTimers: Timers = { setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (t) => { clearTimeout(t); }, now: () => Date.now() };
 
 export interface UnitSupervisor {
   /**
@@ -61,7 +55,7 @@ export interface UnitSupervisor {
   onChange(listener: (containerId: string, view: UnitView) => void): () => void;
 }
 
-export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, timers: Timers = realTimers): UnitSupervisor {
+export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, clock: Clock = systemClock): UnitSupervisor {
   const units = new Map<string, Unit>();
   const listeners = new Set<(containerId: string, view: UnitView) => void>();
   const abort = new AbortController();
@@ -95,21 +89,20 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
     if (unit.requested === 'Idle') return; // a stop berth made; deactivate() settles the state
     const state = await runtime.inspectContainer(unit.containerId);
     if (!state || !units.has(unit.containerId)) return;
-    const upSeconds = (Date.parse(state.finishedAt) - Date.parse(state.startedAt)) / 1000;
-    unit.retryCount = retryCountAfterRun(unit.policy, unit.retryCount, Number.isFinite(upSeconds) ? upSeconds : 0);
+    const decision = afterCrash(unit.policy, unit.retryCount, state, clock.now());
+    unit.retryCount = decision.retryCount;
     unit.fault = faultOfExit(state, unit.autoStarted);
     unit.status = 'Idle';
-    const delay = nextRestartDelay(unit.policy, unit.retryCount);
-    unit.nextRestart = delay === undefined ? undefined : new Date(timers.now() + delay * 1000);
-    if (delay !== undefined) {
-      unit.timer = timers.setTimeout(() => {
+    unit.nextRestart = decision.restart ? new Date(decision.at) : undefined;
+    if (decision.restart) {
+      unit.timer = clock.after(decision.delayMs, () => {
         unit.timer = undefined;
         unit.retryCount++;
-        unit.lastRestarted = new Date(timers.now());
+        unit.lastRestarted = new Date(clock.now());
         unit.nextRestart = undefined;
         startContainer(unit).catch(() => undefined);
-      }, delay * 1000);
-    } else if (unit.policy.enable) {
+      });
+    } else if (decision.gaveUp) {
       unit.fault = { ...unit.fault, message: `${unit.fault.message}; gave up after ${unit.retryCount} restarts (MaximumRetryCount)` };
     }
     changed(unit);
@@ -120,7 +113,7 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
     if (!unit || event.type !== 'container') return;
     if (event.action === 'start') {
       unit.status = 'Active';
-      unit.activeSince = timers.now();
+      unit.activeSince = clock.now();
       changed(unit);
     } else if (event.action === 'die') {
       onDie(unit).catch(() => undefined);
@@ -143,7 +136,7 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
     },
     close() {
       abort.abort();
-      for (const unit of units.values()) if (unit.timer) timers.clearTimeout(unit.timer);
+      for (const unit of units.values()) unit.timer?.cancel();
     },
     add(containerId, policy, options = {}) {
       units.set(containerId, {
@@ -157,7 +150,7 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
         retryCount: 0,
         lastRestarted: undefined,
         nextRestart: undefined,
-        activeSince: options.running ? (options.startedAt ?? timers.now()) : undefined,
+        activeSince: options.running ? (options.startedAt ?? clock.now()) : undefined,
       });
     },
     setPolicy(containerId, policy) {
@@ -191,14 +184,14 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
     },
     remove(containerId) {
       const unit = units.get(containerId);
-      if (unit?.timer) timers.clearTimeout(unit.timer);
+      unit?.timer?.cancel();
       units.delete(containerId);
     },
     async activate(containerId, options = {}) {
       const unit = units.get(containerId);
       if (!unit) throw new Error(`unknown unit ${containerId}`);
       if (unit.status === 'Active' || unit.status === 'Starting') return;
-      if (unit.timer) timers.clearTimeout(unit.timer);
+      unit.timer?.cancel();
       unit.timer = undefined;
       unit.autoStarted = options.autoStarted ?? false;
       unit.requested = 'Active';
@@ -210,7 +203,7 @@ export function createUnitSupervisor(runtime: ContainerRuntime, owner: string, t
     async deactivate(containerId, shutdownDelaySeconds) {
       const unit = units.get(containerId);
       if (!unit) throw new Error(`unknown unit ${containerId}`);
-      if (unit.timer) timers.clearTimeout(unit.timer);
+      unit.timer?.cancel();
       unit.timer = undefined;
       unit.nextRestart = undefined;
       unit.requested = 'Idle';

@@ -1,6 +1,9 @@
 // Why a package could not be taken from the catalog, with the USP fault code the agent reports for it
 // (TR-181 2.16 SoftwareModules faults): 7033 server unreachable, 7034 server insecure, 7035 corrupt data,
-// 7036 bad or missing signature, 7225 package not meant for this agent (requires.berth).
+// 7036 bad or missing signature, 7225 package not meant for this agent (requires.berth). It is the SMM catalog
+// port's PackageUnavailable, so the agent's SMM reports the code without knowing this client.
+import { PackageUnavailable } from '../../smm/package-catalog.ts';
+
 export const CatalogFault = {
   ServerUnreachable: 7033,
   ServerInsecure: 7034,
@@ -11,12 +14,11 @@ export const CatalogFault = {
 
 export type CatalogFaultCode = (typeof CatalogFault)[keyof typeof CatalogFault];
 
-export class CatalogError extends Error {
-  readonly uspCode: CatalogFaultCode;
+export class CatalogError extends PackageUnavailable {
+  declare readonly uspCode: CatalogFaultCode;
   constructor(uspCode: CatalogFaultCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(uspCode, message, options);
     this.name = 'CatalogError';
-    this.uspCode = uspCode;
   }
 }
 

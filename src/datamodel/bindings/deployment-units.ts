@@ -13,7 +13,7 @@ import type { DuOperationReport, SmmService } from '../../smm/smm-service.ts';
 import type { DeploymentEntry, UnitSettings } from '../../smm/smm-state.ts';
 import type { AutoRestartPolicy } from '../../smm/restart-backoff.ts';
 import { checkHttpUrl } from './http-url.ts';
-import { SmmFaultCode } from '../../smm/install-package.ts';
+import { SmmFaultCode } from '../../smm/smm-fault.ts';
 import { execEnvByRef, execEnvRef, execEnvRow, EXEC_ENV_TABLE } from './software-modules.ts';
 import { requirePermission } from '../../access/access.ts';
 import type { Access } from '../../access/access.ts';

@@ -12,7 +12,8 @@ import { startSampleCatalog } from '../../../src/catalog/samples/sample-catalog.
 import { createCatalogClient } from '../../../src/catalog/client/catalog-client.ts';
 import { createDockerRuntime } from '../../../src/runtime/docker-runtime.ts';
 import { createWorkArea } from '../../../src/store/work-area.ts';
-import { installPackage, SmmFault } from '../../../src/smm/install-package.ts';
+import { installPackage } from '../../../src/smm/install-package.ts';
+import { SmmFault } from '../../../src/smm/smm-fault.ts';
 import type { DeploymentRecord } from '../../../src/smm/deployment.ts';
 import { removeDeployment } from '../../../src/smm/deployment.ts';
 import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
