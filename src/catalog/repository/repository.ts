@@ -295,12 +295,19 @@ function signTargets(version: number, expires: string, delegations: DelegationsJ
 }
 
 export interface AddPublisherResult {
+  vendor: string;
   keyId: string;
   replaced: boolean;
   /** The bin the publisher's delegation is in. */
   bin: string;
-  /** Publishers moved into bins by this call: a catalog from before hash bins is laid out in bins first. */
-  migrated: number;
+}
+
+export interface AddPublisherOptions {
+  offlineKeysDir?: string;
+  expiry?: ExpiryPolicy;
+  now?: number;
+  /** Bins for a catalog from before hash bins, when it is moved into them; default DEFAULT_BIN_COUNT. */
+  bins?: number;
 }
 
 /**
@@ -310,16 +317,23 @@ export interface AddPublisherResult {
  * adding a publisher costs the same with 10 or 10,000 of them. A flat catalog (one role per publisher under
  * `targets`, as berth made them before hash bins) is first moved into bins; its publishers' roles stay valid.
  */
-export async function addPublisher(
+export async function addPublisher(dir: string, vendor: string, publicKeyPem: string, options: AddPublisherOptions = {}): Promise<AddPublisherResult & { migrated: number }> {
+  const { added, migrated } = await addPublishers(dir, [{ vendor, publicKeyPem }], options);
+  return { ...added[0]!, migrated };
+}
+
+/** addPublisher for many at once: each bin touched and `targets` are signed once, and one snapshot is written. */
+export async function addPublishers(
   dir: string,
-  vendor: string,
-  publicKeyPem: string,
-  options: { offlineKeysDir?: string; expiry?: ExpiryPolicy; now?: number; bins?: number } = {},
-): Promise<AddPublisherResult> {
-  if (!isValidVendor(vendor)) {
-    throw new RepositoryError('BAD_VENDOR', `vendor "${vendor}" must be a lower-case domain-like name (letters, digits, '-' and '.', at most 63 characters)`);
-  }
-  const key = publicKeyFromPem(publicKeyPem, 'publisher public key');
+  publishers: readonly { vendor: string; publicKeyPem: string }[],
+  options: AddPublisherOptions = {},
+): Promise<{ added: AddPublisherResult[]; migrated: number }> {
+  const keys = publishers.map(({ vendor, publicKeyPem }) => {
+    if (!isValidVendor(vendor)) {
+      throw new RepositoryError('BAD_VENDOR', `vendor "${vendor}" must be a lower-case domain-like name (letters, digits, '-' and '.', at most 63 characters)`);
+    }
+    return { vendor, key: publicKeyFromPem(publicKeyPem, 'publisher public key') };
+  });
   const layout = layoutOf(dir, options.offlineKeysDir);
   const expiry = options.expiry ?? DEFAULT_EXPIRY;
   const now = options.now ?? Date.now();
@@ -338,7 +352,8 @@ export async function addPublisher(
 
     let vendors: string[][];
     let migrated = 0;
-    const binDelegations = new Map<string, DelegationsJson>();
+    // The delegations of every bin that changes, starting from what the bin holds now.
+    const bins = new Map<string, DelegationsJson>();
     if (isBinned(top)) {
       vendors = vendorsByBin(top);
     } else {
@@ -346,21 +361,26 @@ export async function addPublisher(
       const flat = binsFromFlat(top, count);
       vendors = flat.vendorsByBin;
       migrated = top.roles.length;
-      for (const [index, delegations] of flat.bins) binDelegations.set(binNameOf(index, count), delegations);
+      for (const [index, delegations] of flat.bins) bins.set(binNameOf(index, count), delegations);
     }
-    const index = binIndexOf(vendor, vendors.length);
-    const bin = binNameOf(index, vendors.length);
-    const binRole = await loadRole(layout, state, bin);
-    const updated = withPublisher(binDelegations.get(bin) ?? delegationsOf(binRole), vendor, key);
-    binDelegations.set(bin, updated.delegations);
-    for (const [name, delegations] of binDelegations) await writeRole(name, delegations, name === bin ? binRole : await loadRole(layout, state, name));
-    const binVendors = vendors[index]!;
-    if (migrated > 0 || !binVendors.includes(vendor)) {
-      if (!binVendors.includes(vendor)) binVendors.push(vendor);
-      await writeRole('targets', topDelegations(targetsKey, vendors), state.targets);
+    let topChanged = migrated > 0;
+    const added: AddPublisherResult[] = [];
+    for (const { vendor, key } of keys) {
+      const index = binIndexOf(vendor, vendors.length);
+      const bin = binNameOf(index, vendors.length);
+      const current = bins.get(bin) ?? delegationsOf(await loadRole(layout, state, bin));
+      const updated = withPublisher(current, vendor, key);
+      bins.set(bin, updated.delegations);
+      if (!vendors[index]!.includes(vendor)) {
+        vendors[index]!.push(vendor);
+        topChanged = true;
+      }
+      added.push({ vendor, keyId: key.keyId, replaced: updated.replaced, bin });
     }
+    for (const [name, delegations] of bins) await writeRole(name, delegations, await loadRole(layout, state, name));
+    if (topChanged) await writeRole('targets', topDelegations(targetsKey, vendors), state.targets);
     await publishSnapshot(layout, state, changed, expiry, now);
-    return { keyId: key.keyId, replaced: updated.replaced, bin, migrated };
+    return { added, migrated };
   });
 }
 
@@ -373,8 +393,18 @@ export async function commitRole(
   version: number,
   options: { expiry?: ExpiryPolicy; now?: number } = {},
 ): Promise<RepositoryState> {
-  await writeOnce(layout.versionedMetadata(version, vendor), roleBytes);
-  return publishSnapshot(layout, state, new Map([[vendor, { version, bytes: roleBytes }]]), options.expiry ?? DEFAULT_EXPIRY, options.now ?? Date.now());
+  return commitRoles(layout, state, new Map([[vendor, { version, bytes: roleBytes }]]), options);
+}
+
+/** commitRole for many roles at once, under one snapshot (catalog generation for benchmarks, imports). */
+export async function commitRoles(
+  layout: RepositoryLayout,
+  state: RepositoryState,
+  roles: ReadonlyMap<string, { version: number; bytes: Buffer }>,
+  options: { expiry?: ExpiryPolicy; now?: number } = {},
+): Promise<RepositoryState> {
+  for (const [name, { version, bytes }] of roles) await writeOnce(layout.versionedMetadata(version, name), bytes);
+  return publishSnapshot(layout, state, roles, options.expiry ?? DEFAULT_EXPIRY, options.now ?? Date.now());
 }
 
 function expiresAt(envelope: Envelope): number {
