@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { addPublisher, initRepository, refreshExpiring, rotateRoot } from '../catalog/repository/repository.ts';
 import { defaultOfflineKeysDir } from '../catalog/repository/repository-layout.ts';
+import { DEFAULT_BIN_COUNT, isValidBinCount, MAX_BIN_COUNT } from '../catalog/repository/hash-bins.ts';
 import { buildCatalogServer } from '../catalog/server/catalog-server.ts';
 import { DEFAULT_SERVER_LIMITS } from '../catalog/server/server-limits.ts';
 import { createLogger } from '../log.ts';
@@ -11,9 +12,10 @@ import { helpOfVerbs } from './commands.ts';
 import { UsageError } from './usage.ts';
 
 const VERB_USAGE = {
-  init: `  berth catalog init --dir <dir> [--offline-keys <dir>-offline-keys] [--root-keys N] [--root-threshold M]
+  init: `  berth catalog init --dir <dir> [--offline-keys <dir>-offline-keys] [--root-keys N] [--root-threshold M] [--bins ${DEFAULT_BIN_COUNT}]
         new TUF repository with fresh keys; <dir>/root.json is what gateways ship as catalog.root;
-        the offline keys (root, targets) go to their own folder, never inside <dir>
+        the offline keys (root, targets) go to their own folder, never inside <dir>;
+        publishers are delegated through --bins hash bins (a power of two up to ${MAX_BIN_COUNT})
 `,
   serve: `  berth catalog serve --dir <dir> [--host 127.0.0.1] [--port 8700] [--tls-cert <cert.pem> --tls-key <key.pem>]
         [--max-package-bytes ${DEFAULT_SERVER_LIMITS.maxPackageBytes}] [--max-connections ${DEFAULT_SERVER_LIMITS.maxConnections}]
@@ -21,8 +23,9 @@ const VERB_USAGE = {
         keeps timestamp and snapshot signed (needs only <dir>, never the offline keys)
 `,
   'publisher add': `  berth catalog publisher add --dir <dir> --vendor <vendor> --key <publisher.pub.pem> [--offline-keys <folder>]
-        delegate <vendor>/*/* to a publisher's key (again with a new key: replaces and revokes the old one);
-        signs with the targets key
+        delegate <vendor>/*/* to a publisher's key, in the vendor's hash bin (again with a new key: replaces
+        and revokes the old one); signs the bin (and targets for a new vendor) with the targets key; moves the
+        publishers of a catalog made before hash bins into bins
 `,
   'rotate-root': `  berth catalog rotate-root --dir <dir> [--offline-keys <folder>] [--root-keys N] [--root-threshold M]
         new root keys and timestamp key; the new root is signed by the old and new root keys
@@ -63,16 +66,19 @@ export async function runCatalogCommand(argv: readonly string[]): Promise<number
     case 'init': {
       const { values } = parseArgs({
         args: rest,
-        options: { dir: { type: 'string' }, 'offline-keys': { type: 'string' }, 'root-keys': { type: 'string' }, 'root-threshold': { type: 'string' } },
+        options: { dir: { type: 'string' }, 'offline-keys': { type: 'string' }, 'root-keys': { type: 'string' }, 'root-threshold': { type: 'string' }, bins: { type: 'string' } },
         strict: true,
       });
       const dir = requireDir(values.dir, 'init');
       const rootKeys = positiveInt(values['root-keys'], '--root-keys');
       const rootThreshold = positiveInt(values['root-threshold'], '--root-threshold');
+      const bins = positiveInt(values.bins, '--bins');
+      if (bins !== undefined && !isValidBinCount(bins)) throw new UsageError(`--bins must be a power of two from 2 to ${MAX_BIN_COUNT}, got ${bins}`);
       const { rootFile, offlineKeysDir } = await initRepository(dir, {
         offlineKeysDir: checkOutsideCatalog(offlineKeysOf(values['offline-keys'], dir), dir),
         ...(rootKeys ? { rootKeys } : {}),
         ...(rootThreshold ? { rootThreshold } : {}),
+        ...(bins ? { bins } : {}),
       });
       process.stdout.write(
         `catalog created in ${dir}\n` +
@@ -143,7 +149,8 @@ export async function runCatalogCommand(argv: readonly string[]): Promise<number
       const dir = requireDir(values.dir, 'publisher add');
       const pem = await readFile(values.key, 'utf8');
       const result = await addPublisher(dir, values.vendor, pem, { offlineKeysDir: offlineKeysOf(values['offline-keys'], dir) });
-      process.stdout.write(`${result.replaced ? 'replaced the key of' : 'added'} publisher ${values.vendor} (keyid ${result.keyId.slice(0, 16)}), paths ${values.vendor}/*/*\n`);
+      if (result.migrated > 0) process.stdout.write(`moved the catalog's ${result.migrated} publishers into hash bins (their roles stay valid)\n`);
+      process.stdout.write(`${result.replaced ? 'replaced the key of' : 'added'} publisher ${values.vendor} (keyid ${result.keyId.slice(0, 16)}), paths ${values.vendor}/*/*, in ${result.bin}\n`);
       return 0;
     }
     case 'rotate-root': {

@@ -19,6 +19,7 @@ import { CatalogError, CatalogFault, toTransportError } from './catalog-error.ts
 import { CatalogFetcher, fetchWithIdleTimeout } from './catalog-fetcher.ts';
 import type { HttpGetResponse } from './http-get.ts';
 import { createTrustedMetadataStore } from './trusted-metadata-store.ts';
+import { useLinearModelMaps } from '../tuf/linear-models.ts';
 
 export interface CatalogClientOptions {
   /** Base URL of the catalog (metadata under /metadata, targets under /targets). */
@@ -91,6 +92,8 @@ function normalizedBase(url: string): URL {
 }
 
 export function createCatalogClient(options: CatalogClientOptions): CatalogClient {
+  // The snapshot lists every publisher: read in linear time, not the library's quadratic (tuf/linear-models.ts).
+  useLinearModelMaps();
   const base = normalizedBase(options.url);
   const baseText = base.toString().replace(/\/+$/, '');
   const metadataBaseUrl = `${baseText}/metadata`;

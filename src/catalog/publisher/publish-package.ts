@@ -49,9 +49,10 @@ export interface PublishOutcome {
   custom: TargetCustom;
 }
 
-// The bounds a gateway's TUF client (tuf-js's defaults) puts on each metadata file.
+// The bounds a gateway's TUF client (tuf-js's defaults) puts on each metadata file. The snapshot is read up to the
+// length the timestamp signs (it grows with the number of publishers, ~40 bytes each), never past MAX_SNAPSHOT_BYTES.
 const MAX_TIMESTAMP_BYTES = 16_384;
-const MAX_SNAPSHOT_BYTES = 2_000_000;
+const MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
 const MAX_ROLE_BYTES = 5_000_000;
 // The catalog's answer to an upload is a short JSON object; more is cut off.
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -77,8 +78,9 @@ async function getJson(url: string, maxBytes: number): Promise<Envelope | undefi
 async function fetchCurrentRole(base: string, vendor: string): Promise<Envelope | undefined> {
   const timestamp = await getJson(`${base}/metadata/timestamp.json`, MAX_TIMESTAMP_BYTES);
   if (!timestamp) throw new PublishError('NOT_A_CATALOG', `${base} serves no timestamp.json: is it a berth catalog?`);
-  const snapshotVersion = ((timestamp.signed['meta'] as JsonObject)['snapshot.json'] as { version: number }).version;
-  const snapshot = await getJson(`${base}/metadata/${snapshotVersion}.snapshot.json`, MAX_SNAPSHOT_BYTES);
+  const snapshotEntry = (timestamp.signed['meta'] as JsonObject)['snapshot.json'] as { version: number; length?: number };
+  const snapshotBytes = Math.min(typeof snapshotEntry.length === 'number' ? snapshotEntry.length : MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_BYTES);
+  const snapshot = await getJson(`${base}/metadata/${snapshotEntry.version}.snapshot.json`, snapshotBytes);
   const entry = (snapshot?.signed['meta'] as JsonObject | undefined)?.[`${vendor}.json`] as { version: number } | undefined;
   if (!entry) return undefined;
   return getJson(`${base}/metadata/${entry.version}.${encodeURIComponent(vendor)}.json`, MAX_ROLE_BYTES);

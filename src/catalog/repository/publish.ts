@@ -18,8 +18,11 @@ import { isSafeTargetPath, targetCustomOf, targetCustomSchema, targetPathOf } fr
 import { formatPath } from '../../validation/schema.ts';
 import type { TargetCustom } from '../target-custom.ts';
 import { parseCanonicalJson, verifyCanonicalEnvelope } from '../tuf/canonical-envelope.ts';
+import { useLinearModelMaps } from '../tuf/linear-models.ts';
 import type { Envelope } from '../tuf/signed-metadata.ts';
-import { DEFAULT_EXPIRY, RepositoryError, commitRole, isValidVendor, loadRole, loadState } from './repository.ts';
+import { DEFAULT_EXPIRY, RepositoryError, commitRole, loadRole, loadState } from './repository.ts';
+import { findPublisherDelegation } from './publisher-delegations.ts';
+import type { PublisherDelegation } from './publisher-delegations.ts';
 import type { ExpiryPolicy, RepositoryState } from './repository.ts';
 import { makePublicDir, PUBLIC_FILE_MODE } from './public-files.ts';
 import { layoutOf } from './repository-layout.ts';
@@ -52,17 +55,13 @@ const badSignature = (vendor: string): never =>
  * The role's signature, checked on its bytes as received and before anything but its short signature list is
  * parsed: a stranger's role costs a hash, not a parse (120 parsed at once exhausted the server's heap).
  */
-function checkSignatureBeforeParsing(state: RepositoryState, vendor: string, roleBytes: Buffer): void {
-  type Delegations = { keys?: Record<string, { keyval?: { public?: unknown } }>; roles?: { name: string; keyids: string[]; threshold: number }[] };
-  const delegations = state.targets.signed['delegations'] as Delegations | undefined;
-  const role = isValidVendor(vendor) ? delegations?.roles?.find((r) => r.name === vendor) : undefined;
-  if (!role) return unknownPublisher(vendor);
+function checkSignatureBeforeParsing(delegation: PublisherDelegation, vendor: string, roleBytes: Buffer): void {
   const keys = new Map<string, string>();
-  for (const keyId of role.keyids) {
-    const publicKey = delegations?.keys && Object.hasOwn(delegations.keys, keyId) ? delegations.keys[keyId]?.keyval?.public : undefined;
+  for (const keyId of delegation.role.keyids) {
+    const publicKey = Object.hasOwn(delegation.keys, keyId) ? (delegation.keys[keyId] as { keyval?: { public?: unknown } } | undefined)?.keyval?.public : undefined;
     if (typeof publicKey === 'string') keys.set(keyId, publicKey);
   }
-  const verdict = verifyCanonicalEnvelope(roleBytes, keys, role.threshold);
+  const verdict = verifyCanonicalEnvelope(roleBytes, keys, delegation.role.threshold);
   if (verdict === 'not-canonical') fail('BAD_METADATA', `role "${vendor}" must be sent as the canonical JSON of its envelope, as \`berth app publish\` does`);
   if (verdict === 'unsigned') badSignature(vendor);
 }
@@ -76,6 +75,7 @@ function parseRoleBytes(roleBytes: Buffer): unknown {
 }
 
 function parseRole(roleJson: unknown): Metadata<Targets> {
+  useLinearModelMaps();
   try {
     return Metadata.fromJSON(MetadataKind.Targets, roleJson as Parameters<typeof Metadata.fromJSON>[1]);
   } catch (error) {
@@ -89,16 +89,16 @@ function parseRole(roleJson: unknown): Metadata<Targets> {
  * summary, published targets neither changed (length, hashes, custom: all of it) nor removed, at most one new
  * target (the one whose package comes with it).
  */
-export async function checkRole(dir: string, state: RepositoryState, vendor: string, roleJson: unknown, now: number): Promise<CheckedRole> {
+export async function checkRole(dir: string, state: RepositoryState, delegation: PublisherDelegation, vendor: string, roleJson: unknown, now: number): Promise<CheckedRole> {
   const layout = layoutOf(dir);
-  const targetsMd = Metadata.fromJSON(MetadataKind.Targets, state.targets as unknown as Parameters<typeof Metadata.fromJSON>[1]);
-  const roles = targetsMd.signed.delegations?.roles ?? {};
-  // The vendor comes from the request path: only a valid name that is the map's own key is looked up.
-  const delegated = isValidVendor(vendor) && Object.hasOwn(roles, vendor) ? roles[vendor] : undefined;
+  // Verified as a gateway does: by the role that delegates to the publisher (its bin), parsed by @tufjs/models.
+  const delegatorMd = Metadata.fromJSON(MetadataKind.Targets, delegation.delegator as unknown as Parameters<typeof Metadata.fromJSON>[1]);
+  const roles = delegatorMd.signed.delegations?.roles ?? {};
+  const delegated = Object.hasOwn(roles, vendor) ? roles[vendor] : undefined;
   if (!delegated) return unknownPublisher(vendor);
   const roleMd = parseRole(roleJson);
   try {
-    targetsMd.verifyDelegate(vendor, roleMd);
+    delegatorMd.verifyDelegate(vendor, roleMd);
   } catch {
     badSignature(vendor);
   }
@@ -203,9 +203,11 @@ export async function acceptPublish(
   const layout = layoutOf(dir);
   const now = options.now ?? Date.now;
   const state = await loadState(layout);
-  checkSignatureBeforeParsing(state, vendor, roleBytes);
+  const delegation = await findPublisherDelegation(layout, state, vendor);
+  if (!delegation) return unknownPublisher(vendor);
+  checkSignatureBeforeParsing(delegation, vendor, roleBytes);
   const roleJson = parseRoleBytes(roleBytes);
-  const checked = await checkRole(dir, state, vendor, roleJson, now());
+  const checked = await checkRole(dir, state, delegation, vendor, roleJson, now());
   const target = checked.newTarget;
   if (target && target.length > options.maxPackageBytes) {
     fail('TOO_LARGE', `${target.path} is ${target.length} bytes; this catalog accepts packages of at most ${options.maxPackageBytes} bytes`);
@@ -238,7 +240,9 @@ export async function acceptPublish(
     return await withRepositoryLock(layout.lockDir, async () => {
       // Re-checked under the lock: another publish of the same vendor may have landed while the package arrived.
       const state = await loadState(layout);
-      const again = await checkRole(dir, state, vendor, roleJson, now());
+      const current = await findPublisherDelegation(layout, state, vendor);
+      if (!current) return unknownPublisher(vendor);
+      const again = await checkRole(dir, state, current, vendor, roleJson, now());
       if (target) {
         const destination = layout.targetFile(target.path, target.sha256);
         await makePublicDir(dirname(destination));

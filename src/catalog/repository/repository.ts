@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../store/atomic-file.ts';
 import { generateKeyPairPem, publicKeyFromPem, signingKeyFromPem } from '../tuf/keys.ts';
 import type { TufPublicKey, TufSigningKey } from '../tuf/keys.ts';
-import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toFileBytes } from '../tuf/signed-metadata.ts';
+import { DAY, expiryIn, signEnvelope, SPEC_VERSION, toCompactFileBytes, toFileBytes } from '../tuf/signed-metadata.ts';
 import type { Envelope, JsonObject } from '../tuf/signed-metadata.ts';
+import { binIndexOf, binNameOf, binsFromFlat, DEFAULT_BIN_COUNT, isBinned, isValidBinCount, MAX_BIN_COUNT, topDelegations, vendorsByBin, withPublisher } from './hash-bins.ts';
+import type { DelegationsJson } from './hash-bins.ts';
 import { makePublicDir, PUBLIC_FILE_MODE, writePublicFileOnce } from './public-files.ts';
 import { defaultOfflineKeysDir, layoutOf } from './repository-layout.ts';
 import type { RepositoryLayout } from './repository-layout.ts';
@@ -38,6 +40,9 @@ export class RepositoryError extends Error {
 interface MetaEntry extends JsonObject {
   version: number;
   length: number;
+}
+
+interface HashedMetaEntry extends MetaEntry {
   hashes: { sha256: string };
 }
 
@@ -48,15 +53,21 @@ export interface RepositoryState {
   timestamp: Envelope;
 }
 
-export interface Publisher {
-  vendor: string;
-  keyIds: string[];
-  paths: string[];
-}
-
 const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-function metaEntryOf(version: number, bytes: Buffer): MetaEntry {
+/**
+ * A targets role's entry in the snapshot: version and length, no hash. The snapshot lists every role (one per
+ * publisher), and a gateway reads it whole at every refresh after a change; a hash would double its size and
+ * guard nothing more: each role is signed by its own offline or publisher key, which binds its content to its
+ * version, and the snapshot key the hash would be trusted through is the server's anyway. The length bounds the
+ * download of the role.
+ */
+function snapshotEntryOf(version: number, bytes: Buffer): MetaEntry {
+  return { version, length: bytes.length };
+}
+
+/** The timestamp's entry for the snapshot: with its hash, which is what pins the snapshot. */
+function timestampEntryOf(version: number, bytes: Buffer): HashedMetaEntry {
   return { version, length: bytes.length, hashes: { sha256: sha256Hex(bytes) } };
 }
 
@@ -160,7 +171,7 @@ async function publishSnapshot(
   now: number,
 ): Promise<RepositoryState> {
   const meta = { ...(state.snapshot.signed['meta'] as JsonObject) };
-  for (const [role, { version, bytes }] of changedRoles) meta[`${role}.json`] = metaEntryOf(version, bytes);
+  for (const [role, { version, bytes }] of changedRoles) meta[`${role}.json`] = snapshotEntryOf(version, bytes);
   const snapshotKey = await loadSigningKey(layout.keyFile('snapshot'), 'snapshot key');
   const timestampKey = await loadSigningKey(layout.keyFile('timestamp'), 'timestamp key');
   const snapshotVersion = versionOf(state.snapshot) + 1;
@@ -168,7 +179,8 @@ async function publishSnapshot(
     { _type: 'snapshot', spec_version: SPEC_VERSION, version: snapshotVersion, expires: expiryIn(expiry.snapshotMs, now), meta },
     [snapshotKey],
   );
-  const snapshotBytes = toFileBytes(snapshot);
+  // Without indentation: the snapshot grows with the number of publishers (~40 bytes each).
+  const snapshotBytes = toCompactFileBytes(snapshot);
   await writeOnce(layout.versionedMetadata(snapshotVersion, 'snapshot'), snapshotBytes);
   const timestamp = signEnvelope(
     {
@@ -176,7 +188,7 @@ async function publishSnapshot(
       spec_version: SPEC_VERSION,
       version: versionOf(state.timestamp) + 1,
       expires: expiryIn(expiry.timestampMs, now),
-      meta: { 'snapshot.json': metaEntryOf(snapshotVersion, snapshotBytes) },
+      meta: { 'snapshot.json': timestampEntryOf(snapshotVersion, snapshotBytes) },
     },
     [timestampKey],
   );
@@ -195,6 +207,8 @@ export interface InitOptions {
   offlineKeysDir?: string;
   rootKeys?: number;
   rootThreshold?: number;
+  /** Hash bins of publishers (a power of two); default DEFAULT_BIN_COUNT. */
+  bins?: number;
   expiry?: ExpiryPolicy;
   now?: number;
 }
@@ -210,6 +224,8 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   if (!Number.isInteger(rootKeyCount) || rootKeyCount < 1 || !Number.isInteger(threshold) || threshold < 1 || threshold > rootKeyCount) {
     throw new RepositoryError('BAD_OPTIONS', `root threshold ${threshold} must be between 1 and the number of root keys (${rootKeyCount})`);
   }
+  const bins = options.bins ?? DEFAULT_BIN_COUNT;
+  if (!isValidBinCount(bins)) throw new RepositoryError('BAD_OPTIONS', `bins ${bins} must be a power of two from 2 to ${MAX_BIN_COUNT}`);
   const existing = await readdir(layout.metadataDir).catch(() => []);
   if (existing.length > 0) throw new RepositoryError('EXISTS', `${dir} already holds a catalog; refusing to overwrite it`);
   const offlineExisting = await readdir(layout.offlineKeysDir).catch(() => []);
@@ -245,19 +261,10 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   );
   const rootBytes = toFileBytes(root);
   await writeOnce(layout.versionedMetadata(1, 'root'), rootBytes);
-  const targets = signEnvelope(
-    {
-      _type: 'targets',
-      spec_version: SPEC_VERSION,
-      version: 1,
-      expires: expiryIn(expiry.targetsMs, now),
-      targets: {},
-      delegations: { keys: {}, roles: [] },
-    },
-    [roleKeys.targets],
-  );
-  const targetsBytes = toFileBytes(targets);
+  // Every bin is delegated from the start, holding no vendor yet; a bin's own file is written with its first one.
+  const targetsBytes = signTargets(1, expiryIn(expiry.targetsMs, now), topDelegations(roleKeys.targets, Array.from({ length: bins }, () => [])), roleKeys.targets);
   await writeOnce(layout.versionedMetadata(1, 'targets'), targetsBytes);
+  const targets = JSON.parse(targetsBytes.toString('utf8')) as Envelope;
   // Version 0 stand-ins: publishSnapshot writes snapshot 1 and timestamp 1.
   const empty: Envelope = { signed: { version: 0, meta: {} }, signatures: [] };
   const state = await publishSnapshot(layout, { root, targets, snapshot: empty, timestamp: empty }, new Map([['targets', { version: 1, bytes: targetsBytes }]]), expiry, now);
@@ -266,54 +273,114 @@ export async function initRepository(dir: string, options: InitOptions = {}): Pr
   return { rootFile, state, offlineKeysDir: layout.offlineKeysDir };
 }
 
-export function publishersOf(state: RepositoryState): Publisher[] {
-  const delegations = state.targets.signed['delegations'] as { roles?: { name: string; keyids: string[]; paths?: string[] }[] } | undefined;
-  return (delegations?.roles ?? []).map((role) => ({ vendor: role.name, keyIds: role.keyids, paths: role.paths ?? [] }));
-}
-
 const VENDOR = /^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$/;
 
 export function isValidVendor(vendor: string): boolean {
   return vendor.length <= 63 && VENDOR.test(vendor) && !['root', 'targets', 'snapshot', 'timestamp'].includes(vendor);
 }
 
+/** `targets`' delegations as written (a catalog from before any publisher may have none). */
+export function topDelegationsOf(state: RepositoryState): DelegationsJson {
+  return (state.targets.signed['delegations'] as DelegationsJson | undefined) ?? { keys: {}, roles: [] };
+}
+
+/** The delegations a bin (or any targets role) holds. */
+export function delegationsOf(role: Envelope | undefined): DelegationsJson {
+  return (role?.signed['delegations'] as DelegationsJson | undefined) ?? { keys: {}, roles: [] };
+}
+
+function signTargets(version: number, expires: string, delegations: DelegationsJson, key: TufSigningKey): Buffer {
+  const signed = { _type: 'targets', spec_version: SPEC_VERSION, version, expires, targets: {}, delegations };
+  return toCompactFileBytes(signEnvelope(signed, [key]));
+}
+
+export interface AddPublisherResult {
+  vendor: string;
+  keyId: string;
+  replaced: boolean;
+  /** The bin the publisher's delegation is in. */
+  bin: string;
+}
+
+export interface AddPublisherOptions {
+  offlineKeysDir?: string;
+  expiry?: ExpiryPolicy;
+  now?: number;
+  /** Bins for a catalog from before hash bins, when it is moved into them; default DEFAULT_BIN_COUNT. */
+  bins?: number;
+}
+
 /**
- * Delegates `<vendor>/*\/*` to the publisher's public key (replacing a previous key: that revokes it, and the
- * publisher's apps stay unavailable until it re-signs its role with the new key). Signed with the targets key.
+ * Delegates `<vendor>/*\/*` to the publisher's public key, in the vendor's hash bin (replacing a previous key:
+ * that revokes it, and the publisher's apps stay unavailable until it re-signs its role with the new key). Signs
+ * the bin, and `targets` when the vendor is new, with the (offline) targets key; nothing else is rewritten, so
+ * adding a publisher costs the same with 10 or 10,000 of them. A flat catalog (one role per publisher under
+ * `targets`, as berth made them before hash bins) is first moved into bins; its publishers' roles stay valid.
  */
-export async function addPublisher(
+export async function addPublisher(dir: string, vendor: string, publicKeyPem: string, options: AddPublisherOptions = {}): Promise<AddPublisherResult & { migrated: number }> {
+  const { added, migrated } = await addPublishers(dir, [{ vendor, publicKeyPem }], options);
+  return { ...added[0]!, migrated };
+}
+
+/** addPublisher for many at once: each bin touched and `targets` are signed once, and one snapshot is written. */
+export async function addPublishers(
   dir: string,
-  vendor: string,
-  publicKeyPem: string,
-  options: { offlineKeysDir?: string; expiry?: ExpiryPolicy; now?: number } = {},
-): Promise<{ keyId: string; replaced: boolean }> {
-  if (!isValidVendor(vendor)) {
-    throw new RepositoryError('BAD_VENDOR', `vendor "${vendor}" must be a lower-case domain-like name (letters, digits, '-' and '.', at most 63 characters)`);
-  }
-  const key = publicKeyFromPem(publicKeyPem, 'publisher public key');
+  publishers: readonly { vendor: string; publicKeyPem: string }[],
+  options: AddPublisherOptions = {},
+): Promise<{ added: AddPublisherResult[]; migrated: number }> {
+  const keys = publishers.map(({ vendor, publicKeyPem }) => {
+    if (!isValidVendor(vendor)) {
+      throw new RepositoryError('BAD_VENDOR', `vendor "${vendor}" must be a lower-case domain-like name (letters, digits, '-' and '.', at most 63 characters)`);
+    }
+    return { vendor, key: publicKeyFromPem(publicKeyPem, 'publisher public key') };
+  });
   const layout = layoutOf(dir, options.offlineKeysDir);
   const expiry = options.expiry ?? DEFAULT_EXPIRY;
   const now = options.now ?? Date.now();
   return withRepositoryLock(layout.lockDir, async () => {
     const state = await loadState(layout);
     const targetsKey = await loadTargetsKey(layout);
-    const delegations = structuredClone(state.targets.signed['delegations'] as { keys: JsonObject; roles: JsonObject[] } | undefined) ?? { keys: {}, roles: [] };
-    const previous = delegations.roles.find((role) => role['name'] === vendor);
-    const role = { name: vendor, keyids: [key.keyId], threshold: 1, terminating: true, paths: [`${vendor}/*/*`] };
-    delegations.roles = previous ? delegations.roles.map((r) => (r['name'] === vendor ? role : r)) : [...delegations.roles, role];
-    delegations.keys[key.keyId] = key.json;
-    // Keys no role uses any more (a replaced publisher key) are dropped, so a revoked key is gone from the metadata.
-    const used = new Set(delegations.roles.flatMap((r) => r['keyids'] as string[]));
-    delegations.keys = Object.fromEntries(Object.entries(delegations.keys).filter(([id]) => used.has(id)));
-    const version = versionOf(state.targets) + 1;
-    const targets = signEnvelope(
-      { ...state.targets.signed, version, expires: expiryIn(expiry.targetsMs, now), delegations: delegations },
-      [targetsKey],
-    );
-    const bytes = toFileBytes(targets);
-    await writeOnce(layout.versionedMetadata(version, 'targets'), bytes);
-    await publishSnapshot(layout, state, new Map([['targets', { version, bytes }]]), expiry, now);
-    return { keyId: key.keyId, replaced: previous !== undefined };
+    const expires = expiryIn(expiry.targetsMs, now);
+    const top = topDelegationsOf(state);
+    const changed = new Map<string, { version: number; bytes: Buffer }>();
+    const writeRole = async (name: string, delegations: DelegationsJson, previous: Envelope | undefined): Promise<void> => {
+      const version = (previous ? versionOf(previous) : 0) + 1;
+      const bytes = signTargets(version, expires, delegations, targetsKey);
+      await writeOnce(layout.versionedMetadata(version, name), bytes);
+      changed.set(name, { version, bytes });
+    };
+
+    let vendors: string[][];
+    let migrated = 0;
+    // The delegations of every bin that changes, starting from what the bin holds now.
+    const bins = new Map<string, DelegationsJson>();
+    if (isBinned(top)) {
+      vendors = vendorsByBin(top);
+    } else {
+      const count = options.bins ?? DEFAULT_BIN_COUNT;
+      const flat = binsFromFlat(top, count);
+      vendors = flat.vendorsByBin;
+      migrated = top.roles.length;
+      for (const [index, delegations] of flat.bins) bins.set(binNameOf(index, count), delegations);
+    }
+    let topChanged = migrated > 0;
+    const added: AddPublisherResult[] = [];
+    for (const { vendor, key } of keys) {
+      const index = binIndexOf(vendor, vendors.length);
+      const bin = binNameOf(index, vendors.length);
+      const current = bins.get(bin) ?? delegationsOf(await loadRole(layout, state, bin));
+      const updated = withPublisher(current, vendor, key);
+      bins.set(bin, updated.delegations);
+      if (!vendors[index]!.includes(vendor)) {
+        vendors[index]!.push(vendor);
+        topChanged = true;
+      }
+      added.push({ vendor, keyId: key.keyId, replaced: updated.replaced, bin });
+    }
+    for (const [name, delegations] of bins) await writeRole(name, delegations, await loadRole(layout, state, name));
+    if (topChanged) await writeRole('targets', topDelegations(targetsKey, vendors), state.targets);
+    await publishSnapshot(layout, state, changed, expiry, now);
+    return { added, migrated };
   });
 }
 
@@ -326,8 +393,18 @@ export async function commitRole(
   version: number,
   options: { expiry?: ExpiryPolicy; now?: number } = {},
 ): Promise<RepositoryState> {
-  await writeOnce(layout.versionedMetadata(version, vendor), roleBytes);
-  return publishSnapshot(layout, state, new Map([[vendor, { version, bytes: roleBytes }]]), options.expiry ?? DEFAULT_EXPIRY, options.now ?? Date.now());
+  return commitRoles(layout, state, new Map([[vendor, { version, bytes: roleBytes }]]), options);
+}
+
+/** commitRole for many roles at once, under one snapshot (catalog generation for benchmarks, imports). */
+export async function commitRoles(
+  layout: RepositoryLayout,
+  state: RepositoryState,
+  roles: ReadonlyMap<string, { version: number; bytes: Buffer }>,
+  options: { expiry?: ExpiryPolicy; now?: number } = {},
+): Promise<RepositoryState> {
+  for (const [name, { version, bytes }] of roles) await writeOnce(layout.versionedMetadata(version, name), bytes);
+  return publishSnapshot(layout, state, roles, options.expiry ?? DEFAULT_EXPIRY, options.now ?? Date.now());
 }
 
 function expiresAt(envelope: Envelope): number {

@@ -27,9 +27,9 @@ export interface CatalogServerOptions {
   tls?: { cert: string; key: string };
 }
 
-// Only names the repository itself writes: `timestamp.json`, `<n>.<role>.json`, and target paths made of safe
-// segments. Everything else is a 404 without touching the file system beyond repository/.
-const METADATA_FILE = /^(timestamp|\d{1,10}\.[a-z0-9][a-z0-9.-]{0,62})\.json$/;
+// Only names the repository itself writes: `timestamp.json`, `<n>.<role>.json` (a vendor, or a hash bin `bin_<hex>`),
+// and target paths made of safe segments. Everything else is a 404 without touching the file system beyond repository/.
+const METADATA_FILE = /^(timestamp|\d{1,10}\.[a-z0-9][a-z0-9._-]{0,62})\.json$/;
 const TARGET_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9.+-]{0,255}$/;
 // Timeouts are checked this often (Node's default is 30 s, which would let a header trickle on for 40 s).
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;

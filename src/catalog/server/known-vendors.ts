@@ -2,7 +2,8 @@
 // Read again only when timestamp.json changes (every change to the repository ends with a new one), so a flood
 // of requests for unknown vendors costs one stat each.
 import { stat } from 'node:fs/promises';
-import { loadState, publishersOf } from '../repository/repository.ts';
+import { vendorsOf } from '../repository/publisher-delegations.ts';
+import { loadState } from '../repository/repository.ts';
 import type { RepositoryLayout } from '../repository/repository-layout.ts';
 
 export function createVendorLookup(layout: RepositoryLayout): (vendor: string) => Promise<boolean> {
@@ -12,7 +13,7 @@ export function createVendorLookup(layout: RepositoryLayout): (vendor: string) =
     // timestamp.json is replaced by a rename: a new inode at every change.
     const stamp = `${info.ino}:${info.mtimeMs}:${info.size}`;
     if (cached?.stamp !== stamp) {
-      const vendors = new Set(publishersOf(await loadState(layout)).map((publisher) => publisher.vendor));
+      const vendors = new Set(vendorsOf(await loadState(layout)));
       cached = { stamp, vendors };
     }
     return cached.vendors.has(vendor);

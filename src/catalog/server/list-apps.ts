@@ -2,8 +2,11 @@
 // publisher whose delegated role lists it. Only roles that verify against the current delegation are shown, so
 // the page never advertises what a gateway would refuse.
 import { Metadata, MetadataKind } from '@tufjs/models';
-import { loadRole, loadState, publishersOf } from '../repository/repository.ts';
+import type { Targets } from '@tufjs/models';
+import { listPublisherDelegations } from '../repository/publisher-delegations.ts';
+import { loadRole, loadState } from '../repository/repository.ts';
 import { layoutOf } from '../repository/repository-layout.ts';
+import { useLinearModelMaps } from '../tuf/linear-models.ts';
 import { targetCustomSchema } from '../target-custom.ts';
 import type { TargetCustom } from '../target-custom.ts';
 
@@ -23,17 +26,25 @@ export interface PublisherListing {
 type FromJsonInput = Parameters<typeof Metadata.fromJSON>[1];
 
 export async function listApps(dir: string): Promise<PublisherListing[]> {
+  useLinearModelMaps();
   const layout = layoutOf(dir);
   const state = await loadState(layout);
-  const targetsMd = Metadata.fromJSON(MetadataKind.Targets, state.targets as unknown as FromJsonInput);
   const listings: PublisherListing[] = [];
-  for (const publisher of publishersOf(state)) {
-    const role = await loadRole(layout, state, publisher.vendor);
-    const listing: PublisherListing = { vendor: publisher.vendor, keyIds: publisher.keyIds, verified: false, apps: [] };
+  // Each delegating role (a bin, or targets in a flat catalog) is parsed once, however many publishers it holds.
+  const delegators = new Map<string, Metadata<Targets>>();
+  for (const { delegatorName, delegator, role: delegated } of await listPublisherDelegations(layout, state)) {
+    const vendor = delegated.name;
+    const role = await loadRole(layout, state, vendor);
+    const listing: PublisherListing = { vendor, keyIds: delegated.keyids, verified: false, apps: [] };
     listings.push(listing);
     if (!role) continue;
+    let delegatorMd = delegators.get(delegatorName);
+    if (!delegatorMd) {
+      delegatorMd = Metadata.fromJSON(MetadataKind.Targets, delegator as unknown as FromJsonInput);
+      delegators.set(delegatorName, delegatorMd);
+    }
     try {
-      targetsMd.verifyDelegate(publisher.vendor, Metadata.fromJSON(MetadataKind.Targets, role as unknown as FromJsonInput));
+      delegatorMd.verifyDelegate(vendor, Metadata.fromJSON(MetadataKind.Targets, role as unknown as FromJsonInput));
       listing.verified = true;
     } catch {
       continue;

@@ -41,3 +41,8 @@ export const DAY = 24 * HOUR;
 export function toFileBytes(envelope: Envelope): Buffer {
   return Buffer.from(`${JSON.stringify(envelope, null, 1)}\n`, 'utf8');
 }
+
+/** The same without indentation, for metadata whose size grows with the number of publishers (snapshot, targets, bins). */
+export function toCompactFileBytes(envelope: Envelope): Buffer {
+  return Buffer.from(`${JSON.stringify(envelope)}\n`, 'utf8');
+}
