@@ -33,6 +33,14 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
   if (secret !== undefined && (configMode & 0o044) !== 0) {
     logger.warn({ file: values.config, mode: octal(configMode) }, `the config file holds ${secret} and other users may read it: chmod 600 it`);
   }
+  // No Buffer pool in the long-running agent. Node carves small Buffers (< 4 KiB: frame headers, small Records) out
+  // of shared 8 KiB slabs; a slab that is current across two minor collections moves to the old generation and is
+  // freed only at the next full collection, so under traffic hundreds of dead slabs pile up in glibc's heap between
+  // full collections, and the holes they leave between live allocations stay resident. Measured with bench:mtp: the
+  // idle agent's malloc heap after 3,500 STOMP requests was 10.9 MiB with the pool and 5.3 without (malloc_stats:
+  // 3.4 MiB of 12 in use); the idle RSS with MQTT, STOMP and WebSocket in use fell from 65.2–66.0 to 62.4–62.6 MiB.
+  // Without the pool each small Buffer is its own malloc, which glibc's per-thread cache serves.
+  Buffer.poolSize = 0;
   const agent = await createAgent(config, logger);
   agent.start();
   // bin/berth.js starts node with --expose-gc; run some other way, the agent simply keeps what V8 keeps.
