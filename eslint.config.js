@@ -32,12 +32,9 @@ export default tseslint.config(
         paths: noIo,
         patterns: [{ group: adapters, allowTypeImports: true, message: 'usp/, engine/, datamodel/ and smm/ import no adapter code (DESIGN.md §1): declare a port and let src/app.ts pass the adapter in; types are fine.' }],
       }],
+      // The global fetch is I/O too (and loads undici): take a port, as VendorLogFile.Upload() takes Upload.
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'usp/, engine/, datamodel/ and smm/ do no I/O (DESIGN.md §1): take a port instead.' }],
     },
-  },
-  {
-    // Known exception, not yet moved: this binding uses mtp/'s pure TLS check (isTlsTransport) as a value.
-    files: ['src/datamodel/bindings/mqtt-credentials.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: noIo }] },
   },
   {
     files: ['test/**'],

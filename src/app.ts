@@ -25,6 +25,12 @@ import { createWorkArea } from './store/work-area.ts';
 import { withDefaultExecEnvs } from './config/machine-defaults.ts';
 import { DEFAULT_EXEC_ENV_ISOLATION } from './smm/exec-env-policy.ts';
 import { createDockerRuntime } from './runtime/docker-runtime.ts';
+import type { ContainerRuntime } from './runtime/container-runtime.ts';
+import type { PackageCatalog } from './smm/package-catalog.ts';
+import { systemClock } from './smm/clock.ts';
+import type { Clock } from './smm/clock.ts';
+import { httpUpload } from './transfer/http-upload.ts';
+import type { Upload } from './datamodel/bindings/vendor-log-files.ts';
 import { createRuntimeMonitor } from './smm/runtime-monitor.ts';
 import { berthModel, DATA_MODEL_URI } from '../datamodel/index.ts';
 import { createEngine } from './engine/engine.ts';
@@ -34,16 +40,19 @@ import { createRequestManager } from './engine/requests.ts';
 import type { RequestManager } from './engine/requests.ts';
 import { createSubscriptionService } from './engine/subscriptions.ts';
 import type { SubscriptionService } from './engine/subscriptions.ts';
-import { configRequiresTls } from './mtp/mqtt-transport-security.ts';
+import { configRequiresTls } from './datamodel/mqtt-transport-security.ts';
+import { mtpLocalSettings } from './config/mtp-local-settings.ts';
 import { createMtpManager } from './mtp/mtp-manager.ts';
-import type { MtpFactory, MtpLocalSettings, MtpManager } from './mtp/mtp-manager.ts';
+import type { MtpFactory, MtpManager } from './mtp/mtp-manager.ts';
 import { defaultMtpFactory } from './mtp/default-mtp-factory.ts';
 import { bindMtps } from './datamodel/bindings/mtps.ts';
 import { createJsonStateStore } from './store/state-store.ts';
+import type { StateStore } from './store/state-store.ts';
+import { createPersistence } from './store/persistence.ts';
 import { makePrivate, octal } from './store/private-dir.ts';
 import type { BerthConfig } from './config/config.ts';
 import { applyConfig, seedHash } from './config/seed.ts';
-import { MQTT_CLIENT_ALIAS, STOMP_CONNECTION_ALIAS } from './config/seed-mtps.ts';
+import { MQTT_CLIENT_ALIAS } from './config/seed-mtps.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
 import { BERTH_VERSION } from './version.ts';
 import type { Logger } from './log.ts';
@@ -52,13 +61,11 @@ import type { Logger } from './log.ts';
 export const AUDIT_FILE_BYTES = 1024 * 1024;
 export const AUDIT_FILES = 4;
 
-/** A Record larger than this is refused on an MTP the config does not size (one added over USP): as obuspa. */
-const DEFAULT_MAX_RECORD_BYTES = 5 * 1024 * 1024;
-
 /** A write to one of these connects the client to another broker: its Stats start again (TR-181). */
 const NEW_BROKER = new Set(['BrokerAddress', 'BrokerPort', 'TransportProtocol']);
 
-interface PersistedState {
+/** What the agent keeps across restarts (the state store's contents). */
+export interface PersistedState {
   readonly configSeed: string;
   readonly dataModel: DataModelSnapshot;
   /** Installed apps and operations in flight; saved in the same atomic write as the rows that show them. */
@@ -80,50 +87,32 @@ export interface Agent {
   readonly lastActivityAt: number;
 }
 
-/** The adapters createAgent uses; each may be replaced (tests, OEM builds). */
+/**
+ * The adapters createAgent uses. Each has a default (in brackets); tests and OEM builds may pass their own: an
+ * in-memory runtime, another MTP factory, a state store on other storage, a catalog of their own, a test clock.
+ */
 export interface AgentAdapters {
+  /** Where apps run [the Docker Engine at config.docker.socketPath]. */
+  readonly runtime?: ContainerRuntime;
+  /** Builds the MQTT, STOMP and WebSocket MTPs [src/mtp/default-mtp-factory.ts]. */
   readonly mtpFactory?: MtpFactory;
-}
-
-/** Config-file settings of the MTPs that the data model does not hold (TLS files, bounds), by seeded row Alias. */
-function localMtpSettings(config: BerthConfig): MtpLocalSettings {
-  const mqttTls = config.mqtt !== undefined && configRequiresTls(config.mqtt);
-  const ws = config.websocket;
-  const wsTls = { ...(ws?.caFile !== undefined && { caFile: ws.caFile }), ...(ws?.certFile !== undefined && { certFile: ws.certFile }), ...(ws?.keyFile !== undefined && { keyFile: ws.keyFile }) };
-  return {
-    mqtt: (alias) =>
-      alias === MQTT_CLIENT_ALIAS && config.mqtt
-        ? {
-            tls: { ...(config.mqtt.caFile !== undefined && { caFile: config.mqtt.caFile }), ...(config.mqtt.certFile !== undefined && { certFile: config.mqtt.certFile }), ...(config.mqtt.keyFile !== undefined && { keyFile: config.mqtt.keyFile }) },
-            requireTls: mqttTls,
-            maxRecordBytes: config.mqtt.maxMessageBytes,
-            webSocketPath: new URL(config.mqtt.url).pathname,
-          }
-        : { tls: {}, requireTls: false, maxRecordBytes: DEFAULT_MAX_RECORD_BYTES, webSocketPath: '/' },
-    stomp: (alias) =>
-      alias === STOMP_CONNECTION_ALIAS && config.stomp
-        ? {
-            tls: { ...(config.stomp.caFile !== undefined && { caFile: config.stomp.caFile }), ...(config.stomp.certFile !== undefined && { certFile: config.stomp.certFile }), ...(config.stomp.keyFile !== undefined && { keyFile: config.stomp.keyFile }) },
-            requireTls: new URL(config.stomp.url).protocol === 'stomps:' || config.stomp.caFile !== undefined || config.stomp.certFile !== undefined,
-            maxRecordBytes: config.stomp.maxMessageBytes,
-          }
-        : { tls: {}, requireTls: false, maxRecordBytes: DEFAULT_MAX_RECORD_BYTES },
-    webSocketServer: () => ({
-      bindAddress: ws?.listen?.bindAddress ?? '0.0.0.0',
-      tls: wsTls,
-      requireClientCertificate: ws?.listen?.requireClientCertificate ?? true,
-      maxSessions: ws?.listen?.maxSessions ?? 32,
-      maxRecordBytes: ws?.maxMessageBytes ?? DEFAULT_MAX_RECORD_BYTES,
-    }),
-    webSocketClient: () => ({ tls: wsTls, maxRecordBytes: ws?.maxMessageBytes ?? DEFAULT_MAX_RECORD_BYTES }),
-  };
+  /** Where the agent's state is kept [<dataDir>/state.json, written atomically]. */
+  readonly stateStore?: StateStore<PersistedState>;
+  /** Where InstallDU and Update find packages [the TUF catalog at config.catalog, loaded at the first install]. */
+  readonly catalog?: PackageCatalog;
+  /** Time and timers [the system clock]. */
+  readonly clock?: Clock;
+  /** How VendorLogFile.Upload() sends a log [HTTP PUT with node:http/https]. */
+  readonly upload?: Upload;
 }
 
 export async function createAgent(givenConfig: BerthConfig, logger: Logger, adapters: AgentAdapters = {}): Promise<Agent> {
   const config = withDefaultExecEnvs(givenConfig);
-  const startedAt = Date.now();
-  const upTimeSeconds = (): number => Math.floor((Date.now() - startedAt) / 1000);
-  const store = createJsonStateStore<PersistedState>(config.dataDir);
+  const clock = adapters.clock ?? systemClock;
+  const now = (): Date => new Date(clock.now());
+  const startedAt = clock.now();
+  const upTimeSeconds = (): number => Math.floor((clock.now() - startedAt) / 1000);
+  const store = adapters.stateStore ?? createJsonStateStore<PersistedState>(config.dataDir);
 
   // Built once the data model is: the bindings reach it through this. Rows change before that too (the config is
   // seeded, state restored): those changes need no MTP to follow them, as none runs yet.
@@ -163,7 +152,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
           versions: SUPPORTED_PROTOCOL_VERSIONS,
         });
       },
-      now: () => new Date(),
+      now,
     },
     model,
   );
@@ -205,20 +194,20 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
     model,
   );
   const execEnvRows = (): DmObject[] => [...model().table(EXEC_ENV_TABLE).rows.values()];
-  const runtime = createDockerRuntime(config.docker?.socketPath ?? '/var/run/docker.sock');
+  const runtime = adapters.runtime ?? createDockerRuntime(config.docker?.socketPath ?? '/var/run/docker.sock');
   let smm: SmmService | undefined;
   const runtimeMonitor = createRuntimeMonitor(runtime, 10_000, (up) => {
     logger.info({ up }, up ? 'container runtime answers' : 'container runtime does not answer');
     for (const row of execEnvRows()) model().notifyValueChange(row, 'Status');
     if (up) void smm?.recover();
-  });
+  }, clock);
   bindSoftwareModules(
     registry,
-    { runtimeUp: () => runtimeMonitor.up, runtimeVersion: () => runtimeMonitor.version, smm: () => smm!, now: () => new Date() },
+    { runtimeUp: () => runtimeMonitor.up, runtimeVersion: () => runtimeMonitor.version, smm: () => smm!, now },
     model,
   );
-  const deploymentRows = bindDeploymentUnits(registry, { smm: () => smm!, catalogConfigured: config.catalog !== undefined, now: () => new Date() }, model);
-  bindVendorLogFiles(registry, { smm: () => smm! });
+  const deploymentRows = bindDeploymentUnits(registry, { smm: () => smm!, catalogConfigured: adapters.catalog !== undefined || config.catalog !== undefined, now }, model);
+  bindVendorLogFiles(registry, { smm: () => smm!, upload: adapters.upload ?? httpUpload });
   const auditRows = bindAudit(registry, model);
   dm = registry.freeze();
 
@@ -247,33 +236,17 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
   // Downloads a crash cut short are of no use: the operation is reported failed and never resumed.
   await work.clear();
 
-  let dirty = saved?.configSeed !== configSeed;
-  dm.addListener({
-    persistentChange: () => {
-      dirty = true;
-    },
-  });
-  // Resolves once the newest state is on disk, also when another caller started that write.
-  // A failed write leaves the state dirty, so the next flush tries again.
-  let lastSave: Promise<void> = Promise.resolve();
-  const flushPersistence = (): Promise<void> => {
-    if (!dirty) return lastSave;
-    dirty = false;
-    const attempt = store.save({ configSeed, dataModel: model().snapshot(), smm: smmState }).catch((error: unknown) => {
-      dirty = true;
-      throw error;
-    });
-    lastSave = attempt.catch(() => undefined);
-    return attempt;
-  };
+  const persistence = createPersistence(store, () => ({ configSeed, dataModel: model().snapshot(), smm: smmState }), saved?.configSeed !== configSeed);
+  const flushPersistence = persistence.flush;
+  dm.addListener({ persistentChange: () => { persistence.markDirty(); } });
   await flushPersistence();
 
   smm = createSmmService(
     {
       runtime,
-      catalog: config.catalog
+      catalog: adapters.catalog ?? (config.catalog
         ? createLazyCatalogClient({ url: config.catalog.url, rootFile: config.catalog.root, stateDir: join(config.dataDir, 'trust'), berthVersion: BERTH_VERSION, logger: logger.child({ component: 'catalog' }) })
-        : undefined,
+        : undefined),
       work,
       owner: config.endpointId,
       cpuCount: availableParallelism(),
@@ -283,7 +256,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
         return env ? { allowRoot: env.allowRoot, network: env.network } : DEFAULT_EXEC_ENV_ISOLATION;
       },
       persist: () => {
-        dirty = true;
+        persistence.markDirty();
         return flushPersistence();
       },
       options: {
@@ -296,6 +269,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
       },
       logger: logger.child({ component: 'smm' }),
       onRuntimeChange: () => void runtimeMonitor.checkNow(),
+      clock,
     },
     smmState,
   );
@@ -348,7 +322,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
     dm,
     endpointId: config.endpointId,
     factory: adapters.mtpFactory ?? defaultMtpFactory,
-    local: localMtpSettings(config),
+    local: mtpLocalSettings(config),
     logger: logger.child({ component: 'mtp' }),
     onRecord: (record) => { engine.handleRecord(record); },
   });
@@ -367,7 +341,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
       return mtpManager.anyUp;
     },
     get lastActivityAt() {
-      return smm.state.inFlight.length > 0 ? Date.now() : mtpManager.lastActivityAt;
+      return smm.state.inFlight.length > 0 ? clock.now() : mtpManager.lastActivityAt;
     },
     smm,
     start() {

@@ -6,7 +6,7 @@ import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
 import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
 import { bindMtps } from '../../src/datamodel/bindings/mtps.ts';
 import { createMqttStats } from '../../src/mtp/mqtt-stats.ts';
-import { configRequiresTls } from '../../src/mtp/mqtt-transport-security.ts';
+import { configRequiresTls } from '../../src/datamodel/mqtt-transport-security.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from '../../src/datamodel/bindings/vendor-log-files.ts';
@@ -116,7 +116,7 @@ export function createTestModel(config: BerthConfig = testConfig(), options: { s
     } as unknown as SmmService);
   bindSoftwareModules(registry, { runtimeUp: () => true, runtimeVersion: () => '20.10.24', smm: () => smm, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
   const deploymentRows = bindDeploymentUnits(registry, { smm: () => smm, catalogConfigured: false, now: () => new Date('2026-01-02T03:04:05Z') }, () => dm!);
-  bindVendorLogFiles(registry, { smm: () => smm });
+  bindVendorLogFiles(registry, { smm: () => smm, upload: () => Promise.reject(new Error('no uploads in model tests')) });
   bindAudit(registry, () => dm!);
   dm = registry.freeze();
   applyConfig(dm, config);

@@ -2,7 +2,7 @@
 // but does not know the password (it reads back as "") could otherwise point the agent at its own listener, or take
 // TLS away, and receive the password in clear at the next connect. So on a client with a Password, the broker's
 // address and port change, and TLS is given up, only together with a new Password: a credential for the new place.
-import { isTlsTransport } from '../../mtp/mqtt-transport-security.ts';
+import { isTlsTransport } from '../mqtt-transport-security.ts';
 
 export interface ClientWrite {
   /** The client row's path, `Device.MQTT.Client.1.`. */

@@ -13,6 +13,17 @@ import { VENDOR_PREFIX } from '../vendor.ts';
 import type { SmmService } from '../../smm/smm-service.ts';
 import type { DeploymentEntry } from '../../smm/smm-state.ts';
 
+/** The port Upload() sends a log through (src/transfer/http-upload.ts in the agent). */
+export interface UploadRequest {
+  readonly url: URL;
+  readonly body: string | Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+}
+
+/** The HTTP status the server answered with. Redirects are not followed: a 3xx is the answer. */
+export type Upload = (request: UploadRequest) => Promise<number>;
+
 export const VENDOR_LOG_TABLE = 'Device.DeviceInfo.VendorLogFile.';
 const EXEC_ENV_REF = `${VENDOR_PREFIX}ExecutionEnvRef`;
 /** Docker keeps at most this much of a container's output (the json-file cap berth sets). */
@@ -38,7 +49,7 @@ export function syncVendorLogRows(tx: Transaction, dm: DataModel, entries: reado
 
 const checkUploadUrl = (url: string): URL => checkHttpUrl(url, 'logs are uploaded over http(s)');
 
-export function bindVendorLogFiles(registry: Registry, deps: { smm(): SmmService }): void {
+export function bindVendorLogFiles(registry: Registry, deps: { smm(): SmmService; upload: Upload }): void {
   const unitOf = (row: DmObject) => {
     for (const entry of deps.smm().deployments()) {
       const unit = entry.units.find((u) => u.instance === row.instance);
@@ -55,13 +66,13 @@ export function bindVendorLogFiles(registry: Registry, deps: { smm(): SmmService
       const log = await deps.smm().unitLogs(entry, unit, LOG_MAXIMUM_SIZE);
       const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
       if (args['Username']) headers['authorization'] = `Basic ${Buffer.from(`${args['Username']}:${args['Password'] ?? ''}`).toString('base64')}`;
-      let response: Response;
+      let status: number;
       try {
-        response = await fetch(url, { method: 'PUT', body: log, headers, redirect: 'error', signal: AbortSignal.any([signal, AbortSignal.timeout(UPLOAD_TIMEOUT_MS)]) });
+        status = await deps.upload({ url, body: log, headers, signal: AbortSignal.any([signal, AbortSignal.timeout(UPLOAD_TIMEOUT_MS)]) });
       } catch (error) {
         throw new UspError(ErrorCode.CommandFailure, `upload to ${url.origin} failed: ${(error as Error).message}`);
       }
-      if (!response.ok) throw new UspError(ErrorCode.CommandFailure, `upload to ${url.origin} was refused: HTTP ${response.status}`);
+      if (status < 200 || status > 299) throw new UspError(ErrorCode.CommandFailure, `upload to ${url.origin} was refused: HTTP ${status}`);
       return {};
     },
     ({ obj, args }) => {
