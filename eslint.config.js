@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const ioLibraries = ['mqtt', 'dockerode', 'ws', 'fastify', 'node:fs', 'node:fs/promises', 'node:net', 'node:http'];
+const ioLibraries = ['mqtt', 'dockerode', 'ws', 'fastify', 'undici', 'node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:https', 'node:tls', 'node:child_process'];
 // Adapters implement ports the domain declares; the domain may name their types but never holds their code.
 const adapters = ['**/catalog/client/**', '**/catalog/server/**', '**/runtime/docker-*', '**/mtp/**', '**/store/**'];
 const noIo = ioLibraries.map((name) => ({ name, message: 'usp/, engine/, datamodel/ and smm/ do no I/O (DESIGN.md §1): take a port instead.' }));
