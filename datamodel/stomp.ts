@@ -13,6 +13,7 @@ export const stompModel = defineModel({
     note: "Seeded from the config's stomp key; Controllers may add more (a second broker) and write every parameter: a write reconnects with the new settings.",
     persistent: true,
     maxRows: MAX_STOMP_CONNECTIONS,
+    note: "Seeded from the config's stomp key. A Set that moves a connection with a Password to another Host or Port, or sets EnableEncryption from true to false, fails with 7014 unless it writes Password too; with TLS from the config, no Password goes over a connection without it (README: Secrets).",
     uniqueKeys: [['Alias']],
     enableParameter: 'Enable',
     params: {

@@ -40,7 +40,7 @@ import { createRequestManager } from './engine/requests.ts';
 import type { RequestManager } from './engine/requests.ts';
 import { createSubscriptionService } from './engine/subscriptions.ts';
 import type { SubscriptionService } from './engine/subscriptions.ts';
-import { configRequiresTls } from './datamodel/mqtt-transport-security.ts';
+import { configRequiresTls } from './datamodel/transport-security.ts';
 import { mtpLocalSettings } from './config/mtp-local-settings.ts';
 import { createMtpManager } from './mtp/mtp-manager.ts';
 import type { MtpFactory, MtpManager } from './mtp/mtp-manager.ts';
@@ -157,6 +157,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
     model,
   );
   const mqttTlsRequired = config.mqtt !== undefined && configRequiresTls(config.mqtt);
+  const localSettings = mtpLocalSettings(config);
   bindMqtt(
     registry,
     {
@@ -187,6 +188,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
       stompStatus: (connection) => mtps!.stompStatus(connection),
       stompLastChange: (connection) => mtps!.stompLastChange(connection),
       stompIsEncrypted: (connection) => mtps!.stompIsEncrypted(connection),
+      stompTlsRequired: (connection) => localSettings.stomp(model().read(connection, 'Alias')).requireTls,
       webSocketRetryCount: (webSocket) => mtps!.webSocketRetryCount(webSocket),
       webSocketReset: (webSocket) => { mtps?.reconnect(webSocket); },
       changed: () => { mtps?.changed(); },
@@ -322,7 +324,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
     dm,
     endpointId: config.endpointId,
     factory: adapters.mtpFactory ?? defaultMtpFactory,
-    local: mtpLocalSettings(config),
+    local: localSettings,
     logger: logger.child({ component: 'mtp' }),
     onRecord: (record) => { engine.handleRecord(record); },
   });

@@ -1,6 +1,6 @@
 // The config file's part of each MTP that the data model does not hold (TLS files, size bounds, the WebSocket
 // server's bind address), looked up by the Alias of the row the config seeded. Rows added over USP get the defaults.
-import { configRequiresTls } from '../datamodel/mqtt-transport-security.ts';
+import { configRequiresTls, stompConfigRequiresTls } from '../datamodel/transport-security.ts';
 import type { MtpLocalSettings } from '../mtp/mtp-manager.ts';
 import type { BerthConfig } from './config.ts';
 import { MQTT_CLIENT_ALIAS, STOMP_CONNECTION_ALIAS } from './seed-mtps.ts';
@@ -27,7 +27,7 @@ export function mtpLocalSettings(config: BerthConfig): MtpLocalSettings {
       alias === STOMP_CONNECTION_ALIAS && config.stomp
         ? {
             tls: { ...(config.stomp.caFile !== undefined && { caFile: config.stomp.caFile }), ...(config.stomp.certFile !== undefined && { certFile: config.stomp.certFile }), ...(config.stomp.keyFile !== undefined && { keyFile: config.stomp.keyFile }) },
-            requireTls: new URL(config.stomp.url).protocol === 'stomps:' || config.stomp.caFile !== undefined || config.stomp.certFile !== undefined,
+            requireTls: stompConfigRequiresTls(config.stomp),
             maxRecordBytes: config.stomp.maxMessageBytes,
           }
         : { tls: {}, requireTls: false, maxRecordBytes: DEFAULT_MAX_RECORD_BYTES },

@@ -10,7 +10,7 @@ import type { IClientOptions, MqttClient, IConnackPacket, IPublishPacket } from 
 import { readFile } from 'node:fs/promises';
 import { RecordTooLargeError } from './mtp.ts';
 import { backoffWindow } from './backoff.ts';
-import { isTlsUrl } from '../datamodel/mqtt-transport-security.ts';
+import { isTlsUrl } from '../datamodel/transport-security.ts';
 import type { Mtp, MtpEvents, MtpStatus, OutboundKind } from './mtp.ts';
 import type { Logger } from '../log.ts';
 

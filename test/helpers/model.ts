@@ -6,7 +6,8 @@ import { bindLocalAgent } from '../../src/datamodel/bindings/local-agent.ts';
 import { bindMqtt } from '../../src/datamodel/bindings/mqtt.ts';
 import { bindMtps } from '../../src/datamodel/bindings/mtps.ts';
 import { createMqttStats } from '../../src/mtp/mqtt-stats.ts';
-import { configRequiresTls } from '../../src/datamodel/mqtt-transport-security.ts';
+import { configRequiresTls, stompConfigRequiresTls } from '../../src/datamodel/transport-security.ts';
+import { STOMP_CONNECTION_ALIAS } from '../../src/config/seed-mtps.ts';
 import { bindSoftwareModules } from '../../src/datamodel/bindings/software-modules.ts';
 import { bindDeploymentUnits } from '../../src/datamodel/bindings/deployment-units.ts';
 import { bindVendorLogFiles } from '../../src/datamodel/bindings/vendor-log-files.ts';
@@ -84,6 +85,7 @@ export function createTestModel(config: BerthConfig = testConfig(), options: { s
       stompStatus: () => 'Enabled',
       stompLastChange: () => 0,
       stompIsEncrypted: () => false,
+      stompTlsRequired: (connection) => dm!.read(connection, 'Alias') === STOMP_CONNECTION_ALIAS && config.stomp !== undefined && stompConfigRequiresTls(config.stomp),
       webSocketRetryCount: () => 0,
       webSocketReset: () => undefined,
       changed: () => undefined,

@@ -9,7 +9,7 @@ import type { MqttStatsValues } from '../../mtp/mqtt-stats.ts';
 import { topicFilterProblem } from '../../usp/mqtt-topic-filter.ts';
 import { toDateTime, UNKNOWN_TIME } from '../../usp/values.ts';
 import { ErrorCode, UspError } from '../../usp/errors.ts';
-import { credentialExposure } from './mqtt-credentials.ts';
+import { MQTT_CLIENT_ROW, refuseCredentialExposure } from './broker-credentials.ts';
 
 import { MAX_SUBSCRIPTIONS_PER_CLIENT } from '../../../datamodel/mqtt.ts';
 
@@ -45,17 +45,7 @@ export function bindMqtt(registry: Registry, runtime: MqttRuntime, dm: () => Dat
   registry.bindObject('Device.MQTT.Client.{i}.', {
     get: { Status: (client) => runtime.status(client), ResponseInformation: (client) => runtime.responseInformation(client) },
     validate(client, previous) {
-      const value = (name: string): string => dm().readRaw(client, client.schema.params.get(name)!);
-      const exposure = credentialExposure({
-        path: client.path,
-        written: (name) => previous.has(name),
-        // A parameter never written before had its declared default.
-        before: (name) => (previous.has(name) ? (previous.get(name) ?? client.schema.params.get(name)!.decl.default ?? '') : value(name)),
-        after: value,
-        tlsRequired: runtime.tlsRequired(client),
-      });
-      // 7014: the value is fine on its own; it conflicts with the Password that stays.
-      if (exposure) throw new UspError(ErrorCode.ValueConflict, exposure);
+      refuseCredentialExposure(MQTT_CLIENT_ROW, dm(), client, previous, runtime.tlsRequired(client));
     },
     onChanged(client, names) {
       if (names.some((name) => BACK_OFF.has(name))) runtime.retryChanged(client);

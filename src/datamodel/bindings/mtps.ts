@@ -7,6 +7,7 @@ import type { DmObject } from '../instances.ts';
 import type { DataModel } from '../data-model.ts';
 import { toDateTime, UNKNOWN_TIME } from '../../usp/values.ts';
 import { ErrorCode, UspError } from '../../usp/errors.ts';
+import { refuseCredentialExposure, STOMP_CONNECTION_ROW } from './broker-credentials.ts';
 
 export interface MtpRuntime {
   agentMtpStatus(row: DmObject): 'Up' | 'Down' | 'Error';
@@ -16,6 +17,8 @@ export interface MtpRuntime {
   /** ms since the epoch, 0: never. */
   stompLastChange(connection: DmObject): number;
   stompIsEncrypted(connection: DmObject): boolean;
+  /** The config file gave this STOMP connection TLS: its password never goes over a connection without. */
+  stompTlsRequired(connection: DmObject): boolean;
   /** `webSocket`: a Controller.{i}.MTP.{j}.WebSocket. object. */
   webSocketRetryCount(webSocket: DmObject): number;
   webSocketReset(webSocket: DmObject): void;
@@ -79,6 +82,9 @@ export function bindMtps(registry: Registry, runtime: MtpRuntime, dm: () => Data
         return at === 0 ? UNKNOWN_TIME : toDateTime(new Date(at));
       },
       IsEncrypted: (connection) => String(runtime.stompIsEncrypted(connection)),
+    },
+    validate(connection, previous) {
+      refuseCredentialExposure(STOMP_CONNECTION_ROW, dm(), connection, previous, runtime.stompTlsRequired(connection));
     },
     ...rowEvents,
   });

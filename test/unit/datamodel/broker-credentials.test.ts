@@ -1,5 +1,5 @@
 // The broker password never goes somewhere new or weaker without a new Password in the same write: Sets on
-// Device.MQTT.Client.1. of a client seeded from different configs, as a table of cases.
+// Device.MQTT.Client.1. and Device.STOMP.Connection.1. seeded from different configs, as tables of cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestModel, testConfig, write } from '../../helpers/model.ts';
@@ -97,3 +97,56 @@ test('MQTT client password: a Password the Set fails to write does not carry a m
   assert.equal(raw(model, 'BrokerAddress'), 'broker.example');
   assert.equal(raw(model, 'Password'), 'secret');
 });
+
+// The same rule on Device.STOMP.Connection.{i}.: Host and Port say where the password goes, EnableEncryption whether
+// it goes under TLS.
+const STOMP = 'Device.STOMP.Connection.1.';
+const STOMP_PLAIN = { url: 'stomp://broker.example:61613', username: 'gw', password: 'secret' };
+const STOMP_TLS = { url: 'stomps://broker.example:61614', username: 'gw', password: 'secret' };
+
+function setStomp(model: TestModel, settings: Record<string, string>) {
+  const resp = write(model, (tx) =>
+    handleSet(model.ctx(), { allowPartial: true, updateObjs: [{ objPath: STOMP, paramSettings: Object.entries(settings).map(([param, value]) => ({ param, value, required: true })) }] }, tx),
+  );
+  return resp.updatedObjResults![0]!.operStatus!;
+}
+
+const stompCases: Record<string, { stomp: Record<string, unknown>; before?: Record<string, string>; set: Record<string, string>; refused?: RegExp }> = {
+  'another Host alone is refused': {
+    stomp: STOMP_PLAIN,
+    set: { Host: 'attacker.example' },
+    refused: /^Device\.STOMP\.Connection\.1\.Host of a connection with a Password can only change together with Password: the password given for broker\.example:61613 is not sent to another broker$/,
+  },
+  'another Port alone is refused': { stomp: STOMP_PLAIN, set: { Port: '61614' }, refused: /Port of a connection with a Password can only change together with Password/ },
+  'another Host with a new Password is accepted': { stomp: STOMP_PLAIN, set: { Host: 'other.example', Password: 'for-other' } },
+  'Username and VirtualHost alone are accepted': { stomp: STOMP_PLAIN, set: { Username: 'gw2', VirtualHost: '/gw' } },
+  'TLS given up alone is refused': {
+    stomp: STOMP_PLAIN,
+    before: { EnableEncryption: 'true' },
+    set: { EnableEncryption: 'false' },
+    refused: /EnableEncryption of a connection with a Password can only go from true to false together with Password/,
+  },
+  'config TLS: EnableEncryption false is refused even with a new Password': {
+    stomp: STOMP_TLS,
+    set: { EnableEncryption: 'false', Password: 'new' },
+    refused: /^Device\.STOMP\.Connection\.1\.EnableEncryption: the config file gives this connection TLS, so its Password is never sent over a connection without TLS; to use a broker without TLS, set Password to "" as well$/,
+  },
+  'config TLS: EnableEncryption false without any password is accepted': { stomp: STOMP_TLS, set: { EnableEncryption: 'false', Password: '' } },
+};
+
+for (const [name, c] of Object.entries(stompCases)) {
+  test(`STOMP connection password: ${name}`, () => {
+    const model = createTestModel(testConfig({ stomp: c.stomp }));
+    if (c.before) assert.ok(setStomp(model, c.before).operSuccess, 'the starting write is accepted');
+    const values = Object.fromEntries(Object.keys({ ...c.set, Password: '' }).map((param) => [param, model.dm.get(STOMP, param)]));
+    const status = setStomp(model, c.set);
+    if (!c.refused) {
+      assert.ok(status.operSuccess, `accepted: ${status.operFailure?.errMsg ?? ''}`);
+      for (const [param, value] of Object.entries(c.set)) assert.equal(model.dm.get(STOMP, param), value);
+      return;
+    }
+    assert.equal(status.operFailure?.errCode, 7014, status.operFailure?.errMsg ?? 'accepted');
+    assert.match(status.operFailure?.errMsg ?? '', c.refused);
+    for (const [param, value] of Object.entries(values)) assert.equal(model.dm.get(STOMP, param), value, `${param} unchanged`);
+  });
+}

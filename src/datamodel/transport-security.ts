@@ -1,6 +1,6 @@
-// Which MQTT connections carry the broker password under TLS, and whether the config file asked for TLS. The
+// Which broker connections (MQTT, STOMP) carry the password under TLS, and whether the config file asked for TLS. The
 // agent never sends the password over a connection weaker than the one it was configured for: the data model
-// refuses such a write (src/datamodel/bindings/mqtt-credentials.ts) and the MTP refuses to connect that way.
+// refuses such a write (src/datamodel/bindings/broker-credentials.ts) and the MTP refuses to connect that way.
 
 /** TR-181 `Device.MQTT.Client.{i}.TransportProtocol` values that run over TLS. */
 const TLS_TRANSPORTS: ReadonlySet<string> = new Set(['TLS', 'WebSocketTLS']);
@@ -32,4 +32,15 @@ export interface MqttTlsSettings {
  */
 export function configRequiresTls(mqtt: MqttTlsSettings): boolean {
   return isTlsUrl(mqtt.url) || mqtt.caFile !== undefined || mqtt.certFile !== undefined || mqtt.keyFile !== undefined;
+}
+
+export interface StompTlsSettings {
+  readonly url: string;
+  readonly caFile?: string | undefined;
+  readonly certFile?: string | undefined;
+}
+
+/** The config file gave the STOMP connection TLS: a stomps:// URL, or a CA or client certificate to use. */
+export function stompConfigRequiresTls(stomp: StompTlsSettings): boolean {
+  return new URL(stomp.url).protocol === 'stomps:' || stomp.caFile !== undefined || stomp.certFile !== undefined;
 }
