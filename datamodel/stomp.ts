@@ -10,10 +10,9 @@ export const stompModel = defineModel({
   },
   'Device.STOMP.Connection.{i}.': {
     access: 'readWrite',
-    note: "Seeded from the config's stomp key; Controllers may add more (a second broker) and write every parameter: a write reconnects with the new settings.",
+    note: "Seeded from the config's stomp key; Controllers may add more (a second broker) and write every parameter: a write reconnects with the new settings. A Set that moves a connection with a Password to another Host or Port, or sets EnableEncryption from true to false, fails with 7014 unless it writes Password too; with TLS from the config, no Password goes over a connection without it (README: Secrets).",
     persistent: true,
     maxRows: MAX_STOMP_CONNECTIONS,
-    note: "Seeded from the config's stomp key. A Set that moves a connection with a Password to another Host or Port, or sets EnableEncryption from true to false, fails with 7014 unless it writes Password too; with TLS from the config, no Password goes over a connection without it (README: Secrets).",
     uniqueKeys: [['Alias']],
     enableParameter: 'Enable',
     params: {
