@@ -110,7 +110,6 @@ export interface DuOperationsDeps {
 
 const duKey = (uuid: string, execEnv: string): string => `${uuid}@${execEnv}`;
 
-
 export function createDuOperations(deps: DuOperationsDeps): DuOperations {
   const { runtime, logger, options, state, units, clock } = deps;
   const busy = new Map<string, DuStatus>();
