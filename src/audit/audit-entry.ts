@@ -3,7 +3,7 @@
 // and its answer as the engine saw them, and bounded: a Controller's 1,000-path Set costs the trail at most
 // MAX_ENTRY_BYTES, with what was cut marked.
 import type { usp } from '../usp/generated/usp.js';
-import { ErrorCode, isUspError, toUspMessage } from '../usp/errors.ts';
+import { toUspMessage, uspErrorCodeOf } from '../usp/errors.ts';
 import { MessageError } from '../engine/message-error.ts';
 import type { RequestAudit } from '../engine/engine.ts';
 import type { OperationResult } from '../engine/requests.ts';
@@ -97,7 +97,7 @@ export function requestRecord(audit: RequestAudit, mask: Masker): { record: Audi
   let errMsg = '';
   if ('error' in answer) {
     outcome = 'Failure';
-    errCode = isUspError(answer.error) ? answer.error.code : ErrorCode.InternalError;
+    errCode = uspErrorCodeOf(answer.error);
     errMsg = toUspMessage(answer.error);
     if (answer.error instanceof MessageError) for (const p of answer.error.paramErrs) draft.failures.push({ path: p.paramPath, errCode: p.errCode, errMsg: p.errMsg });
   } else if (draft.failures.length === 0) {

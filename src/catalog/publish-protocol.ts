@@ -4,6 +4,7 @@
 // The role (the credential) comes first so the server can refuse a bad signature before the package arrives.
 import { canonicalBytes } from './tuf/signed-metadata.ts';
 import type { Envelope, Json } from './tuf/signed-metadata.ts';
+import { BerthError } from '../errors/berth-error.ts';
 
 export const PUBLISH_CONTENT_TYPE = 'application/vnd.berth.publish';
 export const MAX_ROLE_BYTES = 4 * 1024 * 1024;
@@ -13,9 +14,9 @@ export function publishPath(vendor: string): string {
   return `/api/v1/publish/${encodeURIComponent(vendor)}`;
 }
 
-export class PublishFramingError extends Error {
+export class PublishFramingError extends BerthError {
   constructor(message: string) {
-    super(message);
+    super('BAD_REQUEST', message);
     this.name = 'PublishFramingError';
   }
 }

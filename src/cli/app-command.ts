@@ -176,7 +176,7 @@ export async function runAppCommand(argv: readonly string[]): Promise<number> {
         return 0;
       } catch (error) {
         if (error instanceof CatalogError) {
-          process.stderr.write(`berth: REFUSED (USP fault ${error.uspCode}): ${error.message}\n`);
+          process.stderr.write(`berth: REFUSED (USP fault ${error.uspErrorCode}): ${error.message}\n`);
           return 1;
         }
         if (error instanceof PackageError) {

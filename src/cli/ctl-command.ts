@@ -174,7 +174,7 @@ export async function runCtlCommand(argv: readonly string[]): Promise<number> {
     return await runVerb(controller, verb, args, values, timeoutMs);
   } catch (error) {
     if (error instanceof UspRequestError) {
-      process.stderr.write(`${formatUspError(error.code, error.errMsg, error.paramErrs)}\n`);
+      process.stderr.write(`${formatUspError(error.uspErrorCode, error.errMsg, error.paramErrs)}\n`);
       return 1;
     }
     throw error;

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { array, boolean, formatPath, integer, object, oneOf, oneOrMany, string } from '../validation/schema.ts';
 import type { Infer } from '../validation/schema.ts';
 import { DEFAULT_EXEC_ENV_ISOLATION, EGRESS_KINDS, isIpv4, isIpv4Cidr } from '../smm/exec-env-policy.ts';
+import { BerthError } from '../errors/berth-error.ts';
 
 // USP Endpoint ID: authority-scheme ':' [authority-id] ':' instance-id (TR-369 §Endpoint Identifier).
 const endpointId = string({
@@ -291,10 +292,10 @@ export function rolesOf(controller: { role?: readonly string[] | undefined; tena
 export type BerthConfig = Infer<typeof configSchema>;
 export type ControllerConfig = BerthConfig['controllers'][number];
 
-export class ConfigError extends Error {
+export class ConfigError extends BerthError {
   readonly issues: readonly string[];
   constructor(file: string, issues: readonly string[]) {
-    super(`invalid config ${file}:\n  ${issues.join('\n  ')}`);
+    super('INVALID_CONFIG', `invalid config ${file}:\n  ${issues.join('\n  ')}`);
     this.name = 'ConfigError';
     this.issues = issues;
   }

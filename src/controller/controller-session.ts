@@ -3,6 +3,7 @@
 // each MTP's wire (controller-wires.ts: MQTT, STOMP, WebSocket both ways).
 import { usp } from '../usp/generated/usp.js';
 import { decodeRecord, encodeRecord, encodeMsg, buildNoSessionRecord } from '../usp/codec.ts';
+import { UspError } from '../usp/errors.ts';
 
 /** One Controller's connection to one agent over one MTP. */
 export interface ControllerWire {
@@ -21,15 +22,14 @@ export interface ControllerIds {
   readonly agentEndpointId: string;
 }
 
-export class UspRequestError extends Error {
-  readonly code: number;
+/** The agent answered with a USP Error message: `uspErrorCode` is its err_code. */
+export class UspRequestError extends UspError {
   /** The agent's err_msg, as it sent it. */
   readonly errMsg: string;
   readonly paramErrs: readonly usp.Error.ParamError.$Properties[];
   constructor(code: number, message: string, paramErrs: readonly usp.Error.ParamError.$Properties[]) {
-    super(`USP error ${code}: ${message}`);
+    super(code, `USP error ${code}: ${message}`);
     this.name = 'UspRequestError';
-    this.code = code;
     this.errMsg = message;
     this.paramErrs = paramErrs;
   }

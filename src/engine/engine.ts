@@ -3,7 +3,8 @@
 // Controllers over their MTPs. It never knows which MTP carried a Record (transport.ts).
 import { usp } from '../usp/generated/usp.js';
 import { decodeRecord, encodeRecord, encodeMsg, buildNoSessionRecord, buildDisconnectRecord, SUPPORTED_PROTOCOL_VERSIONS } from '../usp/codec.ts';
-import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts';
+import { ErrorCode, UspError, toUspMessage } from '../usp/errors.ts';
+import { toUspFailure } from '../usp/usp-failure.ts';
 import type { DataModel } from '../datamodel/data-model.ts';
 import type { DmObject } from '../datamodel/instances.ts';
 import type { ArrivedRecord, ControllerTransport, ReplyRoute } from './transport.ts';
@@ -82,10 +83,9 @@ export function createEngine(options: EngineOptions): Engine {
   const encodeNoSession = (toId: string, msg: usp.Msg.$Properties): Uint8Array => encodeRecord(buildNoSessionRecord({ toId, fromId: endpointId, msg: encodeMsg(msg) }));
 
   const errorMsg = (msgId: string, error: unknown): usp.Msg.$Properties => {
-    const code = isUspError(error) ? error.code : ErrorCode.InternalError;
+    const { code, message } = toUspFailure(error, logger, { msgId });
     const paramErrs = error instanceof MessageError ? error.paramErrs.map((p) => ({ paramPath: p.paramPath, errCode: p.errCode, errMsg: p.errMsg })) : [];
-    if (!isUspError(error)) logger.error({ err: error, msgId }, 'internal error while handling a request');
-    return { header: { msgId, msgType: MsgType.ERROR }, body: { error: { errCode: code, errMsg: toUspMessage(error), paramErrs } } };
+    return { header: { msgId, msgType: MsgType.ERROR }, body: { error: { errCode: code, errMsg: message, paramErrs } } };
   };
 
   /** Sends a response, or an Error 7005 in its place when the encoded Record is larger than the route carries. */

@@ -1,7 +1,8 @@
-// What a Controller is told when a handler catches an error. A UspError carries its own code and message; anything
-// else is a bug in berth, so it is logged here with its stack, once, before it becomes `fallback` (7003 Internal
-// error unless the caller knows better, e.g. 7022 for a synchronous command). The README promises that log line.
-import { ErrorCode, isUspError, toUspMessage } from '../usp/errors.ts';
+// What a Controller is told for one path (or command) whose handling threw: toUspFailure's code and message, and
+// for an unexpected error (logged there with its stack) a message that names the path, so that the Controller's
+// report and the agent's log line can be matched.
+import { ErrorCode } from '../usp/errors.ts';
+import { toUspFailure } from '../usp/usp-failure.ts';
 import type { Logger } from '../log.ts';
 
 export interface Failure {
@@ -10,7 +11,6 @@ export interface Failure {
 }
 
 export function describeFailure(logger: Logger, error: unknown, where: string, fallback: number = ErrorCode.InternalError): Failure {
-  if (isUspError(error)) return { code: error.code, message: error.message };
-  logger.error({ err: error, where }, 'unexpected error while handling a request');
-  return { code: fallback, message: `internal error at ${where}: ${toUspMessage(error)}` };
+  const failure = toUspFailure(error, logger, { where }, fallback);
+  return { code: failure.code, message: failure.unexpected ? `internal error at ${where}: ${failure.message}` : failure.message };
 }

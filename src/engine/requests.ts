@@ -6,7 +6,8 @@ import type { DataModel } from '../datamodel/data-model.ts';
 import type { DmObject } from '../datamodel/instances.ts';
 import type { SchemaCommand } from '../datamodel/schema-tree.ts';
 import type { CommandContext } from '../datamodel/bindings-types.ts';
-import { ErrorCode, UspError, isUspError, toUspMessage } from '../usp/errors.ts';
+import { ErrorCode, UspError } from '../usp/errors.ts';
+import { toUspFailure } from '../usp/usp-failure.ts';
 import type { Access } from '../access/access.ts';
 import type { Logger } from '../log.ts';
 
@@ -87,9 +88,12 @@ export function createRequestManager(dm: DataModel, logger: Logger): RequestMana
     } catch (error) {
       const canceled = abort.signal.aborted;
       setStatus(row, canceled ? 'Canceled' : 'Error');
-      const errCode = canceled ? ErrorCode.CommandCanceled : isUspError(error) ? error.code : ErrorCode.CommandFailure;
-      if (!isUspError(error) && !canceled) logger.error({ err: error, command: request.command.name }, 'async command failed unexpectedly');
-      result = { errCode, errMsg: canceled ? `${request.obj.path}${request.command.name} was canceled` : toUspMessage(error) };
+      if (canceled) {
+        result = { errCode: ErrorCode.CommandCanceled, errMsg: `${request.obj.path}${request.command.name} was canceled` };
+      } else {
+        const failure = toUspFailure(error, logger, { command: `${request.obj.path}${request.command.name}`, request: row.path }, ErrorCode.CommandFailure);
+        result = { errCode: failure.code, errMsg: failure.message };
+      }
     }
     finish(row, request, result);
   };

@@ -29,6 +29,7 @@ export interface MtpEvents {
 }
 
 import type { OutboundKind } from '../engine/transport.ts';
+import { BerthError } from '../errors/berth-error.ts';
 
 export type { OutboundKind };
 
@@ -36,11 +37,11 @@ export type { OutboundKind };
  * A Record this MTP can never deliver (larger than the connection carries). Not worth queueing for a later
  * connection: it would fail the same way, and on MQTT a too-large PUBLISH makes the broker drop the connection.
  */
-export class RecordTooLargeError extends Error {
+export class RecordTooLargeError extends BerthError {
   readonly bytes: number;
   readonly limitBytes: number;
   constructor(bytes: number, limitBytes: number) {
-    super(`a Record of ${bytes} bytes is larger than the ${limitBytes} bytes this MTP carries`);
+    super('RECORD_TOO_LARGE', `a Record of ${bytes} bytes is larger than the ${limitBytes} bytes this MTP carries`);
     this.name = 'RecordTooLargeError';
     this.bytes = bytes;
     this.limitBytes = limitBytes;

@@ -1,6 +1,7 @@
 // The port the Software Module Management code drives: what berth needs from a container runtime, in berth's
 // terms. docker-runtime.ts implements it on the Docker Engine API; tests may implement it in memory.
 import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/berth-error.ts';
 
 export interface ContainerSpec {
   name: string;
@@ -85,12 +86,11 @@ export interface RuntimeEvent {
   time: number;
 }
 
-export class RuntimeError extends Error {
-  readonly code: 'UNAVAILABLE' | 'NOT_FOUND' | 'CONFLICT' | 'BAD_IMAGE' | 'FAILED';
-  constructor(code: RuntimeError['code'], message: string, options?: { cause?: unknown }) {
-    super(message, options);
+export class RuntimeError extends BerthError {
+  declare readonly code: 'UNAVAILABLE' | 'NOT_FOUND' | 'CONFLICT' | 'BAD_IMAGE' | 'FAILED';
+  constructor(code: RuntimeError['code'], message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { cause: options.cause });
     this.name = 'RuntimeError';
-    this.code = code;
   }
 }
 

@@ -6,14 +6,16 @@
 import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/berth-error.ts';
 
 /** The newest Engine API version berth has been written against; older daemons are spoken to in theirs. */
 export const MAX_API_VERSION = '1.45';
 
-export class DockerError extends Error {
+/** A refusal of the Engine API; `status` is its HTTP status, 0 when the Engine could not be reached. */
+export class DockerError extends BerthError {
   readonly status: number;
   constructor(status: number, message: string) {
-    super(message);
+    super(status === 0 ? 'DOCKER_UNREACHABLE' : 'DOCKER_REFUSED', message);
     this.name = 'DockerError';
     this.status = status;
   }

@@ -11,10 +11,11 @@ import { Readable } from 'node:stream';
 import { applyPaxRecords, BLOCK, checksumMatches, decodeHeader, parsePaxRecords, quoted } from '../catalog/package/tar-header.ts';
 import type { TarHeader } from '../catalog/package/tar-header.ts';
 import { PackageError } from '../catalog/package/package-error.ts';
+import { BerthError } from '../errors/berth-error.ts';
 
-export class ImageArchiveError extends Error {
+export class ImageArchiveError extends BerthError {
   constructor(message: string) {
-    super(message);
+    super('BAD_IMAGE_ARCHIVE', message);
     this.name = 'ImageArchiveError';
   }
 }

@@ -15,6 +15,7 @@
 // link-local path to the host either.
 import { spawn } from 'node:child_process';
 import type { EgressRules } from './container-runtime.ts';
+import { BerthError } from '../errors/berth-error.ts';
 
 export const INPUT_CHAIN = 'BERTH-INPUT';
 export const FORWARD_CHAIN = 'BERTH-FORWARD';
@@ -54,9 +55,9 @@ export function ruleOwners(listing: string): { rule: string; network: string }[]
     .filter((r): r is { rule: string; network: string } => r.network !== undefined);
 }
 
-export class FirewallError extends Error {
+export class FirewallError extends BerthError {
   constructor(message: string) {
-    super(message);
+    super('FIREWALL_FAILED', message);
     this.name = 'FirewallError';
   }
 }

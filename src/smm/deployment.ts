@@ -5,6 +5,8 @@
 // call created is removed again, so no half-installed app is left behind — and nothing that was there before.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { BerthError } from '../errors/berth-error.ts';
+import { ErrorCode } from '../usp/errors.ts';
 import { RuntimeError } from '../runtime/container-runtime.ts';
 import type { ContainerRuntime, ContainerSpec, EgressRules } from '../runtime/container-runtime.ts';
 import { LABEL_DU, LABEL_EU, LABEL_EXECENV, LABEL_MANAGED, LABEL_OWNER, LABEL_VERSION, LABEL_VOLUME } from '../runtime/labels.ts';
@@ -51,13 +53,24 @@ export interface DeploymentRecord {
   units: UnitRecord[];
 }
 
-export class DeploymentError extends Error {
-  /** POLICY: the app does not fit the ExecEnv's policy; IMAGE: its image cannot be loaded; TAKEN: a host port it wants is another app's. */
-  readonly kind: 'POLICY' | 'IMAGE' | 'TAKEN' | 'RUNTIME';
-  constructor(kind: DeploymentError['kind'], message: string, options?: { cause?: unknown }) {
-    super(message, options);
+/**
+ * POLICY: the app does not fit the ExecEnv's policy; IMAGE: its image cannot be loaded as it is; TAKEN: a host port it
+ * wants is another app's; RUNTIME: the runtime failed (no USP code: the agent's own failure, 7003, logged with its stack).
+ */
+export type DeploymentErrorCode = 'POLICY' | 'IMAGE' | 'TAKEN' | 'RUNTIME';
+
+const USP_ERROR_CODE_OF: Readonly<Record<DeploymentErrorCode, number | undefined>> = {
+  POLICY: ErrorCode.DuToExecEnvMismatch,
+  IMAGE: ErrorCode.DuToExecEnvMismatch,
+  TAKEN: ErrorCode.SystemResourcesExceeded,
+  RUNTIME: undefined,
+};
+
+export class DeploymentError extends BerthError {
+  declare readonly code: DeploymentErrorCode;
+  constructor(code: DeploymentErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { uspErrorCode: USP_ERROR_CODE_OF[code], cause: options.cause });
     this.name = 'DeploymentError';
-    this.kind = kind;
   }
 }
 

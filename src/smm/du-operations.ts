@@ -19,7 +19,9 @@ import type { WorkArea } from './install-package.ts';
 import type { PackageCatalog } from './package-catalog.ts';
 import { judgeProbation } from './probation-verdict.ts';
 import type { AutoRestartPolicy } from './restart-backoff.ts';
-import { SmmFault, SmmFaultCode } from './smm-fault.ts';
+import { SmmFault } from './smm-fault.ts';
+import { ErrorCode } from '../usp/errors.ts';
+import { toUspFailure } from '../usp/usp-failure.ts';
 import { DEFAULT_AUTO_RESTART, euidOf } from './smm-state.ts';
 import type { DeploymentEntry, InFlightOperation, OperationKind, SmmState, UnitSettings } from './smm-state.ts';
 import type { ExecEnvInfo, UnitRunState } from './unit-run-state.ts';
@@ -108,16 +110,17 @@ export interface DuOperationsDeps {
 
 const duKey = (uuid: string, execEnv: string): string => `${uuid}@${execEnv}`;
 
-function faultOf(error: unknown): { code: number; message: string } {
-  return error instanceof SmmFault ? { code: error.faultCode, message: error.message } : { code: SmmFaultCode.InternalError, message: (error as Error).message };
-}
-
 export function createDuOperations(deps: DuOperationsDeps): DuOperations {
   const { runtime, logger, options, state, units, clock } = deps;
   const busy = new Map<string, DuStatus>();
   const now = (): Date => new Date(clock.now());
   const save = (): Promise<void> => deps.save();
   const toExecEnvCpu = (percentOfOneCpu: number): number => cpuShareOf(percentOfOneCpu, deps.cpuCount);
+  /** The fault a DU operation reports; one without a USP code is logged with its stack (7003). */
+  const faultOf = (error: unknown, where: Readonly<Record<string, unknown>>): { code: number; message: string } => {
+    const { code, message } = toUspFailure(error, logger, where);
+    return { code, message };
+  };
 
   /**
    * Runs a DU operation after the ones before it (one at a time). For an installed DU, its Status shows `status`
@@ -127,7 +130,7 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
     const key = entry ? duKey(entry.record.uuid, entry.record.execEnv) : undefined;
     if (key !== undefined) {
       const current = busy.get(key);
-      if (current) throw new SmmFault(SmmFaultCode.InvalidDuState, `DU ${entry!.record.name} is ${current}`);
+      if (current) throw new SmmFault(ErrorCode.InvalidDuState, `DU ${entry!.record.name} is ${current}`);
       busy.set(key, status);
       deps.changed();
     }
@@ -191,8 +194,8 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
 
   const policyOf = (execEnv: string) => {
     const env = deps.execEnv(execEnv);
-    if (!env) throw new SmmFault(SmmFaultCode.UnknownExecEnv, `ExecEnv ${execEnv} does not exist`);
-    if (!env.enabled) throw new SmmFault(SmmFaultCode.InvalidValue, `ExecEnv ${execEnv} is disabled`);
+    if (!env) throw new SmmFault(ErrorCode.UnknownExecEnv, `ExecEnv ${execEnv} does not exist`);
+    if (!env.enabled) throw new SmmFault(ErrorCode.InvalidValue, `ExecEnv ${execEnv} is disabled`);
     const used = allocatedIn(state.deployments, execEnv, deps.cpuCount);
     const policy: ExecEnvPolicy = { name: execEnv, owner: deps.owner, allowedCapabilities: options.allowedCapabilities, ...deps.isolation(execEnv) };
     return {
@@ -207,7 +210,7 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
   };
 
   const catalogOrFault = (): PackageCatalog => {
-    if (!deps.catalog) throw new SmmFault(SmmFaultCode.RequestDenied, 'no app catalog is configured (config key catalog): this agent installs apps only from a signed catalog');
+    if (!deps.catalog) throw new SmmFault(ErrorCode.RequestDenied, 'no app catalog is configured (config key catalog): this agent installs apps only from a signed catalog');
     return deps.catalog;
   };
 
@@ -302,7 +305,7 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
       } catch (error) {
         endOperation(op);
         await save().catch(() => undefined);
-        const fault = faultOf(error);
+        const fault = faultOf(error, { operation: 'Install', url: args.url, execEnv: args.execEnv });
         logger.warn({ url: args.url, code: fault.code, reason: fault.message }, 'install failed');
         return report('Install', { uuid: args.uuid ?? '', version: '', execEnv: args.execEnv, currentState: 'Failed', duInstance: undefined, euInstances: [], startTime, fault });
       }
@@ -331,11 +334,11 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
             update: { releasing: heldBy(entry, deps.cpuCount) },
             accept: (custom) => {
               if (custom.name !== old.name || custom.vendor !== old.vendor) {
-                throw new SmmFault(SmmFaultCode.DuToExecEnvMismatch, `${url} is ${custom.vendor}/${custom.name}, not ${old.vendor}/${old.name}: an Update keeps the app`);
+                throw new SmmFault(ErrorCode.DuToExecEnvMismatch, `${url} is ${custom.vendor}/${custom.name}, not ${old.vendor}/${old.name}: an Update keeps the app`);
               }
               const newer = validVersion(custom.version) && validVersion(old.version) ? compareVersions(custom.version, old.version) : custom.version.localeCompare(old.version);
               if (newer < 0 && !options.allowDowngrade) {
-                throw new SmmFault(SmmFaultCode.InvalidDuState, `${old.name} ${custom.version} is older than the installed ${old.version}: downgrades are not allowed (config smm.allowDowngrade)`);
+                throw new SmmFault(ErrorCode.InvalidDuState, `${old.name} ${custom.version} is older than the installed ${old.version}: downgrades are not allowed (config smm.allowDowngrade)`);
               }
             },
             onProgress: (phase, detail) => args.onProgress?.(detail ? `${phase} ${detail.received}/${detail.total}` : phase),
@@ -397,7 +400,7 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
         if (oldStopped) for (const unit of wasRunning) units.activate(entry, unit, true);
         endOperation(op);
         await save().catch(() => undefined);
-        const fault = faultOf(error);
+        const fault = faultOf(error, { operation: 'Update', du: old.name, url });
         logger.warn({ du: old.name, url, code: fault.code, reason: fault.message }, 'update failed; the previous version stays');
         deps.changed();
         return reportOnDu('Update', old, entry, 'Installed', startTime, fault);
@@ -429,7 +432,7 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
         for (const unit of wasRunning) units.activate(entry, unit, true);
         endOperation(op);
         await save().catch(() => undefined);
-        const fault = faultOf(error);
+        const fault = faultOf(error, { operation: 'Uninstall', du: record.name });
         return reportOnDu('Uninstall', record, entry, 'Installed', startTime, fault);
       }
     });

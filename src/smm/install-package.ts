@@ -1,19 +1,20 @@
 // The work of InstallDU() after its synchronous checks, in the order DESIGN.md §2 gives: resolve the URL through
 // the catalog (TUF), refuse a duplicate (7226) or what will not fit (7227) using the signed summary *before* any
 // byte is downloaded, download and verify in one pass, then create the deployment (refused with 7225 if it breaks
-// the ExecEnv's policy, 7227 if a host port it publishes is another app's). Every failure is a fault with its USP
-// code, and leaves nothing behind: the work folder goes in all cases, the runtime objects on failure.
+// the ExecEnv's policy, 7227 if a host port it publishes is another app's). Every failure carries its USP code
+// (uspErrorCode), or none when it is the agent's own (7003), and leaves nothing behind: the work folder goes in all cases, the runtime objects on failure.
 import type { Readable } from 'node:stream';
 import type { ResolvedPackage } from '../catalog/client/catalog-client.ts';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import { admit } from './admission.ts';
 import type { ExecEnvBudget, Resources } from './admission.ts';
-import { createDeployment, DeploymentError } from './deployment.ts';
+import { createDeployment } from './deployment.ts';
 import type { DeploymentRecord, ExecEnvPolicy } from './deployment.ts';
 import { duUuid } from './du-uuid.ts';
-import { PackageUnavailable } from './package-catalog.ts';
 import type { PackageCatalog } from './package-catalog.ts';
-import { SmmFault, SmmFaultCode } from './smm-fault.ts';
+import { SmmFault } from './smm-fault.ts';
+import { ErrorCode } from '../usp/errors.ts';
+import { isBerthError } from '../errors/berth-error.ts';
 import type { PackageManifest } from '../catalog/package/manifest.ts';
 
 /** Private folders for downloads (the adapter side owns the file system). */
@@ -57,20 +58,20 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
   request.accept?.(custom);
   const uuid = request.uuid ?? duUuid(custom.name, custom.vendor);
   if (request.installed.some((du) => du.uuid === uuid && du.version === custom.version)) {
-    throw new SmmFault(SmmFaultCode.DuplicateDeploymentUnit, `${custom.name} ${custom.version} is already installed in ExecEnv ${request.execEnv.name}`);
+    throw new SmmFault(ErrorCode.DuplicateDeploymentUnit, `${custom.name} ${custom.version} is already installed in ExecEnv ${request.execEnv.name}`);
   }
   // One DU per app and ExecEnv: the app's containers, network and data are named after it (a second copy under
   // another UUID would share them). Another version of it is an Update.
   const sameApp = request.installed.find((du) => du.name === custom.name && du.uuid !== uuid);
   if (sameApp) {
-    throw new SmmFault(SmmFaultCode.DuplicateDeploymentUnit, `${custom.name} is already installed in ExecEnv ${request.execEnv.name} (DU ${sameApp.uuid}, version ${sameApp.version}): update it instead`);
+    throw new SmmFault(ErrorCode.DuplicateDeploymentUnit, `${custom.name} is already installed in ExecEnv ${request.execEnv.name} (DU ${sameApp.uuid}, version ${sameApp.version}): update it instead`);
   }
   const admission = admit(request.execEnv, {
     executionUnits: custom.executionUnits.map((eu) => ({ ...eu, cpuPercent: request.toExecEnvCpu(eu.cpuPercent) })),
     unpackedBytes: custom.unpackedSize,
     ...(request.update ? { releasing: request.update.releasing } : {}),
   });
-  if (!admission.admitted) throw new SmmFault(SmmFaultCode.SystemResourcesExceeded, admission.message);
+  if (!admission.admitted) throw new SmmFault(ErrorCode.SystemResourcesExceeded, admission.message);
   request.onProgress?.('resolved');
 
   const dir = await deps.work.create();
@@ -86,31 +87,24 @@ export async function installPackage(deps: InstallDeps, request: InstallRequest)
       throw asFault(error);
     }
     request.onProgress?.('creating');
-    try {
-      const record = await createDeployment(deps.runtime, {
-        uuid,
-        manifest: verified.manifest,
-        openImage: () => deps.work.openRead(verified.imagePath),
-        policy: request.execEnv,
-        forUpdate: request.update !== undefined,
-      });
-      return { record, resolved, manifest: verified.manifest };
-    } catch (error) {
-      if (error instanceof DeploymentError) {
-        const code = { POLICY: SmmFaultCode.DuToExecEnvMismatch, IMAGE: SmmFaultCode.DuToExecEnvMismatch, TAKEN: SmmFaultCode.SystemResourcesExceeded, RUNTIME: SmmFaultCode.InternalError }[error.kind];
-        throw new SmmFault(code, error.message, { cause: error });
-      }
-      throw error;
-    }
+    // A DeploymentError carries its own USP code (7225, 7227), or none when the runtime failed (7003).
+    const record = await createDeployment(deps.runtime, {
+      uuid,
+      manifest: verified.manifest,
+      openImage: () => deps.work.openRead(verified.imagePath),
+      policy: request.execEnv,
+      forUpdate: request.update !== undefined,
+    });
+    return { record, resolved, manifest: verified.manifest };
   } finally {
     await deps.work.remove(dir);
   }
 }
 
+/** The catalog's failures carry their USP code (PackageUnavailable); a full disk is 7227, not the agent's failure. */
 function asFault(error: unknown): unknown {
-  if (error instanceof PackageUnavailable) return new SmmFault(error.uspCode, error.message, { cause: error });
-  if (error instanceof SmmFault) return error;
+  if (isBerthError(error)) return error;
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new SmmFault(SmmFaultCode.SystemResourcesExceeded, `no disk space for the download (${code})`, { cause: error });
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new SmmFault(ErrorCode.SystemResourcesExceeded, `no disk space for the download (${code})`, { cause: error });
   return error;
 }

@@ -3,7 +3,7 @@
 // show at one moment; the caller observes them and asks again on every change and tick.
 import type { UnitStatus } from './unit-supervisor.ts';
 import type { UnitFault } from './unit-fault.ts';
-import { SmmFaultCode } from './smm-fault.ts';
+import { ErrorCode } from '../usp/errors.ts';
 
 export interface ProbationUnit {
   name: string;
@@ -31,10 +31,10 @@ export type ProbationVerdict =
 export function judgeProbation(units: readonly ProbationUnit[], at: number, terms: ProbationTerms): ProbationVerdict {
   const activeSince: (number | undefined)[] = [];
   for (const unit of units) {
-    if (!unit.observed) return { verdict: 'fail', code: SmmFaultCode.InternalError, message: `unit ${unit.name} disappeared` };
+    if (!unit.observed) return { verdict: 'fail', code: ErrorCode.InternalError, message: `unit ${unit.name} disappeared` };
     const { status, fault } = unit.observed;
     if (status === 'Idle' && fault.code !== 'NoFault') {
-      return { verdict: 'fail', code: SmmFaultCode.RequestDenied, message: `${terms.subject}'s unit ${unit.name} failed: ${fault.message}` };
+      return { verdict: 'fail', code: ErrorCode.RequestDenied, message: `${terms.subject}'s unit ${unit.name} failed: ${fault.message}` };
     }
     // A unit that stopped or is restarting starts its window again when it is next Active.
     activeSince.push(status === 'Active' ? (unit.activeSince ?? at) : undefined);
@@ -43,7 +43,7 @@ export function judgeProbation(units: readonly ProbationUnit[], at: number, term
   if (activeSince.every(proven)) return { verdict: 'pass' };
   if (at >= terms.deadline) {
     const slow = units.filter((_, i) => !proven(activeSince[i])).map((unit) => unit.name);
-    return { verdict: 'fail', code: SmmFaultCode.RequestDenied, message: `${terms.subject}'s unit(s) ${slow.join(', ')} did not stay Active for ${terms.windowMs / 1000} s` };
+    return { verdict: 'fail', code: ErrorCode.RequestDenied, message: `${terms.subject}'s unit(s) ${slow.join(', ')} did not stay Active for ${terms.windowMs / 1000} s` };
   }
   return { verdict: 'wait', activeSince };
 }

@@ -10,7 +10,7 @@ import type { DuOperationReport } from './du-operations.ts';
 import type { ExecEnvIsolation } from './exec-env-policy.ts';
 import { reconcile } from './reconcile.ts';
 import { adoptUnit, reconnectDelayMs } from './recovery-plan.ts';
-import { SmmFaultCode } from './smm-fault.ts';
+import { ErrorCode } from '../usp/errors.ts';
 import type { SmmState } from './smm-state.ts';
 import type { UnitRunState } from './unit-run-state.ts';
 
@@ -117,7 +117,7 @@ export function createRecovery(deps: RecoveryDeps): Recovery {
         euInstances: entry?.units.map((u) => u.instance) ?? [],
         startTime: new Date(op.startedAt),
         completeTime: new Date(clock.now()),
-        fault: { code: SmmFaultCode.RequestDenied, message: `the agent stopped during this ${op.kind.toLowerCase()}; nothing of it was kept` },
+        fault: { code: ErrorCode.RequestDenied, message: `the agent stopped during this ${op.kind.toLowerCase()}; nothing of it was kept` },
       });
     }
   }

@@ -367,7 +367,7 @@ export function canonicalValue(spec: ValueSpec, text: string): string {
     try {
       items[i] = canonicalItem(spec, items[i]!);
     } catch (error) {
-      if (error instanceof UspError) throw new UspError(error.code, `list item ${i + 1}: ${error.message}`);
+      if (error instanceof UspError) throw new UspError(error.uspErrorCode, `list item ${i + 1}: ${error.message}`);
       throw error;
     }
   }

@@ -3,21 +3,23 @@
 // 7036 bad or missing signature, 7225 package not meant for this agent (requires.berth). It is the SMM catalog
 // port's PackageUnavailable, so the agent's SMM reports the code without knowing this client.
 import { PackageUnavailable } from '../../smm/package-catalog.ts';
+import { ErrorCode } from '../../usp/errors.ts';
 
+/** The codes of the fault table (usp/errors.ts) a CatalogError may carry. */
 export const CatalogFault = {
-  ServerUnreachable: 7033,
-  ServerInsecure: 7034,
-  CorruptData: 7035,
-  BadSignature: 7036,
-  Incompatible: 7225,
+  ServerUnreachable: ErrorCode.ServerUnreachable,
+  ServerInsecure: ErrorCode.ServerInsecure,
+  CorruptData: ErrorCode.CorruptData,
+  BadSignature: ErrorCode.BadSignature,
+  Incompatible: ErrorCode.DuToExecEnvMismatch,
 } as const;
 
 export type CatalogFaultCode = (typeof CatalogFault)[keyof typeof CatalogFault];
 
 export class CatalogError extends PackageUnavailable {
-  declare readonly uspCode: CatalogFaultCode;
-  constructor(uspCode: CatalogFaultCode, message: string, options?: { cause?: unknown }) {
-    super(uspCode, message, options);
+  declare readonly uspErrorCode: CatalogFaultCode;
+  constructor(uspErrorCode: CatalogFaultCode, message: string, options?: { cause?: unknown }) {
+    super(uspErrorCode, message, options);
     this.name = 'CatalogError';
   }
 }

@@ -1,5 +1,7 @@
 // Why a package was refused. `code` is stable (tests and callers branch on it); the message names the member
 // or manifest key at fault. The catalog client reports every one of these as USP fault 7035 (corrupt data).
+import { BerthError } from '../../errors/berth-error.ts';
+
 export type PackageErrorCode =
   | 'NOT_A_PACKAGE'
   | 'MANIFEST_INVALID'
@@ -16,13 +18,12 @@ export type PackageErrorCode =
   | 'BAD_IMAGE'
   | 'INCOMPATIBLE';
 
-export class PackageError extends Error {
-  readonly code: PackageErrorCode;
+export class PackageError extends BerthError {
+  declare readonly code: PackageErrorCode;
   readonly member: string | undefined;
   constructor(code: PackageErrorCode, message: string, member?: string) {
-    super(member === undefined ? message : `${member}: ${message}`);
+    super(code, member === undefined ? message : `${member}: ${message}`);
     this.name = 'PackageError';
-    this.code = code;
     this.member = member;
   }
 }

@@ -19,13 +19,12 @@ import { signingKeyFromPem, verifyEd25519 } from '../tuf/keys.ts';
 import type { TufSigningKey } from '../tuf/keys.ts';
 import { canonicalBytes, DAY, expiryIn, signEnvelope, SPEC_VERSION } from '../tuf/signed-metadata.ts';
 import type { Envelope, JsonObject } from '../tuf/signed-metadata.ts';
+import { BerthError } from '../../errors/berth-error.ts';
 
-export class PublishError extends Error {
-  readonly code: string;
+export class PublishError extends BerthError {
   constructor(code: string, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'PublishError';
-    this.code = code;
   }
 }
 

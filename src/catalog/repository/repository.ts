@@ -17,6 +17,7 @@ import { makePublicDir, PUBLIC_FILE_MODE, writePublicFileOnce } from './public-f
 import { defaultOfflineKeysDir, layoutOf } from './repository-layout.ts';
 import type { RepositoryLayout } from './repository-layout.ts';
 import { withRepositoryLock } from './repository-lock.ts';
+import { BerthError } from '../../errors/berth-error.ts';
 
 export interface ExpiryPolicy {
   rootMs: number;
@@ -28,12 +29,10 @@ export interface ExpiryPolicy {
 // Timestamp expiry is short so that a frozen mirror is noticed within a day (DESIGN.md §4).
 export const DEFAULT_EXPIRY: ExpiryPolicy = { rootMs: 365 * DAY, targetsMs: 365 * DAY, snapshotMs: 7 * DAY, timestampMs: DAY };
 
-export class RepositoryError extends Error {
-  readonly code: string;
+export class RepositoryError extends BerthError {
   constructor(code: string, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'RepositoryError';
-    this.code = code;
   }
 }
 

@@ -4,13 +4,13 @@
 // Without a deadline, a body trickling a byte every few seconds held its connection (and a publish slot) forever.
 import { finished, Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
+import { BerthError } from '../../errors/berth-error.ts';
 
-export class PublishBodyError extends Error {
-  readonly code: 'TOO_LARGE' | 'TIMEOUT';
+export class PublishBodyError extends BerthError {
+  declare readonly code: 'TOO_LARGE' | 'TIMEOUT';
   constructor(code: 'TOO_LARGE' | 'TIMEOUT', message: string) {
-    super(message);
+    super(code, message);
     this.name = 'PublishBodyError';
-    this.code = code;
   }
 }
 

@@ -3,6 +3,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { canonicalize } from '@tufjs/canonical-json';
+import { BerthError } from '../../errors/berth-error.ts';
 
 export interface TufPublicKey {
   readonly keyId: string;
@@ -15,9 +16,9 @@ export interface TufSigningKey extends TufPublicKey {
   sign(bytes: Uint8Array): string;
 }
 
-export class KeyError extends Error {
+export class KeyError extends BerthError {
   constructor(message: string) {
-    super(message);
+    super('BAD_KEY', message);
     this.name = 'KeyError';
   }
 }

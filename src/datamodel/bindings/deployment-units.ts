@@ -13,7 +13,6 @@ import type { DuOperationReport, SmmService } from '../../smm/smm-service.ts';
 import type { DeploymentEntry, UnitSettings } from '../../smm/smm-state.ts';
 import type { AutoRestartPolicy } from '../../smm/restart-backoff.ts';
 import { checkHttpUrl } from './http-url.ts';
-import { SmmFaultCode } from '../../smm/smm-fault.ts';
 import { execEnvByRef, execEnvRef, execEnvRow, EXEC_ENV_TABLE } from './software-modules.ts';
 import { requirePermission } from '../../access/access.ts';
 import type { Access } from '../../access/access.ts';
@@ -239,7 +238,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
       if (!env) throw new UspError(ErrorCode.InvalidValue, access === undefined ? 'no ExecEnv is enabled' : 'no enabled ExecEnv this Controller may install into');
     } else {
       env = execEnvByRef(dm, ref);
-      if (!env || (access !== undefined && !access.canSeeRow(env))) throw new UspError(SmmFaultCode.UnknownExecEnv, `ExecutionEnvRef ${ref} is not an ExecEnv of this agent`);
+      if (!env || (access !== undefined && !access.canSeeRow(env))) throw new UspError(ErrorCode.UnknownExecEnv, `ExecutionEnvRef ${ref} is not an ExecEnv of this agent`);
       if (access !== undefined) requirePermission(access, access.objectBits(env), WRITE, 'Obj', env.path);
       if (dm.read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `ExecEnv ${ref} is disabled`);
     }
@@ -271,7 +270,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
   const checkIdle = (row: DmObject): DeploymentEntry => {
     const entry = entryOfRow(row);
     const status = smm().duStatus(entry);
-    if (status !== 'Installed') throw new UspError(SmmFaultCode.InvalidDuState, `${row.path} is ${status}`);
+    if (status !== 'Installed') throw new UspError(ErrorCode.InvalidDuState, `${row.path} is ${status}`);
     const env = execEnvRow(model(), entry.record.execEnv);
     if (env && model().read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `its ExecEnv ${entry.record.execEnv} is disabled`);
     return entry;
@@ -310,7 +309,7 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     const env = execEnvRow(model(), found.entry.record.execEnv);
     if (!env || model().read(env, 'Enable') !== 'true') throw new UspError(ErrorCode.InvalidValue, `its ExecEnv ${found.entry.record.execEnv} is disabled`);
     const status = smm().duStatus(found.entry);
-    if (status !== 'Installed') throw new UspError(SmmFaultCode.InvalidDuState, `its DeploymentUnit is ${status}`);
+    if (status !== 'Installed') throw new UspError(ErrorCode.InvalidDuState, `its DeploymentUnit is ${status}`);
     return found;
   };
 
@@ -319,14 +318,14 @@ export function bindDeploymentUnits(registry: Registry, deps: DeploymentUnitsDep
     // Stopping is always allowed, except while its DU is being updated or removed (the operation owns the unit).
     const { entry, unit } = requested === 'Active' ? checkUnitCommand(obj) : unitOfRow(obj);
     const status = smm().duStatus(entry);
-    if (status !== 'Installed') throw new UspError(SmmFaultCode.InvalidDuState, `its DeploymentUnit is ${status}`);
+    if (status !== 'Installed') throw new UspError(ErrorCode.InvalidDuState, `its DeploymentUnit is ${status}`);
     smm().setRequestedState(entry, unit, requested);
     return {};
   });
 
   registry.bindCommand('Device.SoftwareModules.ExecutionUnit.{i}.Restart()', ({ obj }) => {
     const { entry, unit } = checkUnitCommand(obj);
-    if (smm().unitView(entry, unit).status === 'Stopping') throw new UspError(SmmFaultCode.InvalidEuState, `${obj.path} is Stopping`);
+    if (smm().unitView(entry, unit).status === 'Stopping') throw new UspError(ErrorCode.InvalidEuState, `${obj.path} is Stopping`);
     smm().restartUnit(entry, unit);
     return {};
   });

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { createFrameDecoder, encodeFrameParts, HEARTBEAT, StompFrameError } from './stomp-frame.ts';
 import type { StompFrame, StompFrameLimits } from './stomp-frame.ts';
+import { BerthError } from '../../errors/berth-error.ts';
 
 export interface StompConnectionOptions {
   readonly host: string;
@@ -49,17 +50,18 @@ export type StompFailureKind =
   /** The options forbid this connection (a passcode without TLS). */
   | 'misconfigured';
 
-export class StompConnectionError extends Error {
+export class StompConnectionError extends BerthError {
+  /** Why the session ended, as the STOMP MTP reports it (TR-181 STOMP.Connection.{i}.Status). */
   readonly kind: StompFailureKind;
   /** The socket error's code (ECONNREFUSED, ERR_TLS_CERT_ALTNAME_INVALID, …) when there was one. */
-  readonly code: string | undefined;
+  readonly socketCode: string | undefined;
   /** The server's ERROR frame, for 'refused' and 'server-error'. */
   readonly errorFrame: StompFrame | undefined;
-  constructor(kind: StompFailureKind, message: string, extra: { code?: string | undefined; errorFrame?: StompFrame } = {}) {
-    super(message);
+  constructor(kind: StompFailureKind, message: string, extra: { socketCode?: string | undefined; errorFrame?: StompFrame } = {}) {
+    super('STOMP_CONNECTION_FAILED', message);
     this.name = 'StompConnectionError';
     this.kind = kind;
-    this.code = extra.code;
+    this.socketCode = extra.socketCode;
     this.errorFrame = extra.errorFrame;
   }
 }
@@ -341,7 +343,7 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
       const code = error.code;
       // Whatever breaks between the TCP connect and the end of the handshake is TLS's (a plain-TCP port, a refused client certificate).
       const kind: StompFailureKind = isTlsError(code) || (secure && tcpConnected && !tlsEstablished) ? 'tls' : 'unreachable';
-      finish(new StompConnectionError(kind, `${kind === 'tls' ? 'TLS with' : 'connection to'} ${options.host}:${options.port} failed: ${error.message}`, { code }));
+      finish(new StompConnectionError(kind, `${kind === 'tls' ? 'TLS with' : 'connection to'} ${options.host}:${options.port} failed: ${error.message}`, { socketCode: code }));
     });
     socket.on('close', () => {
       finish(new StompConnectionError(opened ? 'closed' : 'unreachable', `the STOMP server ${options.host}:${options.port} closed the connection`));

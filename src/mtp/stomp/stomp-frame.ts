@@ -2,6 +2,7 @@
 // socket chunks. Pure: no I/O. The decoder holds at most one frame's bytes and refuses anything past its limits
 // with a StompFrameError, after which it takes no more input: a peer that breaks framing cannot be resynchronised
 // safely, so the connection is dropped.
+import { BerthError } from '../../errors/berth-error.ts';
 
 /** A decoded frame. Header names and values are unescaped; a repeated header keeps its first value (STOMP 1.2). */
 export interface StompFrame {
@@ -20,9 +21,9 @@ export interface StompFrameLimits {
 }
 
 /** A frame the decoder refuses (malformed or past a limit), or one the encoder cannot write. */
-export class StompFrameError extends Error {
+export class StompFrameError extends BerthError {
   constructor(message: string) {
-    super(message);
+    super('BAD_STOMP_FRAME', message);
     this.name = 'StompFrameError';
   }
 }

@@ -102,7 +102,7 @@ export function createStompMtp(options: StompMtpOptions, events: StompMtpEvents,
     subscription = undefined;
     if (stopped) return;
     const [next, nextStomp] = statusesFor(error);
-    logger.warn({ kind: error.kind, code: error.code, err: error.message }, 'STOMP connection failed');
+    logger.warn({ kind: error.kind, code: error.socketCode, err: error.message }, 'STOMP connection failed');
     setStatus(next, nextStomp, error.message);
     scheduleRetry();
   };

@@ -25,6 +25,7 @@ import { attachUspSession, callHandler, CloseCode, USP_SUBPROTOCOL } from './usp
 import type { UspSession } from './usp-session.ts';
 import type { MtpStatus, WebSocketClientEvents, WebSocketClientMtp, WebSocketClientOptions } from '../mtp.ts';
 import type { Logger } from '../../log.ts';
+import { BerthError } from '../../errors/berth-error.ts';
 
 /** How long the TCP connect, TLS and HTTP upgrade may take together before the dial counts as failed. */
 export const CLIENT_HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -38,9 +39,9 @@ export function webSocketClientUrl(options: Pick<WebSocketClientOptions, 'host' 
 }
 
 /** A refusal of the handshake that a retry with the same settings will meet again. */
-class HandshakeRefusal extends Error {
+class HandshakeRefusal extends BerthError {
   constructor(message: string) {
-    super(message);
+    super('WEBSOCKET_HANDSHAKE_REFUSED', message);
     this.name = 'HandshakeRefusal';
   }
 }

@@ -121,7 +121,7 @@ async function refused(controller: ControllerClient, values: Record<string, stri
     (e: unknown) => e,
   );
   assert.ok(error instanceof UspRequestError, String(error));
-  assert.equal(error.code, 7014, error.message);
+  assert.equal(error.uspErrorCode, 7014, error.message);
   return error.message;
 }
 

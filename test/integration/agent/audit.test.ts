@@ -99,7 +99,7 @@ test('every state-changing request is in the audit trail: who, what, outcome; se
     assert.deepEqual(summary, [
       [CONTROLLER_ID, 'Set', 'Device.LocalAgent.Controller.1.', 'Success', '0'],
       [CONTROLLER_ID, 'Add', 'Device.LocalAgent.Controller.', 'Success', '0'],
-      [CONTROLLER_ID, 'Delete', 'Device.LocalAgent.Controller.99.', 'Failure', String(deleteError.code)],
+      [CONTROLLER_ID, 'Delete', 'Device.LocalAgent.Controller.99.', 'Failure', String(deleteError.uspErrorCode)],
       [CONTROLLER_ID, 'Operate', 'Device.ScheduleTimer()', 'Started', '0'],
       [HOUSEHOLD, 'Set', 'Device.LocalAgent.Controller.2.', 'Success', '0'],
       [CONTROLLER_ID, 'Set', 'Device.MQTT.Client.1.', 'Success', '0'],
@@ -140,7 +140,7 @@ test('every state-changing request is in the audit trail: who, what, outcome; se
     const lines = all.stdout.trim().split('\n');
     assert.equal(lines.length, 8, all.stdout);
     assert.equal(lines[0], `#${seq}  ${set['Time']!}  ${CONTROLLER_ID}  Set Device.LocalAgent.Controller.1. (Device.LocalAgent.Controller.1.ProvisioningCode="audit-1")  Success → Device.LocalAgent.Controller.1.`);
-    assert.match(lines[2]!, new RegExp(`^#${seq + 2}  \\S+  proto::itest  Delete Device\\.LocalAgent\\.Controller\\.99\\.  Failure ${deleteError.code}: `));
+    assert.match(lines[2]!, new RegExp(`^#${seq + 2}  \\S+  proto::itest  Delete Device\\.LocalAgent\\.Controller\\.99\\.  Failure ${deleteError.uspErrorCode}: `));
     assert.match(lines[6]!, new RegExp(`^#${seq + 6}  \\S+  proto::itest  OperationComplete of #${seq + 3} Device\\.ScheduleTimer\\(\\)  Success → ${requestPath.replaceAll('.', '\\.')}$`));
     const byHousehold = await ctl(fx, ['audit', '--by', HOUSEHOLD]);
     assert.match(byHousehold.stdout, /^#\d+ {2}\S+ {2}proto::household {2}Set Device\.LocalAgent\.Controller\.2\. \(Device\.LocalAgent\.Controller\.2\.ProvisioningCode="household-1"\) {2}Success/);

@@ -34,7 +34,7 @@ async function publish(catalog: CatalogFixture, name: string, version: string, k
 async function expectFault(promise: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof CatalogError, `expected a CatalogError, got ${String(error)}`);
-    assert.equal(error.uspCode, code, error.message);
+    assert.equal(error.uspErrorCode, code, error.message);
     assert.match(error.message, pattern);
     return true;
   });

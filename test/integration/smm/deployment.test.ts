@@ -79,7 +79,7 @@ test('deployments: create, start, share an image, retain data, remove; a failure
     // Its host port is taken: the same app in another ExecEnv may not publish it too.
     await assert.rejects(
       createDeployment(runtime, { uuid, manifest, openImage, policy: { name: LAB, allowedCapabilities: [], owner: OWNER, ...DEFAULT_EXEC_ENV_ISOLATION } }),
-      (error: unknown) => error instanceof DeploymentError && error.kind === 'TAKEN' && /host port 18080\/tcp, which an app in another ExecEnv already publishes/.test(error.message),
+      (error: unknown) => error instanceof DeploymentError && error.code === 'TAKEN' && /host port 18080\/tcp, which an app in another ExecEnv already publishes/.test(error.message),
     );
     // The same app in a second ExecEnv on another port: the image is shared.
     const lab = await createDeployment(runtime, {
@@ -115,7 +115,7 @@ test('deployments: create, start, share an image, retain data, remove; a failure
     const refusedPolicy = async (change: (eu: (typeof manifest.executionUnits)[number]) => object, pattern: RegExp): Promise<void> => {
       const asking = { ...manifest, executionUnits: manifest.executionUnits.map((eu) => ({ ...eu, ...change(eu) })) };
       await assert.rejects(createDeployment(runtime, { uuid, manifest: asking, openImage, policy: { name: HOME, allowedCapabilities: [], owner: OWNER, ...DEFAULT_EXEC_ENV_ISOLATION } }), (error: unknown) => {
-        assert.ok(error instanceof DeploymentError && error.kind === 'POLICY', String(error));
+        assert.ok(error instanceof DeploymentError && error.code === 'POLICY', String(error));
         assert.match(error.message, pattern);
         return true;
       });

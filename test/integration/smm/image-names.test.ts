@@ -94,7 +94,7 @@ test("images: the archive's own names are never applied; what the host had stays
     // An image that declares a VOLUME the unit does not mount: refused, nothing left (its image neither).
     const withVolume = await writeProbeImage(join(work, 'volume.tar'), { volumes: ['/var/lib/app'], marker: `volume-${RUN}` });
     await assert.rejects(createDeployment(runtime, { uuid: UUID, manifest: manifest(), openImage: () => createReadStream(withVolume.path), policy: POLICY }), (error: unknown) => {
-      assert.ok(error instanceof DeploymentError && error.kind === 'POLICY', String(error));
+      assert.ok(error instanceof DeploymentError && error.code === 'POLICY', String(error));
       assert.match(error.message, /the image declares VOLUME \/var\/lib\/app, which execution unit main does not mount/);
       return true;
     });
@@ -110,7 +110,7 @@ test("images: the archive's own names are never applied; what the host had stays
     // An archive berth does not load (here: compressed): the package is refused as not for this ExecEnv (7225).
     await writeFile(join(work, 'gzipped.tar'), gzipSync(await readFile(withVolume.path)));
     await assert.rejects(createDeployment(runtime, { uuid: UUID, manifest: manifest(), openImage: () => createReadStream(join(work, 'gzipped.tar')), policy: POLICY }), (error: unknown) => {
-      assert.ok(error instanceof DeploymentError && error.kind === 'IMAGE', String(error));
+      assert.ok(error instanceof DeploymentError && error.code === 'IMAGE', String(error));
       assert.match(error.message, /the image of impostor 1\.0\.0 cannot be loaded: the image archive is compressed/);
       return true;
     });

@@ -13,7 +13,7 @@ import { createCatalogClient } from '../../../src/catalog/client/catalog-client.
 import { createDockerRuntime } from '../../../src/runtime/docker-runtime.ts';
 import { createWorkArea } from '../../../src/store/work-area.ts';
 import { installPackage } from '../../../src/smm/install-package.ts';
-import { SmmFault } from '../../../src/smm/smm-fault.ts';
+import { isBerthError } from '../../../src/errors/berth-error.ts';
 import type { DeploymentRecord } from '../../../src/smm/deployment.ts';
 import { removeDeployment } from '../../../src/smm/deployment.ts';
 import { layoutOf } from '../../../src/catalog/repository/repository-layout.ts';
@@ -30,8 +30,8 @@ function execEnv(memoryKiB: number) {
 
 async function expectFault(promise: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof SmmFault, `expected an SmmFault, got ${String(error)}`);
-    assert.equal(error.faultCode, code, error.message);
+    assert.ok(isBerthError(error), `expected a berth error, got ${String(error)}`);
+    assert.equal(error.uspErrorCode, code, error.message);
     assert.match(error.message, pattern);
     return true;
   });

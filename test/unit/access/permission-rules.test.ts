@@ -205,7 +205,7 @@ test('permission rules: a Targets entry naming nothing in the data model is refu
         tx.setParam(row, 'Targets', 'Device.LocalAgent.Controler.', 'add');
         tx.validate(row);
       }); },
-    (error: Error & { code?: number }) => error.code === 7012 && /Controler\. is not in the supported data model/.test(error.message),
+    (error: Error & { uspErrorCode?: number }) => error.uspErrorCode === 7012 && /Controler\. is not in the supported data model/.test(error.message),
   );
 });
 
@@ -221,6 +221,6 @@ test('permission rules: a permission has at most 32 Targets entries (7012 beyond
         tx.setParam(row, 'Targets', many, 'add');
         tx.validate(row);
       }); },
-    (error: Error & { code?: number }) => error.code === 7012 && /33 entries; a permission has at most 32/.test(error.message),
+    (error: Error & { uspErrorCode?: number }) => error.uspErrorCode === 7012 && /33 entries; a permission has at most 32/.test(error.message),
   );
 });

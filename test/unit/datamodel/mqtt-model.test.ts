@@ -75,7 +75,7 @@ test(`Subscription rows: at most ${MAX_SUBSCRIPTIONS_PER_CLIENT} per client; one
   const over = addSubscription(model, { Enable: 'true', Topic: 't/over' });
   assert.equal(over.operFailure?.errCode, 7005);
   assert.match(over.operFailure?.errMsg ?? '', /Subscription\. has 32 rows, the most this agent keeps/);
-  assert.throws(() => addSubscription(model, { Enable: 'true', Topic: 't/over' }, false), (e: unknown) => e instanceof MessageError && e.code === 7005);
+  assert.throws(() => addSubscription(model, { Enable: 'true', Topic: 't/over' }, false), (e: unknown) => e instanceof MessageError && e.uspErrorCode === 7005);
   assert.equal(model.dm.table(TABLE).rows.size, MAX_SUBSCRIPTIONS_PER_CLIENT);
 });
 

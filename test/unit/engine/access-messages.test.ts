@@ -76,7 +76,7 @@ test('TP-469 2.11/2.12: Add needs Obj write on the table; without it the Error i
   const denied = model();
   addPermission(denied, 'Device.LocalAgent.Subscription.', { Obj: 'r---' });
   const error = errorOf(() => addSubscription(denied));
-  assert.equal(error.code, 7006);
+  assert.equal(error.uspErrorCode, 7006);
   assert.match(error.message, /Device\.LocalAgent\.Subscription\.: permission denied: needs Obj write/);
   assert.equal(denied.dm.table('Device.LocalAgent.Subscription.').rows.size, 0);
 });
@@ -87,7 +87,7 @@ test('TP-469 2.13/2.14: Delete needs InstantiatedObj write; without it the Error
   addPermission(m, 'Device.LocalAgent.Subscription.', { InstantiatedObj: 'r---' });
   const ctx = m.ctx();
   const error = errorOf(() => tx(m, (t) => handleDelete(ctx, { allowPartial: false, objPaths: ['Device.LocalAgent.Subscription.1.'] }, t)));
-  assert.equal(error.code, 7006);
+  assert.equal(error.uspErrorCode, 7006);
   assert.equal(m.dm.table('Device.LocalAgent.Subscription.').rows.size, 1);
   const partial = tx(m, (t) => handleDelete(m.ctx(), { allowPartial: true, objPaths: ['Device.LocalAgent.Subscription.1.'] }, t));
   assert.equal(partial.deletedObjResults![0]!.operStatus!.operSuccess!.unaffectedPathErrs![0]!.errCode, 7006);
@@ -99,7 +99,7 @@ test('TP-469 2.15/2.16: Set of a required parameter without Param write is Error
   addPermission(m, 'Device.LocalAgent.Subscription.', { Param: 'r---' });
   const ctx = m.ctx();
   const error = errorOf(() => tx(m, (t) => handleSet(ctx, { allowPartial: false, updateObjs: [{ objPath: 'Device.LocalAgent.Subscription.1.', paramSettings: [{ param: 'Alias', value: 'x1', required: true }] }] }, t)));
-  assert.equal(error.code, 7006);
+  assert.equal(error.uspErrorCode, 7006);
   assert.equal(error.paramErrs[0]!.paramPath, 'Device.LocalAgent.Subscription.1.Alias');
   assert.equal(error.paramErrs[0]!.errCode, 7006);
 });
@@ -154,7 +154,7 @@ test('TP-469 2.23/2.24: Add over a search path fails 7006 where the table may no
   assert.equal(statuses[1]!.operFailure?.errCode, 7006);
   const before = m.dm.table('Device.LocalAgent.Controller.1.BootParameter.').rows.size;
   const error = errorOf(() => tx(m, (t) => handleAdd(m.ctx(), request(false, 'Device.LocalAgent.UpTime'), t)));
-  assert.equal(error.code, 7006);
+  assert.equal(error.uspErrorCode, 7006);
   assert.equal(m.dm.table('Device.LocalAgent.Controller.1.BootParameter.').rows.size, before, 'nothing created');
 });
 
@@ -183,13 +183,13 @@ test('an Untrusted Controller may not touch the MQTT client, the Controllers or 
   const m = model();
   const ctx = m.ctx(UNTRUSTED_ID);
   const setError = errorOf(() => tx(m, (t) => handleSet(ctx, { updateObjs: [{ objPath: 'Device.MQTT.Client.1.', paramSettings: [{ param: 'BrokerAddress', value: 'evil.example', required: true }] }] }, t), UNTRUSTED_ID));
-  assert.equal(setError.code, 7006);
+  assert.equal(setError.uspErrorCode, 7006);
   assert.equal(m.dm.read(m.dm.object('Device.MQTT.Client.1.'), 'BrokerAddress'), '127.0.0.1');
   const me = m.ctx(UNTRUSTED_ID).controller.path;
   const roleError = errorOf(() => tx(m, (t) => handleSet(ctx, { updateObjs: [{ objPath: me, paramSettings: [{ param: 'AssignedRole', value: testerRole(m).slice(0, -1), required: true }] }] }, t), UNTRUSTED_ID));
-  assert.equal(roleError.code, 7006);
-  assert.equal(errorOf(() => tx(m, (t) => handleAdd(ctx, { createObjs: [{ objPath: 'Device.LocalAgent.Controller.', paramSettings: [{ param: 'EndpointID', value: 'proto::mine' }] }] }, t), UNTRUSTED_ID)).code, 7006);
-  assert.equal(errorOf(() => tx(m, (t) => handleDelete(ctx, { objPaths: ['Device.LocalAgent.Controller.1.'] }, t), UNTRUSTED_ID)).code, 7006);
+  assert.equal(roleError.uspErrorCode, 7006);
+  assert.equal(errorOf(() => tx(m, (t) => handleAdd(ctx, { createObjs: [{ objPath: 'Device.LocalAgent.Controller.', paramSettings: [{ param: 'EndpointID', value: 'proto::mine' }] }] }, t), UNTRUSTED_ID)).uspErrorCode, 7006);
+  assert.equal(errorOf(() => tx(m, (t) => handleDelete(ctx, { objPaths: ['Device.LocalAgent.Controller.1.'] }, t), UNTRUSTED_ID)).uspErrorCode, 7006);
   const operate = await handleOperate(ctx, { command: 'Device.LocalAgent.Controller.1.SendOnBoardRequest()', sendResp: true });
   assert.equal(operate.operationResults![0]!.cmdFailure!.errCode, 7006);
   const everything = handleGet(ctx, { paramPaths: ['Device.'] }).reqPathResults![0]!;

@@ -106,7 +106,7 @@ test('Set follows the allow_partial / required matrix', () => {
           updateObjs: [{ objPath: 'Device.LocalAgent.Controller.1.', paramSettings: [{ param: 'ProvisioningCode', value: 'abc', required: true }, { param: 'PeriodicNotifInterval', value: '0', required: true }] }],
         }, tx),
       ),
-    (error: unknown) => error instanceof MessageError && error.code === 7021 && error.paramErrs[0]!.errCode === 7012 && error.paramErrs[0]!.paramPath === 'Device.LocalAgent.Controller.1.PeriodicNotifInterval',
+    (error: unknown) => error instanceof MessageError && error.uspErrorCode === 7021 && error.paramErrs[0]!.errCode === 7012 && error.paramErrs[0]!.paramPath === 'Device.LocalAgent.Controller.1.PeriodicNotifInterval',
   );
   assert.equal(model.dm.get('Device.LocalAgent.Controller.1.', 'ProvisioningCode'), '', 'the failed message changed nothing');
 
@@ -172,7 +172,7 @@ test('Add errors: duplicate keys, read-only tables, non-tables, bad references',
   const model = createTestModel();
   const add = (objPath: string, settings: { param: string; value: string; required?: boolean }[], allowPartial: boolean) =>
     write(model, (tx) => handleAdd(model.ctx(), { allowPartial, createObjs: [{ objPath, paramSettings: settings }] }, tx));
-  assert.throws(() => add('Device.LocalAgent.Controller.', [{ param: 'EndpointID', value: 'proto::other' }], false), (e: unknown) => e instanceof MessageError && e.code === 7025);
+  assert.throws(() => add('Device.LocalAgent.Controller.', [{ param: 'EndpointID', value: 'proto::other' }], false), (e: unknown) => e instanceof MessageError && e.uspErrorCode === 7025);
   assert.equal(model.dm.table('Device.LocalAgent.Controller.').rows.size, 2, 'nothing was added');
   const dup = add('Device.LocalAgent.Controller.', [{ param: 'Alias', value: 'cpe-9' }, { param: 'EndpointID', value: 'proto::third' }], true);
   assert.ok(dup.createdObjResults![0]!.operStatus!.operSuccess);
@@ -193,7 +193,7 @@ test('Delete removes rows and their nested rows; missing instances follow allow_
   const resp = write(model, (tx) => handleDelete(model.ctx(), { allowPartial: false, objPaths: ['Device.LocalAgent.Controller.[EndpointID=="proto::other"].'] }, tx));
   assert.deepEqual(resp.deletedObjResults![0]!.operStatus!.operSuccess!.affectedPaths, ['Device.LocalAgent.Controller.2.', 'Device.LocalAgent.Controller.2.MTP.1.']);
   assert.equal(model.dm.table('Device.LocalAgent.Subscription.').rows.size, 0, "the Controller's subscriptions went with it");
-  assert.throws(() => write(model, (tx) => handleDelete(model.ctx(), { allowPartial: false, objPaths: ['Device.LocalAgent.Controller.7.'] }, tx)), (e: unknown) => e instanceof MessageError && e.code === 7016);
+  assert.throws(() => write(model, (tx) => handleDelete(model.ctx(), { allowPartial: false, objPaths: ['Device.LocalAgent.Controller.7.'] }, tx)), (e: unknown) => e instanceof MessageError && e.uspErrorCode === 7016);
   const idempotent = write(model, (tx) => handleDelete(model.ctx(), { allowPartial: true, objPaths: ['Device.LocalAgent.Controller.7.'] }, tx));
   assert.deepEqual(idempotent.deletedObjResults![0]!.operStatus!.operSuccess!.affectedPaths, []);
   const readOnly = write(model, (tx) => handleDelete(model.ctx(), { allowPartial: true, objPaths: ['Device.SoftwareModules.ExecEnv.1.'] }, tx));
@@ -224,8 +224,8 @@ test('Operate: sync and async commands, argument checks, cancel', async () => {
   await model.requests.settled();
   assert.equal((completions[1] as unknown as { result: { errCode: number } }).result.errCode, 7023);
 
-  await assert.rejects(handleOperate(model.ctx(), { command: 'Device.NoSuch()' }), (e: unknown) => e instanceof MessageError && e.code === 7026);
-  await assert.rejects(handleOperate(model.ctx(), { command: 'Device.LocalAgent.' }), (e: unknown) => e instanceof MessageError && e.code === 7026);
+  await assert.rejects(handleOperate(model.ctx(), { command: 'Device.NoSuch()' }), (e: unknown) => e instanceof MessageError && e.uspErrorCode === 7026);
+  await assert.rejects(handleOperate(model.ctx(), { command: 'Device.LocalAgent.' }), (e: unknown) => e instanceof MessageError && e.uspErrorCode === 7026);
   const onBoard = await handleOperate(model.ctx(), { command: 'Device.LocalAgent.Controller.*.SendOnBoardRequest()' });
   assert.equal(onBoard.operationResults!.length, 2);
   assert.deepEqual(model.onBoardRequests, ['Device.LocalAgent.Controller.1.', 'Device.LocalAgent.Controller.2.']);

@@ -70,7 +70,7 @@ test('a Get whose answer would outgrow the budget fails as a whole with 7005 bef
   };
   assert.throws(
     () => handleGet(ctx, { paramPaths: Array.from({ length: 10_000 }, () => 'Device.') }),
-    (error: unknown) => error instanceof ResponseTooLargeError && error.code === 7005 && /at most \d+ bytes in one message/.test(error.message),
+    (error: unknown) => error instanceof ResponseTooLargeError && error.uspErrorCode === 7005 && /at most \d+ bytes in one message/.test(error.message),
   );
   const perTree = Object.values(one.reqPathResults![0]!.resolvedPathResults!).reduce((n, r) => n + Object.keys(r.resultParams ?? {}).length, 0);
   assert.ok(reads < perTree * 10, `stopped early (${reads} reads for a tree of ${perTree} parameters)`);
@@ -88,7 +88,7 @@ test('a Get whose answer would outgrow the budget fails as a whole with 7005 bef
 
 test('more entries or settings in one message than the limits is refused with 7005 naming the field', () => {
   const paths = Array.from({ length: MAX_ENTRIES_PER_REQUEST + 1 }, () => 'Device.');
-  assert.throws(() => { checkRequestLimits({ get: { paramPaths: paths } }); }, (e: unknown) => e instanceof MessageError && e.code === 7005 && /param_paths: 1001 in one message, at most 1000/.test(e.message));
+  assert.throws(() => { checkRequestLimits({ get: { paramPaths: paths } }); }, (e: unknown) => e instanceof MessageError && e.uspErrorCode === 7005 && /param_paths: 1001 in one message, at most 1000/.test(e.message));
   assert.throws(() => { checkRequestLimits({ delete: { objPaths: paths } }); }, /obj_paths: 1001/);
   checkRequestLimits({ get: { paramPaths: paths.slice(1) } });
   const settings = Array.from({ length: MAX_SETTINGS_PER_REQUEST / 10 + 1 }, () => ({ param: 'Enable', value: 'true' }));
@@ -138,7 +138,7 @@ test('a Set or Add whose settings times the objects its paths match pass MAX_WRI
   addSubscriptions(model, 100);
   const settings = (n: number) => Array.from({ length: n }, (_, i) => ({ param: 'NotifRetry', value: i % 2 === 0 ? 'true' : 'false' }));
   const set = (n: number) => write(model, (tx) => handleSet(model.ctx(), { allowPartial: true, updateObjs: [{ objPath: 'Device.LocalAgent.Subscription.*.', paramSettings: settings(n) }] }, tx));
-  assert.throws(() => set(MAX_WRITES_PER_REQUEST / 100 + 1), (e: unknown) => e instanceof MessageError && e.code === 7005 && /would write 20100 parameters or more/.test(e.message));
+  assert.throws(() => set(MAX_WRITES_PER_REQUEST / 100 + 1), (e: unknown) => e instanceof MessageError && e.uspErrorCode === 7005 && /would write 20100 parameters or more/.test(e.message));
   assert.equal(model.dm.get('Device.LocalAgent.Subscription.1.', 'NotifRetry'), 'false', 'nothing was written');
   assert.ok(set(MAX_WRITES_PER_REQUEST / 100).updatedObjResults![0]!.operStatus!.operSuccess);
 });

@@ -85,7 +85,7 @@ test('1.96: a non-functional unique key (Subscription ID) cannot be changed by S
   const set = (value: string) =>
     write(model, (tx) => handleSet(model.ctx(), { allowPartial: false, updateObjs: [{ objPath: 'Device.LocalAgent.Subscription.1.', paramSettings: [{ param: 'ID', value, required: true }] }] }, tx));
   const error = messageError(() => set('add96-NEW'));
-  assert.equal(error.code, 7021);
+  assert.equal(error.uspErrorCode, 7021);
   assert.deepEqual(error.paramErrs.map((e) => [e.paramPath, e.errCode]), [['Device.LocalAgent.Subscription.1.ID', 7013]]);
   assert.equal(model.dm.get('Device.LocalAgent.Subscription.1.', 'ID'), 'add96');
   set('add96'); // repeating the value it has is not a change

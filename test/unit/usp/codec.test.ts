@@ -34,7 +34,7 @@ function ascii(text: string): number[] {
 function expectUspError(work: () => unknown, code: number): void {
   assert.throws(work, (error: unknown) => {
     assert.ok(error instanceof UspError, `expected a UspError, got ${String(error)}`);
-    assert.equal(error.code, code);
+    assert.equal(error.uspErrorCode, code);
     return true;
   });
 }

@@ -40,7 +40,7 @@ function assertUspError(fn: () => unknown, code: number, message?: RegExp | stri
     caught = error;
   }
   assert.ok(caught instanceof UspError, `${label ?? ''}: expected UspError ${code}, got ${caught === undefined ? 'success' : caught instanceof Error ? `${caught.name}: ${caught.message}` : typeof caught}`);
-  assert.equal(caught.code, code, `${label ?? ''}: ${caught.message}`);
+  assert.equal(caught.uspErrorCode, code, `${label ?? ''}: ${caught.message}`);
   if (typeof message === 'string') assert.ok(caught.message.includes(message), `${label ?? ''}: message "${caught.message}" lacks "${message}"`);
   else if (message) assert.match(caught.message, message, label);
   return caught;
@@ -515,7 +515,7 @@ test('fuzz: random and mutated paths either parse or fail with UspError 7008, qu
       } catch (error) {
         if (error instanceof assert.AssertionError) throw error;
         assert.ok(error instanceof UspError, `${JSON.stringify(text)} threw ${String(error)}`);
-        assert.equal(error.code, ErrorCode.InvalidPathSyntax, JSON.stringify(text));
+        assert.equal(error.uspErrorCode, ErrorCode.InvalidPathSyntax, JSON.stringify(text));
         failed++;
       }
     }
@@ -545,7 +545,7 @@ function outcome(text: string): string {
   try {
     return parsePath(text).kind;
   } catch (error) {
-    assert.ok(error instanceof UspError && error.code === ErrorCode.InvalidPathSyntax, String(error));
+    assert.ok(error instanceof UspError && error.uspErrorCode === ErrorCode.InvalidPathSyntax, String(error));
     return 'error';
   }
 }

@@ -13,7 +13,7 @@ function codeOf(fn: () => unknown): number | 'ok' {
     return 'ok';
   } catch (error) {
     assert.ok(error instanceof UspError, `expected a UspError, got ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`);
-    return error.code;
+    return error.uspErrorCode;
   }
 }
 
