@@ -26,7 +26,7 @@ import type { Envelope, JsonObject } from '../../../src/catalog/tuf/signed-metad
 async function expect7036(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof CatalogError, `expected a CatalogError, got ${String(error)}`);
-    assert.equal(error.uspCode, 7036, error.message);
+    assert.equal(error.uspErrorCode, 7036, error.message);
     assert.match(error.message, pattern);
     return true;
   });
