@@ -99,13 +99,32 @@ export function createRecovery(deps: RecoveryDeps): Recovery {
     return recovering;
   }
 
-  /** Operations a crash interrupted: reported failed; what they made was removed by reconciling. */
+  /**
+   * Operations a crash interrupted: reported failed (what they made was removed by reconciling), or, when already
+   * committed, as done.
+   */
   async function reportInterrupted(): Promise<void> {
     const interrupted = state.inFlight;
     if (interrupted.length === 0) return;
     state.inFlight = [];
     await deps.save();
     for (const op of interrupted) {
+      if (op.committed) {
+        // It had done what was asked; reconciling removed what it was still removing.
+        deps.emit({
+          operation: op.kind,
+          uuid: op.uuid ?? '',
+          version: op.committed.version,
+          execEnv: op.execEnv,
+          currentState: op.kind === 'Uninstall' ? 'Uninstalled' : 'Installed',
+          duInstance: op.committed.duInstance,
+          euInstances: op.committed.euInstances,
+          startTime: new Date(op.startedAt),
+          completeTime: new Date(clock.now()),
+          fault: undefined,
+        });
+        continue;
+      }
       const entry = state.deployments.find((e) => e.record.uuid === op.uuid && e.record.execEnv === op.execEnv);
       deps.emit({
         operation: op.kind,

@@ -47,6 +47,8 @@ export interface FakeAgent {
   /** The runtime operations this agent called, in order. */
   readonly calls: RuntimeOperation[];
   dead: boolean;
+  /** Resolves when the agent is killed. */
+  readonly died: Promise<void>;
   plan: CallPlan | undefined;
 }
 
@@ -78,6 +80,7 @@ export class SmmFakeFixture {
   #agent: FakeAgent | undefined;
   readonly #store;
   readonly #saves = new Set<Promise<unknown>>();
+  readonly #deaths = new WeakMap<FakeAgent, () => void>();
   readonly #options: SmmOptions;
 
   private constructor(dir: string, catalog: FakePackageCatalog, options: SmmOptions) {
@@ -121,7 +124,9 @@ export class SmmFakeFixture {
     const state = saved?.smm ?? emptySmmState();
     const work = createWorkArea(join(this.dir, 'data', 'work'));
     await work.clear();
-    const agent = { reports: [], calls: [], dead: false, plan: undefined } as unknown as FakeAgent & { smm: SmmService };
+    let died = (): void => undefined;
+    const agent = { reports: [], calls: [], dead: false, plan: undefined, died: new Promise<void>((resolve) => (died = resolve)) } as unknown as FakeAgent & { smm: SmmService };
+    this.#deaths.set(agent, died);
     const smm = createSmmService(
       {
         runtime: this.#gated(agent),
@@ -155,7 +160,9 @@ export class SmmFakeFixture {
 
   /** The agent is killed: nothing it started reaches the runtime or the disk any more. */
   crash(agent: FakeAgent = this.agent): void {
+    if (agent.dead) return;
     agent.dead = true;
+    this.#deaths.get(agent)?.();
     this.clock.cancelAll(agent);
     agent.smm.close();
   }
