@@ -47,6 +47,8 @@ export interface FakeAgent {
   /** The runtime operations this agent called, in order. */
   readonly calls: RuntimeOperation[];
   dead: boolean;
+  /** Called before each of its runtime calls reaches the runtime (e.g. to make Docker go away at a given step). */
+  beforeCall: ((operation: RuntimeOperation) => void) | undefined;
   /** Resolves when the agent is killed. */
   readonly died: Promise<void>;
   plan: CallPlan | undefined;
@@ -125,7 +127,7 @@ export class SmmFakeFixture {
     const work = createWorkArea(join(this.dir, 'data', 'work'));
     await work.clear();
     let died = (): void => undefined;
-    const agent = { reports: [], calls: [], dead: false, plan: undefined, died: new Promise<void>((resolve) => (died = resolve)) } as unknown as FakeAgent & { smm: SmmService };
+    const agent = { reports: [], calls: [], dead: false, plan: undefined, beforeCall: undefined, died: new Promise<void>((resolve) => (died = resolve)) } as unknown as FakeAgent & { smm: SmmService };
     this.#deaths.set(agent, died);
     const smm = createSmmService(
       {
@@ -306,6 +308,7 @@ export class SmmFakeFixture {
         if (agent.dead) return never();
         const index = agent.calls.length;
         agent.calls.push(operation);
+        agent.beforeCall?.(operation);
         const plan = agent.plan?.at === index ? agent.plan : undefined;
         if (plan && plan.kind !== 'crash-after') runtime.failNext(operation, { afterEffect: plan.kind === 'fail-after-effect' });
         const call = (runtime[operation] as (...a: unknown[]) => Promise<unknown>).apply(runtime, args);
