@@ -58,6 +58,7 @@ export function createRecovery(deps: RecoveryDeps): Recovery {
     if (Object.values(result.removed).some((removed) => removed.length > 0)) {
       logger.info({ removed: result.removed }, 'removed what an interrupted operation left behind');
     }
+    if (result.notRemoved.length > 0) logger.warn({ notRemoved: result.notRemoved }, 'leftovers of an interrupted operation could not be removed; trying again at the next reconcile');
     units.setUnconfined(result.unconfined);
     for (const { network, reason } of result.unconfined) logger.error({ network, reason }, 'an app network cannot be confined; its units stay down');
     const containers = new Map(result.units.map((u) => [`${u.uuid}/${u.version}/${u.unit}`, u.state]));
