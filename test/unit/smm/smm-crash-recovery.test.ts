@@ -39,6 +39,8 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 const DATA = 'written by 1.0.0';
+// Short probation windows: fewer clock ticks per run (the windows themselves are tested in smm-lifecycle).
+const FAST = { installProbationMs: 200, probationMs: 200 };
 
 interface Scenario {
   kind: DuOperationReport['operation'];
@@ -78,7 +80,7 @@ const SCENARIOS: Scenario[] = [
 
 /** The runtime calls a successful run of the scenario's operation makes. */
 async function stepsOf(scenario: Scenario): Promise<RuntimeOperation[]> {
-  const fx = await SmmFakeFixture.open(catalog);
+  const fx = await SmmFakeFixture.open(catalog, FAST);
   try {
     await scenario.setup(fx);
     const first = fx.agent.calls.length;
@@ -115,7 +117,7 @@ for (const scenario of SCENARIOS) {
     for (const [k, step] of steps.entries()) {
       for (const kind of ['fail', 'fail-after-effect', 'crash-after'] as CallPlan['kind'][]) {
         await t.test(`step ${k} ${step}: ${kind}`, async () => {
-          const fx = await SmmFakeFixture.open(catalog);
+          const fx = await SmmFakeFixture.open(catalog, FAST);
           try {
             await scenario.setup(fx);
             const agent = fx.agent;
