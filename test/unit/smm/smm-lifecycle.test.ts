@@ -12,7 +12,7 @@ import { SmmFakeFixture } from '../../helpers/smm-fake-fixture.ts';
 
 const DATA = { name: 'data', path: '/data' };
 const CACHE = { name: 'cache', path: '/cache', retain: false };
-export const hello = (version: string, web: string[] = ['/bin/app']): FakeAppRelease => ({
+const hello = (version: string, web: string[] = ['/bin/app']): FakeAppRelease => ({
   name: 'hello',
   version,
   units: [
