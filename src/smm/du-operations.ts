@@ -191,6 +191,13 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
   const endOperation = (op: InFlightOperation): void => {
     state.inFlight = state.inFlight.filter((o) => o.id !== op.id);
   };
+  /** A committed operation is over: its outcome is already saved, so a failing save here costs only a report twice. */
+  const finishCommitted = async (op: InFlightOperation): Promise<void> => {
+    endOperation(op);
+    await save().catch((error: unknown) => {
+      logger.error({ err: error }, 'saving the software module state failed');
+    });
+  };
 
   const policyOf = (execEnv: string) => {
     const env = deps.execEnv(execEnv);
@@ -376,11 +383,12 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
         entry.lastUpdate = at;
         entry.description = installed.resolved.custom.description;
         entry.unpackedBytes = installed.resolved.custom.unpackedSize;
-        endOperation(op);
+        op.committed = { version: next.version, duInstance: entry.instance, euInstances: unitSettings.map((u) => u.instance) };
         await save();
         await removeDeployment(runtime, old, { retainData: false, keepNetwork: true }).catch((error: unknown) => {
-          logger.warn({ err: error, du: old.name, version: old.version }, 'removing the replaced version left something behind');
+          logger.warn({ err: error, du: old.name, version: old.version }, 'removing the replaced version left something behind; the next reconcile removes it');
         });
+        await finishCommitted(op);
         deps.changed();
         return reportOnDu('Update', next, { instance: entry.instance, units: unitSettings }, 'Installed', startTime);
       } catch (error) {
@@ -414,19 +422,21 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
       const record = entry.record;
       const op = await beginOperation('Uninstall', { url: entry.url, execEnv: record.execEnv, uuid: record.uuid, version: record.version });
       const wasRunning = entry.units.filter((u) => units.shouldRun(entry, u));
+      const before = { deployments: state.deployments, retainedVolumes: state.retainedVolumes };
       try {
         await Promise.all(entry.units.map((unit) => units.deactivate(entry, unit)));
         for (const unit of record.units) units.supervisor().remove(unit.containerId);
-        await removeDeployment(runtime, record, { retainData: args.retainData });
-        if (args.retainData) state.retainedVolumes.push(...record.volumes.filter((v) => v.retain).map((v) => v.name));
+        // Committed before anything is removed: from the first removal on, the DU could not be given back whole.
+        // What a failure or a crash leaves behind is held by no record, so the next reconcile removes it.
+        if (args.retainData) state.retainedVolumes = [...state.retainedVolumes, ...record.volumes.filter((v) => v.retain).map((v) => v.name)];
         state.deployments = state.deployments.filter((e) => e !== entry);
-        endOperation(op);
+        op.committed = { version: record.version, duInstance: entry.instance, euInstances: entry.units.map((u) => u.instance) };
         await save();
-        deps.usage.forget(entry.units);
-        deps.changed();
-        return reportOnDu('Uninstall', record, entry, 'Uninstalled', startTime);
       } catch (error) {
-        // Whatever is left stays recorded; reconciling at the next start removes nothing that still runs.
+        // The state could not be saved: the DU stays, its units as they were.
+        state.deployments = before.deployments;
+        state.retainedVolumes = before.retainedVolumes;
+        delete op.committed;
         const supervisor = units.supervisor();
         for (const unit of record.units) if (!supervisor.view(unit.containerId)) supervisor.add(unit.containerId, entry.units.find((u) => u.name === unit.name)!.autoRestart);
         for (const unit of wasRunning) units.activate(entry, unit, true);
@@ -435,6 +445,13 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
         const fault = faultOf(error, { operation: 'Uninstall', du: record.name });
         return reportOnDu('Uninstall', record, entry, 'Installed', startTime, fault);
       }
+      await removeDeployment(runtime, record, { retainData: args.retainData }).catch((error: unknown) => {
+        logger.warn({ err: error, du: record.name, version: record.version }, 'uninstalling left something behind; the next reconcile removes it');
+      });
+      await finishCommitted(op);
+      deps.usage.forget(entry.units);
+      deps.changed();
+      return reportOnDu('Uninstall', record, entry, 'Uninstalled', startTime);
     });
   }
 

@@ -20,6 +20,8 @@ export interface ReconcileResult {
   /** Recorded networks that could not be confined: their units must not run. */
   unconfined: { network: string; reason: string }[];
   removed: { containers: string[]; networks: string[]; volumes: string[]; imageNames: string[]; networkRules: string[] };
+  /** Leftovers Docker would not remove (a container outside berth uses them): tried again at the next reconcile. */
+  notRemoved: { object: string; reason: string }[];
 }
 
 export async function reconcile(
@@ -42,14 +44,24 @@ export async function reconcile(
     images: await runtime.listImages(),
   };
   const plan = planCleanup(records, inventory, { retainedVolumes: options.retainedVolumes, imageNamePrefix: imageNamePrefixOf(owner) });
-  const result: ReconcileResult = { units: plan.units, missing: plan.missing, unconfined: [], removed: { containers: [], networks: [], volumes: [], imageNames: [], networkRules: [] } };
+  const result: ReconcileResult = { units: plan.units, missing: plan.missing, unconfined: [], removed: { containers: [], networks: [], volumes: [], imageNames: [], networkRules: [] }, notRemoved: [] };
+  // One leftover Docker refuses to remove must not keep recovery (and so every installed app) waiting: only a
+  // runtime that does not answer fails the reconcile.
+  const tryRemoving = async (object: string, remove: () => Promise<void>): Promise<boolean> => {
+    try {
+      await remove();
+      return true;
+    } catch (error) {
+      if (error instanceof RuntimeError && error.code === 'UNAVAILABLE') throw error;
+      result.notRemoved.push({ object, reason: (error as Error).message });
+      return false;
+    }
+  };
   for (const id of plan.remove.containers) {
-    await runtime.removeContainer(id);
-    result.removed.containers.push(id);
+    if (await tryRemoving(`container ${id}`, () => runtime.removeContainer(id))) result.removed.containers.push(id);
   }
   for (const network of plan.remove.networks) {
-    await runtime.removeNetwork(network.id);
-    result.removed.networks.push(network.name);
+    if (await tryRemoving(`network ${network.name}`, () => runtime.removeNetwork(network.id))) result.removed.networks.push(network.name);
   }
   for (const record of plan.confine) {
     try {
@@ -66,8 +78,7 @@ export async function reconcile(
     if (error instanceof RuntimeError && error.code === 'UNAVAILABLE') throw error;
   }
   for (const name of plan.remove.volumes) {
-    await runtime.removeVolume(name);
-    result.removed.volumes.push(name);
+    if (await tryRemoving(`volume ${name}`, () => runtime.removeVolume(name))) result.removed.volumes.push(name);
   }
   for (const name of plan.remove.imageNames) {
     try {

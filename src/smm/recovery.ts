@@ -58,6 +58,7 @@ export function createRecovery(deps: RecoveryDeps): Recovery {
     if (Object.values(result.removed).some((removed) => removed.length > 0)) {
       logger.info({ removed: result.removed }, 'removed what an interrupted operation left behind');
     }
+    if (result.notRemoved.length > 0) logger.warn({ notRemoved: result.notRemoved }, 'leftovers of an interrupted operation could not be removed; trying again at the next reconcile');
     units.setUnconfined(result.unconfined);
     for (const { network, reason } of result.unconfined) logger.error({ network, reason }, 'an app network cannot be confined; its units stay down');
     const containers = new Map(result.units.map((u) => [`${u.uuid}/${u.version}/${u.unit}`, u.state]));
@@ -99,13 +100,32 @@ export function createRecovery(deps: RecoveryDeps): Recovery {
     return recovering;
   }
 
-  /** Operations a crash interrupted: reported failed; what they made was removed by reconciling. */
+  /**
+   * Operations a crash interrupted: reported failed (what they made was removed by reconciling), or, when already
+   * committed, as done.
+   */
   async function reportInterrupted(): Promise<void> {
     const interrupted = state.inFlight;
     if (interrupted.length === 0) return;
     state.inFlight = [];
     await deps.save();
     for (const op of interrupted) {
+      if (op.committed) {
+        // It had done what was asked; reconciling removed what it was still removing.
+        deps.emit({
+          operation: op.kind,
+          uuid: op.uuid ?? '',
+          version: op.committed.version,
+          execEnv: op.execEnv,
+          currentState: op.kind === 'Uninstall' ? 'Uninstalled' : 'Installed',
+          duInstance: op.committed.duInstance,
+          euInstances: op.committed.euInstances,
+          startTime: new Date(op.startedAt),
+          completeTime: new Date(clock.now()),
+          fault: undefined,
+        });
+        continue;
+      }
       const entry = state.deployments.find((e) => e.record.uuid === op.uuid && e.record.execEnv === op.execEnv);
       deps.emit({
         operation: op.kind,

@@ -49,6 +49,11 @@ export interface InFlightOperation {
   /** The version the DU had before (Update, Uninstall) or is getting (Install). */
   version: string | undefined;
   startedAt: string;
+  /**
+   * Set once the operation's outcome is saved (an Update's new version, an Uninstall's removed DU) while what it
+   * replaced is still being removed: a crash now is reported as the success it was, and reconciling removes the rest.
+   */
+  committed?: { version: string; duInstance: number; euInstances: number[] };
 }
 
 export interface SmmState {
