@@ -100,6 +100,8 @@ export interface DuOperationsDeps {
   changed(): void;
   /** Tells the report's listeners (DUStateChange!, OperationComplete). */
   emit(report: DuOperationReport): void;
+  /** Asks for leftovers to be removed once this operation is done (what a lost answer or failed removal left). */
+  sweep(): void;
   /** Runs work after the DU operations (and recoveries) before it: admission must see what is really installed. */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
   units: UnitRunState;
@@ -167,6 +169,7 @@ export function createDuOperations(deps: DuOperationsDeps): DuOperations {
   function report(operation: OperationKind, fields: Omit<DuOperationReport, 'operation' | 'completeTime'>): DuOperationReport {
     const done: DuOperationReport = { operation, ...fields, completeTime: now() };
     deps.emit(done);
+    deps.sweep();
     return done;
   }
 

@@ -19,6 +19,11 @@ export interface Recovery {
   boot(): Promise<void>;
   /** Reconnects to the runtime after an outage and reconciles again; one recovery at a time. */
   recover(): Promise<void>;
+  /**
+   * Removes what no record holds, once the operation under way is done: run after every DU operation, so that what
+   * a call whose answer was lost created, or a removal that failed left, does not wait for the next restart.
+   */
+  sweep(): Promise<void>;
   close(): void;
 }
 
@@ -44,6 +49,19 @@ export function createRecovery(deps: RecoveryDeps): Recovery {
   let recovering: Promise<void> | undefined;
   let closed = false;
 
+  /** Reconciles the runtime with the records: removes what no record holds (retained data excepted). */
+  async function removeUnrecorded(): Promise<Awaited<ReturnType<typeof reconcile>>> {
+    const result = await reconcile(runtime, deps.owner, state.deployments.map((e) => e.record), {
+      retainedVolumes: new Set(state.retainedVolumes),
+      egressOf: (record) => egressRulesOf(record, deps.isolation(record.execEnv).network),
+    });
+    if (Object.values(result.removed).some((removed) => removed.length > 0)) {
+      logger.info({ removed: result.removed }, 'removed what an interrupted or failed operation left behind');
+    }
+    if (result.notRemoved.length > 0) logger.warn({ notRemoved: result.notRemoved }, 'leftovers of an interrupted operation could not be removed; trying again at the next reconcile');
+    return result;
+  }
+
   /** Adopts the runtime's state for the recorded units after a (re)start and removes what no record knows. */
   async function adoptRuntime(): Promise<void> {
     await units.resubscribe((error) => {
@@ -51,14 +69,7 @@ export function createRecovery(deps: RecoveryDeps): Recovery {
       deps.onRuntimeChange?.();
       void recover();
     });
-    const result = await reconcile(runtime, deps.owner, state.deployments.map((e) => e.record), {
-      retainedVolumes: new Set(state.retainedVolumes),
-      egressOf: (record) => egressRulesOf(record, deps.isolation(record.execEnv).network),
-    });
-    if (Object.values(result.removed).some((removed) => removed.length > 0)) {
-      logger.info({ removed: result.removed }, 'removed what an interrupted operation left behind');
-    }
-    if (result.notRemoved.length > 0) logger.warn({ notRemoved: result.notRemoved }, 'leftovers of an interrupted operation could not be removed; trying again at the next reconcile');
+    const result = await removeUnrecorded();
     units.setUnconfined(result.unconfined);
     for (const { network, reason } of result.unconfined) logger.error({ network, reason }, 'an app network cannot be confined; its units stay down');
     const containers = new Map(result.units.map((u) => [`${u.uuid}/${u.version}/${u.unit}`, u.state]));
@@ -155,6 +166,13 @@ export function createRecovery(deps: RecoveryDeps): Recovery {
       await reportInterrupted();
     },
     recover,
+    sweep() {
+      if (closed) return Promise.resolve();
+      return deps.exclusive(async () => { await removeUnrecorded(); }).catch((error: unknown) => {
+        // The runtime went away (recovery reconciles once it answers) or one listing failed: the next reconcile will.
+        logger.warn({ err: error }, 'could not look for leftovers after a DU operation; the next reconcile will');
+      });
+    },
     close() {
       closed = true;
     },

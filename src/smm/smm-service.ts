@@ -143,6 +143,7 @@ export function createSmmService(deps: SmmDeps, state: SmmState): SmmService {
     changed,
     emit,
     exclusive,
+    sweep: () => void recovery.sweep(),
     units,
     usage,
     clock,
