@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { RecordTooLargeError } from './mtp.ts';
 import { backoffWindow } from './backoff.ts';
 import { isTlsUrl } from '../datamodel/transport-security.ts';
+import { isTlsFailure } from './tls-failure.ts';
 import type { Mtp, MtpEvents, MtpStatus, OutboundKind } from './mtp.ts';
 import type { Logger } from '../log.ts';
 
@@ -96,7 +97,7 @@ function classify(error: Error & { code?: string | number }): MtpStatus {
   const code = error.code;
   // CONNACK refusals: 3.1.1 return codes 4/5, MQTT 5 reason codes 0x86/0x87/0x8C (bad credentials, not authorized, bad auth method).
   if (code === 4 || code === 5 || code === 134 || code === 135 || code === 140) return 'Error_Misconfigured';
-  if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'ERR_SSL_WRONG_VERSION_NUMBER')) return 'Error_Misconfigured';
+  if (typeof code === 'string' && isTlsFailure(code)) return 'Error_Misconfigured';
   if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return 'Error_BrokerUnreachable';
   return 'Error';
 }

@@ -8,6 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { createFrameDecoder, encodeFrameParts, HEARTBEAT, StompFrameError } from './stomp-frame.ts';
 import type { StompFrame, StompFrameLimits } from './stomp-frame.ts';
 import { BerthError } from '../../errors/berth-error.ts';
+import { isTlsFailure } from '../tls-failure.ts';
 
 export interface StompConnectionOptions {
   readonly host: string;
@@ -94,12 +95,6 @@ export interface StompSession {
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** The server is considered gone after this many of its heart-beat intervals without a byte from it. */
 const HEARTBEAT_GRACE_FACTOR = 2;
-const TLS_ERROR_CODES = new Set(['EPROTO', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED']);
-
-function isTlsError(code: string | undefined): boolean {
-  return code !== undefined && (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_'));
-}
-
 /** STOMP 1.2 heart-beat negotiation: each direction runs at the slower of what the sender can and the receiver wants. */
 export function negotiateHeartbeat(offered: { outgoingMs: number; incomingMs: number } | undefined, serverHeader: string | undefined): { sendEveryMs: number; expectEveryMs: number } {
   const parts = (serverHeader ?? '0,0').split(',').map((part) => Number(part.trim()));
@@ -342,7 +337,7 @@ export function openStompConnection(options: StompConnectionOptions, events: Sto
     socket.on('error', (error: Error & { code?: string }) => {
       const code = error.code;
       // Whatever breaks between the TCP connect and the end of the handshake is TLS's (a plain-TCP port, a refused client certificate).
-      const kind: StompFailureKind = isTlsError(code) || (secure && tcpConnected && !tlsEstablished) ? 'tls' : 'unreachable';
+      const kind: StompFailureKind = isTlsFailure(code) || (secure && tcpConnected && !tlsEstablished) ? 'tls' : 'unreachable';
       finish(new StompConnectionError(kind, `${kind === 'tls' ? 'TLS with' : 'connection to'} ${options.host}:${options.port} failed: ${error.message}`, { socketCode: code }));
     });
     socket.on('close', () => {

@@ -26,6 +26,7 @@ import type { UspSession } from './usp-session.ts';
 import type { MtpStatus, WebSocketClientEvents, WebSocketClientMtp, WebSocketClientOptions } from '../mtp.ts';
 import type { Logger } from '../../log.ts';
 import { BerthError } from '../../errors/berth-error.ts';
+import { isTlsFailure } from '../tls-failure.ts';
 
 /** How long the TCP connect, TLS and HTTP upgrade may take together before the dial counts as failed. */
 export const CLIENT_HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -49,8 +50,7 @@ class HandshakeRefusal extends BerthError {
 function classify(error: Error & { code?: string }): MtpStatus {
   if (error instanceof HandshakeRefusal) return 'Error_Misconfigured';
   const code = error.code ?? '';
-  // TLS: Node's ERR_TLS_* / ERR_SSL_*, and OpenSSL's verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, …).
-  if (/^ERR_(TLS|SSL)|CERT|VERIFY|SIGNATURE|ISSUER|SELF_SIGNED/.test(code) || code === 'ERR_INVALID_URL') return 'Error_Misconfigured';
+  if (isTlsFailure(code) || code === 'ERR_INVALID_URL') return 'Error_Misconfigured';
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(code)) return 'Error_BrokerUnreachable';
   // `ws`'s own handshake failures: an HTTP status instead of 101, a bad Accept, the subprotocol, a timeout.
   if (/^Unexpected server response: 4/.test(error.message) || /subprotocol|Sec-WebSocket|extension/i.test(error.message)) return 'Error_Misconfigured';
