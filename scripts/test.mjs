@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { ensureBusybox, ensureDocker, ensureMosquitto, ensureNodeModules, ensureOpenssl, ensureRabbitmq, root } from './ensure-deps.mjs';
 
 const suite = process.argv[2] ?? 'all';
@@ -44,13 +45,24 @@ if (suite === 'all') {
   run('type-check (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
   run('lint (eslint)', bin('eslint'), ['.']);
 }
-const files = [
-  ...(suite === 'all' || suite === 'unit' ? testFiles('test/unit') : []),
-  ...(suite === 'all' || suite === 'integration' ? testFiles('test/integration') : []),
-];
-if (files.length === 0) {
+const unitFiles = suite === 'all' || suite === 'unit' ? testFiles('test/unit') : [];
+const integrationFiles = suite === 'all' || suite === 'integration' ? testFiles('test/integration') : [];
+if (unitFiles.length + integrationFiles.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+const failed = [];
+const runTests = (label, files, concurrency) => {
+  if (files.length === 0) return;
+  console.log(`\n• ${label} (${files.length} files)`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit', env: process.env });
+  if (result.status !== 0) failed.push(label);
+};
+// Unit tests share nothing (temp dirs, no ports, the in-memory runtime): one file per core.
+runTests('unit tests', unitFiles, availableParallelism());
 // Integration tests start brokers and agents: run files one at a time to keep ports and timing sane on 2 cores.
-run(`tests (${files.length} files)`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);
+runTests('integration tests', integrationFiles, 1);
+if (failed.length > 0) {
+  console.error(`✗ ${failed.join(' and ')} failed`);
+  process.exit(1);
+}
