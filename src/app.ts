@@ -40,7 +40,6 @@ import { createRequestManager } from './engine/requests.ts';
 import type { RequestManager } from './engine/requests.ts';
 import { createSubscriptionService } from './engine/subscriptions.ts';
 import type { SubscriptionService } from './engine/subscriptions.ts';
-import { configRequiresTls } from './datamodel/transport-security.ts';
 import { mtpLocalSettings } from './config/mtp-local-settings.ts';
 import { createMtpManager } from './mtp/mtp-manager.ts';
 import type { MtpFactory, MtpManager } from './mtp/mtp-manager.ts';
@@ -52,7 +51,6 @@ import { createPersistence } from './store/persistence.ts';
 import { makePrivate, octal } from './store/private-dir.ts';
 import type { BerthConfig } from './config/config.ts';
 import { applyConfig, seedHash } from './config/seed.ts';
-import { MQTT_CLIENT_ALIAS } from './config/seed-mtps.ts';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './usp/codec.ts';
 import { BERTH_VERSION } from './version.ts';
 import type { Logger } from './log.ts';
@@ -156,7 +154,6 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
     },
     model,
   );
-  const mqttTlsRequired = config.mqtt !== undefined && configRequiresTls(config.mqtt);
   const localSettings = mtpLocalSettings(config);
   bindMqtt(
     registry,
@@ -175,7 +172,7 @@ export async function createAgent(givenConfig: BerthConfig, logger: Logger, adap
       forceReconnect: (client) => { mtps?.reconnect(client); },
       subscriptionsChanged: (client) => { mtps?.mqttLiveSettingsChanged(client); },
       subscriptionStatus: (client, topic) => mtps!.mqttSubscriptionStatus(client, topic),
-      tlsRequired: (client) => model().read(client, 'Alias') === MQTT_CLIENT_ALIAS && mqttTlsRequired,
+      tlsRequired: (client) => localSettings.mqtt(model().read(client, 'Alias')).requireTls,
     },
     model,
   );
