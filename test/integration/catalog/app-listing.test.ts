@@ -24,6 +24,7 @@ const ACME = 'acme.example';
 
 interface Listed {
   vendor: string;
+  keyIds: string[];
   verified: boolean;
   apps: { name: string; version: string; targetPath: string }[];
 }
