@@ -1,6 +1,8 @@
 // The catalog's page for people: apps, versions, publishers and sizes, rendered on the server as plain HTML
-// (no JavaScript needed). Every value comes from publisher-signed metadata and is escaped.
-import type { PublisherListing } from './list-apps.ts';
+// (no JavaScript needed). Every value comes from publisher-signed metadata and is escaped. One page of publishers
+// at a time (listing-page.ts), with links to the next.
+import type { CatalogListing, PublisherListing } from './list-apps.ts';
+import type { ListingPage } from './listing-page.ts';
 
 const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -16,8 +18,21 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]!}`;
 }
 
-export function renderCatalogPage(publishers: readonly PublisherListing[]): string {
-  const appCount = publishers.reduce((n, p) => n + p.apps.length, 0);
+const plural = (count: number, word: string): string => `${count.toLocaleString('en')} ${word}${count === 1 ? '' : 's'}`;
+
+/** Where this page stands among all publishers, and the link to the next; nothing when one page holds them all. */
+function pageNavigation(listing: CatalogListing, page: ListingPage): string {
+  if (page.start === 0 && page.nextAfter === undefined) return '';
+  const range = page.publishers.length === 0
+    ? `No publishers after this point (${listing.publishers.length.toLocaleString('en')} in all).`
+    : `Publishers ${(page.start + 1).toLocaleString('en')}–${(page.start + page.publishers.length).toLocaleString('en')} of ${listing.publishers.length.toLocaleString('en')}.`;
+  const links = [page.start > 0 ? '<a href="/">First page</a>' : '', page.nextAfter === undefined ? '' : `<a href="/?after=${encodeURIComponent(page.nextAfter)}">Next page</a>`];
+  return `<nav><p>${range} ${links.filter(Boolean).join(' · ')}</p></nav>`;
+}
+
+export function renderCatalogPage(listing: CatalogListing, page: ListingPage): string {
+  const publishers = page.publishers.map((entry) => JSON.parse(entry.json) as PublisherListing);
+  const navigation = pageNavigation(listing, page);
   const sections = publishers.map((publisher) => {
     const rows = publisher.apps.map((app) => {
       const units = app.executionUnits
@@ -40,8 +55,8 @@ export function renderCatalogPage(publishers: readonly PublisherListing[]): stri
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}th{background:#f4f4f4}code{font-size:.85em}</style>
 </head><body><h1>berth app catalog</h1>
-<p>${appCount} package${appCount === 1 ? '' : 's'} from ${publishers.length} publisher${publishers.length === 1 ? '' : 's'}. Every package is signed by its publisher; gateways verify it through TUF metadata under <code>/metadata/</code>.</p>
-${sections.join('\n') || '<p>No publishers yet.</p>'}
+<p>${plural(listing.appCount, 'package')} from ${plural(listing.publishers.length, 'publisher')}. Every package is signed by its publisher; gateways verify it through TUF metadata under <code>/metadata/</code>.</p>
+${navigation}${sections.join('\n') || (listing.publishers.length === 0 ? '<p>No publishers yet.</p>' : '')}${navigation}
 </body></html>
 `;
 }

@@ -11,7 +11,10 @@ import type { Logger } from 'pino';
 import type { ExpiryPolicy } from '../repository/repository.ts';
 import { layoutOf } from '../repository/repository-layout.ts';
 import { renderCatalogPage } from './catalog-page.ts';
-import { listApps } from './list-apps.ts';
+import { createAppListing } from './list-apps.ts';
+import type { CatalogListing, RoleReader } from './list-apps.ts';
+import { MAX_PAGE_PUBLISHERS, pageJson, pageOf, PageQueryError, parsePageQuery } from './listing-page.ts';
+import type { ListingPage, PageQuery } from './listing-page.ts';
 import { registerPublishRoute } from './publish-route.ts';
 import { DEFAULT_SERVER_LIMITS } from './server-limits.ts';
 import type { CatalogServerLimits } from './server-limits.ts';
@@ -25,6 +28,8 @@ export interface CatalogServerOptions {
   now?: () => number;
   /** Serve HTTPS with this certificate and key (PEM). */
   tls?: { cert: string; key: string };
+  /** How the app listing reads a role's metadata file (default: from `dir`); a test counts reads with it. */
+  readRole?: RoleReader;
 }
 
 // Only names the repository itself writes: `timestamp.json`, `<n>.<role>.json` (a vendor, or a hash bin `bin_<hex>`),
@@ -101,12 +106,39 @@ export function buildCatalogServer(options: CatalogServerOptions): FastifyInstan
     ...(options.now ? { now: options.now } : {}),
   });
 
-  app.get('/', async (_request, reply) => {
-    const apps = await listApps(options.dir);
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(renderCatalogPage(apps));
+  // The listing is read once per published state and kept in memory (list-apps.ts); a request costs one read of
+  // timestamp.json and one page (listing-page.ts).
+  const listing = createAppListing(options.dir, options.readRole);
+  const pageFor = async (query: unknown, reply: FastifyReply): Promise<{ listing: CatalogListing; page: ListingPage; query: PageQuery } | undefined> => {
+    let parsed: PageQuery;
+    try {
+      parsed = parsePageQuery(query as Record<string, unknown>);
+    } catch (error) {
+      if (!(error instanceof PageQueryError)) throw error;
+      await reply.code(400).send({ error: 'BAD_REQUEST', message: error.message });
+      return undefined;
+    }
+    const current = await listing.current();
+    return { listing: current, page: pageOf(current, parsed), query: parsed };
+  };
+
+  app.get('/', async (request, reply) => {
+    const found = await pageFor(request.query, reply);
+    if (!found) return reply;
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(renderCatalogPage(found.listing, found.page));
   });
 
-  app.get('/api/v1/apps', async () => listApps(options.dir));
+  app.get('/api/v1/apps', async (request, reply) => {
+    const found = await pageFor(request.query, reply);
+    if (!found) return reply;
+    void reply.header('x-total-count', String(found.listing.publishers.length)).header('cache-control', 'no-cache');
+    if (found.page.nextAfter !== undefined) {
+      const limit = found.query.limit === MAX_PAGE_PUBLISHERS ? '' : `&limit=${found.query.limit}`;
+      const next = `/api/v1/apps?after=${encodeURIComponent(found.page.nextAfter)}${limit}`;
+      void reply.header('link', `<${next}>; rel="next"`);
+    }
+    return reply.type('application/json; charset=utf-8').send(pageJson(found.page));
+  });
 
   return app;
 }
