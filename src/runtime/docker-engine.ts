@@ -3,7 +3,7 @@
 // two stream formats berth reads from it (newline-delimited JSON, multiplexed logs).
 // dockerode and docker-modem load ssh2 (ssh:// daemons), @grpc/grpc-js and protobufjs (BuildKit sessions) and
 // tar-fs (build contexts) as they load: the production bundle leaves them out (scripts/build.mjs), so the agent
-// carries only dockerode's HTTP client (~0.7 MiB at idle, README: Libraries; dockerode loaded whole cost
+// carries only dockerode's HTTP client (0.3–0.8 MiB at idle, README: Libraries; dockerode loaded whole cost
 // 23 MiB).
 import Docker from 'dockerode';
 import { BerthError } from '../errors/berth-error.ts';

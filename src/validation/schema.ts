@@ -3,7 +3,7 @@
 // `mqtt.version: must be 5 (MQTT 5.0) or 4 (MQTT 3.1.1)`.
 //
 // The checking is zod's, through zod 4's tree-shakable `zod/mini`: zod's classic API kept ~5 MiB of the agent's
-// memory, zod/mini ~0.5 MiB (npm run bench:usp; README: Libraries). What berth adds on top is here: its messages,
+// memory, zod/mini ~0.8 MiB (npm run bench:usp; README: Libraries). What berth adds on top is here: its messages,
 // which say what was expected and what was found, and a record whose "__proto__" key is kept as data. The small
 // builder API (string, integer, object, …) keeps the config and manifest schemas short and zod's types out of them.
 //
