@@ -2,6 +2,7 @@
 // packages (package-writer.ts) and the sample apps' `docker save` archives (samples/docker-archive.ts).
 // Deterministic: the same entries give the same bytes.
 import { createReadStream } from 'node:fs';
+import { BerthError } from '../../errors/berth-error.ts';
 import { BLOCK, encodeHeader } from './tar-header.ts';
 import type { HeaderFields } from './tar-header.ts';
 
@@ -13,9 +14,9 @@ export type TarEntry =
 const READ_CHUNK = 1024 * 1024;
 
 /** A file streamed into a tar was not the size its header already gave. */
-export class SourceChangedError extends Error {
+export class SourceChangedError extends BerthError {
   constructor(source: string) {
-    super(`${source} changed while it was being written into a tar`);
+    super('TAR_SOURCE_CHANGED', `${source} changed while it was being written into a tar`);
     this.name = 'SourceChangedError';
   }
 }
