@@ -1,9 +1,10 @@
-// ContainerRuntime on the Docker Engine API. Containers are created hardened by default (DESIGN.md §3): not
-// privileged, every capability dropped and only the asked-for ones given back, no-new-privileges, read-only
-// root with a tmpfs /tmp, the given non-root user, memory without extra swap, CPU and pids limits, capped
-// json-file logs, restart policy `no` (berth owns restarts), ports published on one host address. Networks are
-// confined by berth's firewall rules (network-firewall.ts); images are loaded without the names their archive
-// carries (image-archive.ts). Docker's errors become RuntimeError with a stable code.
+// ContainerRuntime on the Docker Engine API, through dockerode (connected by docker-engine.ts). Containers are
+// created hardened by default (DESIGN.md §3): not privileged, every capability dropped and only the asked-for ones
+// given back, no-new-privileges, read-only root with a tmpfs /tmp, the given non-root user, memory without extra
+// swap, CPU and pids limits, capped json-file logs, restart policy `no` (berth owns restarts), ports published on
+// one host address. Networks are confined by berth's firewall rules (network-firewall.ts); images are loaded
+// without the names their archive carries (image-archive.ts). Docker's errors become RuntimeError with a stable
+// code.
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { connectDocker, demuxLogs, dockerError, jsonLines } from './docker-engine.ts';
@@ -224,6 +225,8 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
         await docker.getImage(imageId).tag({ repo: name.slice(0, colon), tag: name.slice(colon + 1) });
       }),
 
+    // Never forced: by name, Docker only untags an image that has other names, and refuses (409) to delete one a
+    // container still uses.
     untagImage: (name) =>
       guard(`remove image name ${name}`, async (docker) => {
         try {
@@ -236,6 +239,7 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
     listImages: () =>
       guard('list images', async (docker) => {
         const images = await docker.listImages({ all: true });
+        // Docker shows an unnamed image as `<none>:<none>`.
         return images.map((image) => ({ id: image.Id, tags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>') }));
       }),
 
@@ -311,6 +315,7 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
     createNetwork: (name, labels, egress) =>
       guard(`create network ${name}`, async (docker) => {
         const created = await docker.createNetwork(createOptions({}, { Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true }) as Docker.NetworkCreateOptions);
+        // No container is attached yet: the rules are in place before the first packet.
         try {
           await confine(docker, created.id, egress);
         } catch (error) {
@@ -350,6 +355,8 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
         return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
       }),
 
+    // one-shot: Docker answers at once instead of waiting a second for a second sample; CPU is computed against
+    // the previous sample of the same container (the first one reports 0 %).
     usage: (id) =>
       guard(`stats of ${id}`, async (docker) => {
         const stats = (await docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })) as unknown as StatsJson;
@@ -364,12 +371,14 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
         const df = (await docker.df()) as DfJson;
         return {
           containers: new Map((df.Containers ?? []).map((c) => [c.Id, Math.max(0, c.SizeRw ?? 0)])),
+          // Docker reports -1 for a volume it could not measure.
           volumes: new Map((df.Volumes ?? []).map((v) => [v.Name, Math.max(0, v.UsageData?.Size ?? 0)])),
         };
       }),
 
     copyPath: (fromId, fromPath, toId, toPath) =>
       guard(`copy ${fromPath} of ${fromId} to ${toPath} of ${toId}`, async (docker) => {
+        // `<dir>/.` makes Docker archive the directory's contents, so they land directly in toPath.
         const archive = await docker.getContainer(fromId).getArchive({ path: `${fromPath}/.` });
         await docker.getContainer(toId).putArchive(archive, { path: toPath });
       }),
