@@ -8,7 +8,7 @@
 // one, one that is not a regular file, a member reached through a symbolic link) and headers tar readers could
 // read differently (tar-header.ts). Streaming, with flat memory; only manifest.json (at most 1 MiB) is gathered.
 import { Readable } from 'node:stream';
-import { applyPaxRecords, BLOCK, checksumMatches, decodeHeader, parsePaxRecords, quoted } from '../catalog/package/tar-header.ts';
+import { applyPaxRecords, BLOCK, checksumMatches, decodeHeader, fileHeader, parsePaxRecords, quoted } from '../catalog/package/tar-header.ts';
 import type { TarHeader } from '../catalog/package/tar-header.ts';
 import { PackageError } from '../catalog/package/package-error.ts';
 import { BerthError } from '../errors/berth-error.ts';
@@ -84,27 +84,6 @@ class ByteReader {
 }
 
 const padded = (size: number): number => Math.ceil(size / BLOCK) * BLOCK;
-
-/** A POSIX ustar header of a regular file owned by root, mode 0644, at the epoch. */
-function fileHeader(name: string, size: number): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  block.write(name, 0, 100, 'utf8');
-  const octal = (value: number, offset: number, length: number): void => {
-    block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');
-  };
-  octal(0o644, 100, 8);
-  octal(0, 108, 8);
-  octal(0, 116, 8);
-  octal(size, 124, 12);
-  octal(0, 136, 12);
-  block.write('0', 156, 1, 'latin1');
-  block.write('ustar\u000000', 257, 8, 'latin1');
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
-  return block;
-}
 
 /** The member's path as it lands in the extraction folder: `./a/b/` is `a/b`. */
 function normalName(name: string): string {

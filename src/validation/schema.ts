@@ -2,12 +2,13 @@
 // a value, fills documented defaults, and reports every problem with its key path, e.g.
 // `mqtt.version: must be 5 (MQTT 5.0) or 4 (MQTT 3.1.1)`.
 //
-// berth had zod here. zod is a fine library, but the agent is a long-running process on a small gateway and
-// zod's full API (no tree shaking for its classic API) kept ~5 MiB of the agent's memory for the ~80 checks berth
-// makes. This file is the part berth uses: strings, integers, booleans, literal choices, arrays, strict objects,
-// records, optional values, defaults and refinements.
+// The checking is zod's, through zod 4's tree-shakable `zod/mini`: zod's classic API kept ~5 MiB of the agent's
+// memory, zod/mini ~0.8 MiB (npm run bench:usp; README: Libraries). What berth adds on top is here: its messages,
+// which say what was expected and what was found, and a record whose "__proto__" key is kept as data. The small
+// builder API (string, integer, object, …) keeps the config and manifest schemas short and zod's types out of them.
 //
 // Objects are strict: an unknown key is an error, so a typo in a config or manifest never passes silently.
+import * as z from 'zod/mini';
 
 export type PathPart = string | number;
 
@@ -18,63 +19,72 @@ export interface Issue {
 
 export type ParseResult<T> = { readonly success: true; readonly data: T } | { readonly success: false; readonly issues: readonly Issue[] };
 
-/** Returned by a check that failed; its issues are already recorded. */
-const INVALID: unique symbol = Symbol('invalid');
-type Checked<T> = T | typeof INVALID;
-type Check<T> = (value: unknown, path: readonly PathPart[], issues: Issue[]) => Checked<T>;
+type Zod = z.ZodMiniType;
+
+const startsWith = (path: readonly PathPart[], prefix: readonly PathPart[]): boolean => prefix.every((part, i) => path[i] === part);
+
+/** zod's issues as berth's: one per unknown key, listed before the problems inside the same object. */
+function toIssues(zodIssues: readonly z.core.$ZodIssue[]): Issue[] {
+  const issues: Issue[] = [];
+  for (const issue of zodIssues) {
+    const path = issue.path.filter((part): part is PathPart => typeof part !== 'symbol');
+    if (issue.code !== 'unrecognized_keys') {
+      issues.push({ path, message: issue.message });
+      continue;
+    }
+    // zod checks an object's keys after its values; a reader expects the typo first.
+    const first = issues.findIndex((other) => startsWith(other.path, path));
+    const unknown = issue.keys.map((key) => ({ path: [...path, key], message: issue.message }));
+    issues.splice(first === -1 ? issues.length : first, 0, ...unknown);
+  }
+  return issues;
+}
 
 export class Schema<T> {
   /** Type only: what parse() gives (see Infer). */
   declare readonly output: T;
   /** @internal */
-  readonly check: Check<T>;
+  readonly zod: Zod;
 
-  constructor(check: Check<T>) {
-    this.check = check;
+  constructor(zod: Zod) {
+    this.zod = zod;
   }
 
   parse(value: unknown): ParseResult<T> {
-    const issues: Issue[] = [];
-    const data = this.check(value, [], issues);
-    return data === INVALID || issues.length > 0 ? { success: false, issues } : { success: true, data };
+    const result = this.zod.safeParse(value);
+    return result.success ? { success: true, data: result.data as T } : { success: false, issues: toIssues(result.error.issues) };
   }
 
   /** The value may be absent (undefined). */
   optional(): OptionalSchema<T> {
-    return new Schema<T | undefined>((value, path, issues) => (value === undefined ? undefined : this.check(value, path, issues))) as OptionalSchema<T>;
+    return new Schema<T | undefined>(z.optional(this.zod)) as OptionalSchema<T>;
   }
 
   /**
-   * An absent value is checked as `fallback` instead, so an object's default can be `{}` and its keys' own
-   * defaults fill it. Objects, lists and records are built anew by their check, so every parse gets its own
+   * An absent value is checked as `fallback` instead (zod's prefault), so an object's default can be `{}` and its
+   * keys' own defaults fill it. Objects and lists are built anew by their check, so every parse gets its own
    * copy and callers may change what they get.
    */
   default(fallback: T | Partial<T>): Schema<T> {
-    return new Schema<T>((value, path, issues) => this.check(value === undefined ? fallback : value, path, issues));
+    return new Schema<T>(z.prefault(this.zod, () => structuredClone(fallback) as never));
   }
 
   /** A further rule; `message` is reported at the value's path, or at `path` below it. */
   refine(rule: (value: T) => boolean, message: string, path: readonly PathPart[] = []): Schema<T> {
-    return new Schema<T>((value, at, issues) => {
-      const checked = this.check(value, at, issues);
-      if (checked === INVALID) return INVALID;
-      if (!rule(checked)) {
-        issues.push({ path: [...at, ...path], message });
-        return INVALID;
-      }
-      return checked;
-    });
+    return new Schema<T>(this.zod.check(z.refine((value) => rule(value as T), { error: message, path: [...path] })));
   }
 
   /** Rules that need the whole value and report at paths inside it (e.g. duplicates in a list). */
   superRefine(rules: (value: T, report: (path: readonly PathPart[], message: string) => void) => void): Schema<T> {
-    return new Schema<T>((value, at, issues) => {
-      const checked = this.check(value, at, issues);
-      if (checked === INVALID) return INVALID;
-      const before = issues.length;
-      rules(checked, (path, message) => issues.push({ path: [...at, ...path], message }));
-      return issues.length > before ? INVALID : checked;
-    });
+    return new Schema<T>(
+      this.zod.check(
+        z.superRefine((value, context) => {
+          rules(value as T, (path, message) => {
+            context.addIssue({ code: 'custom', message, path: [...path], input: value });
+          });
+        }),
+      ),
+    );
   }
 }
 
@@ -83,11 +93,6 @@ declare const OPTIONAL: unique symbol;
 export type OptionalSchema<T> = Schema<T | undefined> & { readonly [OPTIONAL]: true };
 
 export type Infer<S> = S extends { readonly output: infer T } ? T : never;
-
-function fail(issues: Issue[], path: readonly PathPart[], message: string): typeof INVALID {
-  issues.push({ path, message });
-  return INVALID;
-}
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -102,6 +107,13 @@ function missingOr(value: unknown, expected: string): string {
   return value === undefined ? `is required (${expected})` : `must be ${expected}, not ${typeName(value)}`;
 }
 
+/** zod's error option for a value of the wrong type (or none). */
+const expecting = (expected: string) => ({ error: (issue: { input?: unknown }) => missingOr(issue.input, expected) });
+
+function withChecks<V, S extends { check(...checks: z.core.$ZodCheck<V>[]): S }>(schema: S, checks: z.core.$ZodCheck<V>[]): S {
+  return checks.length > 0 ? schema.check(...checks) : schema;
+}
+
 export interface StringRules {
   min?: number;
   max?: number;
@@ -111,13 +123,11 @@ export interface StringRules {
 }
 
 export function string(rules: StringRules = {}): Schema<string> {
-  return new Schema<string>((value, path, issues) => {
-    if (typeof value !== 'string') return fail(issues, path, missingOr(value, 'a string'));
-    if (rules.min !== undefined && value.length < rules.min) return fail(issues, path, rules.min === 1 ? 'must not be empty' : `must be at least ${rules.min} characters`);
-    if (rules.max !== undefined && value.length > rules.max) return fail(issues, path, `must be at most ${rules.max} characters`);
-    if (rules.pattern && !rules.pattern.test(value)) return fail(issues, path, rules.patternMessage ?? `must match ${String(rules.pattern)}`);
-    return value;
-  });
+  const checks: z.core.$ZodCheck<string>[] = [];
+  if (rules.min !== undefined) checks.push(z.minLength(rules.min, rules.min === 1 ? 'must not be empty' : `must be at least ${rules.min} characters`));
+  if (rules.max !== undefined) checks.push(z.maxLength(rules.max, `must be at most ${rules.max} characters`));
+  if (rules.pattern) checks.push(z.regex(rules.pattern, rules.patternMessage ?? `must match ${String(rules.pattern)}`));
+  return new Schema<string>(withChecks(z.string(expecting('a string')), checks));
 }
 
 export interface IntegerRules {
@@ -125,26 +135,26 @@ export interface IntegerRules {
   max?: number;
 }
 
+/** A safe integer (no fractions, NaN, infinities or values beyond 2^53). */
 export function integer(rules: IntegerRules = {}): Schema<number> {
   const { min, max } = rules;
   const range =
     min !== undefined && max !== undefined ? `an integer from ${min} to ${max}` : min !== undefined ? `an integer ≥ ${min}` : max !== undefined ? `an integer ≤ ${max}` : 'an integer';
-  return new Schema<number>((value, path, issues) => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) return fail(issues, path, missingOr(value, range));
-    if ((min !== undefined && value < min) || (max !== undefined && value > max)) return fail(issues, path, `must be ${range}, not ${value}`);
-    return value;
-  });
+  const outside = { error: (issue: { input?: unknown }) => `must be ${range}, not ${String(issue.input)}` };
+  const checks: z.core.$ZodCheck<number>[] = [];
+  if (min !== undefined) checks.push(z.gte(min, outside));
+  if (max !== undefined) checks.push(z.lte(max, outside));
+  return new Schema<number>(withChecks(z.int(expecting(range)), checks));
 }
 
 export function boolean(): Schema<boolean> {
-  return new Schema<boolean>((value, path, issues) => (typeof value === 'boolean' ? value : fail(issues, path, missingOr(value, 'true or false'))));
+  return new Schema<boolean>(z.boolean(expecting('true or false')));
 }
 
 /** One of a few literal values (strings or numbers). */
 export function oneOf<const V extends readonly (string | number)[]>(values: V, message?: string): Schema<V[number]> {
-  const allowed = new Set<unknown>(values);
   const said = message ?? `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
-  return new Schema<V[number]>((value, path, issues) => (allowed.has(value) ? (value as V[number]) : fail(issues, path, value === undefined ? `is required (${said.replace(/^must be /, '')})` : said)));
+  return new Schema<V[number]>(z.literal(values, { error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required (${said.replace(/^must be /, '')})` : said) }));
 }
 
 export interface ArrayRules {
@@ -152,20 +162,38 @@ export interface ArrayRules {
   max?: number;
 }
 
+function list(item: Zod, rules: ArrayRules): Zod {
+  const checks: z.core.$ZodCheck<unknown[]>[] = [];
+  if (rules.min !== undefined) checks.push(z.minLength(rules.min, `must have at least ${rules.min} item${rules.min === 1 ? '' : 's'}`));
+  if (rules.max !== undefined) checks.push(z.maxLength(rules.max, `must have at most ${rules.max} items`));
+  return withChecks(z.array(item, expecting('a list')), checks);
+}
+
 export function array<T>(item: Schema<T>, rules: ArrayRules = {}): Schema<T[]> {
-  return new Schema<T[]>((value, path, issues) => {
-    if (!Array.isArray(value)) return fail(issues, path, missingOr(value, 'a list'));
-    if (rules.min !== undefined && value.length < rules.min) return fail(issues, path, `must have at least ${rules.min} item${rules.min === 1 ? '' : 's'}`);
-    if (rules.max !== undefined && value.length > rules.max) return fail(issues, path, `must have at most ${rules.max} items`);
-    const out: T[] = [];
-    let valid = true;
-    value.forEach((element, i) => {
-      const checked = item.check(element, [...path, i], issues);
-      if (checked === INVALID) valid = false;
-      else out.push(checked);
-    });
-    return valid ? out : INVALID;
-  });
+  return new Schema<T[]>(list(item.zod, rules));
+}
+
+/** A single item or a list of them; parse gives a list either way ("role": "full" or "role": ["a", "b"]). */
+export function oneOrMany<T>(item: Schema<T>, rules: ArrayRules = {}): Schema<T[]> {
+  const many = list(item.zod, rules);
+  const one = z.pipe(item.zod, z.transform((value) => [value]));
+  // Not z.union: it would report both branches' issues for a bad list item; the value's shape picks one.
+  return new Schema<T[]>(
+    z.pipe(
+      z.unknown(),
+      z.transform((value, context) => {
+        const result = (Array.isArray(value) ? many : one).safeParse(value);
+        if (result.success) return result.data;
+        forward(result.error.issues, [], value, context);
+        return z.NEVER;
+      }),
+    ),
+  );
+}
+
+/** The issues of a schema run inside a transform, reported as the transform's own, `below` the value's path. */
+function forward(issues: readonly z.core.$ZodIssue[], below: readonly PathPart[], input: unknown, context: z.core.ParsePayload): void {
+  for (const issue of toIssues(issues)) context.issues.push({ code: 'custom', message: issue.message, path: [...below, ...issue.path], input });
 }
 
 type Shape = Record<string, Schema<unknown>>;
@@ -178,54 +206,38 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A JSON object with exactly these keys (absent optional keys stay absent; defaults are filled in). */
-/** A single item or a list of them; parse gives a list either way ("role": "full" or "role": ["a", "b"]). */
-export function oneOrMany<T>(item: Schema<T>, rules: ArrayRules = {}): Schema<T[]> {
-  const list = array(item, rules);
-  return new Schema<T[]>((value, path, issues) => {
-    if (Array.isArray(value)) return list.check(value, path, issues);
-    const one = item.check(value, path, issues);
-    return one === INVALID ? INVALID : [one];
-  });
-}
-
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
-  return new Schema<ObjectOf<S>>((value, path, issues) => {
-    if (!isPlainObject(value)) return fail(issues, path, missingOr(value, 'an object'));
-    let valid = true;
-    for (const key of Object.keys(value)) {
-      if (Object.hasOwn(shape, key)) continue;
-      fail(issues, [...path, key], `unknown key (allowed: ${Object.keys(shape).join(', ')})`);
-      valid = false;
-    }
-    const out: Record<string, unknown> = {};
-    for (const [key, schema] of Object.entries(shape)) {
-      const checked = schema.check(value[key], [...path, key], issues);
-      if (checked === INVALID) valid = false;
-      else if (checked !== undefined) out[key] = checked;
-    }
-    return valid ? (out as ObjectOf<S>) : INVALID;
-  });
+  const unknownKey = `unknown key (allowed: ${Object.keys(shape).join(', ')})`;
+  const zodShape = Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.zod]));
+  return new Schema<ObjectOf<S>>(
+    z.strictObject(zodShape, { error: (issue: { code?: string; input?: unknown }) => (issue.code === 'unrecognized_keys' ? unknownKey : missingOr(issue.input, 'an object')) }),
+  );
 }
 
-/** A JSON object used as a map: every key matches `key`, every value `value`. */
+/**
+ * A JSON object used as a map: every key matches `key`, every value `value`. Not zod's record, which drops a
+ * "__proto__" key without a word: here it is an own key like any other (checked, kept, never the prototype).
+ */
 export function record<T>(key: { pattern: RegExp; message: string }, value: Schema<T>): Schema<Record<string, T>> {
-  return new Schema<Record<string, T>>((input, path, issues) => {
-    if (!isPlainObject(input)) return fail(issues, path, missingOr(input, 'an object'));
-    // Built with fromEntries: a key such as "__proto__" becomes an own property, never the object's prototype.
-    const out: [string, T][] = [];
-    let valid = true;
-    for (const [name, element] of Object.entries(input)) {
-      if (!key.pattern.test(name)) {
-        fail(issues, [...path, name], key.message);
-        valid = false;
-        continue;
-      }
-      const checked = value.check(element, [...path, name], issues);
-      if (checked === INVALID) valid = false;
-      else out.push([name, checked]);
-    }
-    return valid ? Object.fromEntries(out) : INVALID;
-  });
+  return new Schema<Record<string, T>>(
+    z.pipe(
+      z.custom<Record<string, unknown>>(isPlainObject, { error: (issue: { input?: unknown }) => missingOr(issue.input, 'an object') }),
+      z.transform((input, context) => {
+        const out: [string, T][] = [];
+        for (const [name, element] of Object.entries(input)) {
+          if (!key.pattern.test(name)) {
+            context.issues.push({ code: 'custom', message: key.message, path: [name], input: name });
+            continue;
+          }
+          const result = value.zod.safeParse(element);
+          if (result.success) out.push([name, result.data as T]);
+          else forward(result.error.issues, [name], element, context);
+        }
+        // Built with fromEntries: a key such as "__proto__" becomes an own property, never the object's prototype.
+        return Object.fromEntries(out);
+      }),
+    ),
+  );
 }
 
 /** `mqtt.version`, `controllers[1].endpointId`, `executionUnits[0].env.PATH`. */

@@ -4,6 +4,8 @@
 // agrees on what it says, and refused otherwise: stricter than GNU tar, which accepts (and sometimes reads
 // differently) base-64 sizes, garbage after numbers, `size=0x2800`-style pax values it then ignores, records
 // after a NUL, sparse maps and more. Pure functions over bytes; package-reader.ts decides which members may exist.
+// berth writes its tars with the same code (encodeHeader, tar-writer.ts): packages, the image archives it hands to
+// Docker, the sample images; one tar code reads and writes them.
 import { PackageError } from './package-error.ts';
 
 export const BLOCK = 512;
@@ -34,6 +36,57 @@ const PAX_TIME = /^-?([0-9]+)(?:\.[0-9]+)?$/;
 const MAX_TIME_SECONDS = 2n ** 63n - 1n;
 const MAX_ID = 2 ** 32 - 1;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const MAX_OCTAL_SIZE = 8 ** 11 - 1;
+const TYPE_FLAGS = { file: '0', symlink: '2', directory: '5' } as const;
+
+/** What berth writes into a header; the rest is fixed (epoch, no user or group names). */
+export interface HeaderFields {
+  name: string;
+  type?: keyof typeof TYPE_FLAGS;
+  size?: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  linkName?: string;
+}
+
+/**
+ * A POSIX ustar header that decodeHeader reads back as written: the same fields give the same bytes. Names and link
+ * targets must fit their 100-byte fields (no prefix or pax header is written); a size beyond 11 octal digits
+ * (8 GiB) is written in GNU base-256, which decodeHeader accepts as GNU tar does.
+ */
+export function encodeHeader(fields: HeaderFields): Buffer {
+  const { name, type = 'file', size = 0, mode = 0o644, uid = 0, gid = 0, linkName = '' } = fields;
+  for (const text of [name, linkName]) if (Buffer.byteLength(text) > 100) throw new RangeError(`tar name longer than 100 bytes: ${quoted(text)}`);
+  const block = Buffer.alloc(BLOCK);
+  block.write(name, 0, 100, 'utf8');
+  const octal = (value: number, offset: number, length: number): void => {
+    block.write(`${value.toString(8).padStart(length - 1, '0')}\0`, offset, length, 'latin1');
+  };
+  octal(mode, 100, 8);
+  octal(uid, 108, 8);
+  octal(gid, 116, 8);
+  if (size <= MAX_OCTAL_SIZE) octal(size, 124, 12);
+  else {
+    block[124] = BASE_256_POSITIVE;
+    for (let i = 135, rest = size; i > 124; i--, rest = Math.floor(rest / 256)) block[i] = rest % 256;
+  }
+  octal(0, 136, 12);
+  block.write(TYPE_FLAGS[type], 156, 1, 'latin1');
+  block.write(linkName, 157, 100, 'utf8');
+  block.write(POSIX_MAGIC, 257, 8, 'latin1');
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+  return block;
+}
+
+/** A regular file owned by root, mode 0644, at the epoch. */
+export function fileHeader(name: string, size: number): Buffer {
+  return encodeHeader({ name, size });
+}
 
 /** A value for an error message: quoted, escaped and cut short (it comes from the package). */
 export function quoted(text: string, max = 80): string {

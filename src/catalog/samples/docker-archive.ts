@@ -2,11 +2,13 @@
 // made from the given entries, an image config, and the archive's manifest.json. Deterministic: fixed times and
 // owners, entries in the given order, so the same inputs give the same bytes (the same image ID).
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { pack } from 'tar-stream';
+import { tarBytes } from '../package/tar-writer.ts';
+import type { TarEntry } from '../package/tar-writer.ts';
 
 export type LayerEntry =
   | { type: 'directory'; path: string; mode: number; uid?: number; gid?: number }
@@ -24,40 +26,32 @@ export interface ImageConfig {
 
 const EPOCH = new Date(0);
 
+async function toTarEntry(entry: LayerEntry): Promise<TarEntry> {
+  switch (entry.type) {
+    case 'directory':
+      return { name: entry.path, type: 'directory', mode: entry.mode, uid: entry.uid ?? 0, gid: entry.gid ?? 0 };
+    case 'symlink':
+      return { name: entry.path, type: 'symlink', linkName: entry.target, mode: 0o777 };
+    case 'file':
+      return { name: entry.path, mode: entry.mode, content: typeof entry.content === 'string' ? Buffer.from(entry.content) : entry.content };
+    case 'file-from':
+      return { name: entry.path, mode: entry.mode, source: entry.source, size: (await stat(entry.source)).size };
+  }
+}
+
+/** Writes the layer tar; returns its sha256 (the layer's diff ID). */
 async function writeLayer(entries: readonly LayerEntry[], outPath: string): Promise<string> {
-  const archive = pack();
   const hash = createHash('sha256');
-  const writing = pipeline(
-    archive,
-    async function* (source: AsyncIterable<unknown>) {
+  await pipeline(
+    Readable.from(tarBytes(await Promise.all(entries.map(toTarEntry)))),
+    async function* (source: AsyncIterable<Buffer>) {
       for await (const chunk of source) {
-        hash.update(chunk as Buffer);
-        yield chunk as Buffer;
+        hash.update(chunk);
+        yield chunk;
       }
     },
     createWriteStream(outPath, { flags: 'wx' }),
   );
-  for (const entry of entries) {
-    const base = { name: entry.path, mtime: EPOCH, uname: '', gname: '' };
-    switch (entry.type) {
-      case 'directory':
-        archive.entry({ ...base, type: 'directory', mode: entry.mode, uid: entry.uid ?? 0, gid: entry.gid ?? 0 });
-        break;
-      case 'symlink':
-        archive.entry({ ...base, type: 'symlink', linkname: entry.target, mode: 0o777, uid: 0, gid: 0 });
-        break;
-      case 'file':
-        archive.entry({ ...base, mode: entry.mode, uid: 0, gid: 0 }, typeof entry.content === 'string' ? Buffer.from(entry.content) : entry.content);
-        break;
-      case 'file-from': {
-        const size = (await stat(entry.source)).size;
-        await pipeline(createReadStream(entry.source), archive.entry({ ...base, mode: entry.mode, uid: 0, gid: 0, size }));
-        break;
-      }
-    }
-  }
-  archive.finalize();
-  await writing;
   return hash.digest('hex');
 }
 
@@ -80,15 +74,13 @@ export async function writeDockerArchive(options: { outPath: string; repoTag: st
     );
     const imageId = createHash('sha256').update(config).digest('hex');
     const manifest = Buffer.from(JSON.stringify([{ Config: `${imageId}.json`, RepoTags: [options.repoTag], Layers: [`${diffId}/layer.tar`] }]));
-    const outer = pack();
-    const writing = pipeline(outer, createWriteStream(temp, { flags: 'wx' }));
-    const fixed = { mtime: EPOCH, uid: 0, gid: 0, uname: '', gname: '', mode: 0o644 };
-    outer.entry({ ...fixed, name: 'manifest.json' }, manifest);
-    outer.entry({ ...fixed, name: `${imageId}.json` }, config);
-    outer.entry({ ...fixed, name: `${diffId}/`, type: 'directory', mode: 0o755 });
-    await pipeline(createReadStream(layerFile), outer.entry({ ...fixed, name: `${diffId}/layer.tar`, size: (await stat(layerFile)).size }));
-    outer.finalize();
-    await writing;
+    const outer: TarEntry[] = [
+      { name: 'manifest.json', content: manifest },
+      { name: `${imageId}.json`, content: config },
+      { name: `${diffId}/`, type: 'directory', mode: 0o755 },
+      { name: `${diffId}/layer.tar`, source: layerFile, size: (await stat(layerFile)).size },
+    ];
+    await pipeline(Readable.from(tarBytes(outer)), createWriteStream(temp, { flags: 'wx' }));
     await rename(temp, options.outPath);
     return { imageId: `sha256:${imageId}`, size: (await stat(options.outPath)).size };
   } finally {
