@@ -29,27 +29,13 @@ const withoutLongJs = {
   name: 'without-long.js',
   setup(esbuild) {
     esbuild.onResolve({ filter: /^long$/ }, () => ({ path: 'long', namespace: 'berth-empty' }));
-    esbuild.onLoad({ filter: /.*/, namespace: 'berth-empty' }, () => ({ contents: 'module.exports = null;', loader: 'js' }));
-  },
-};
-
-// dockerode (src/runtime/docker-engine.ts) and docker-modem load, as they load, what berth never uses: ssh2 and
-// cpu-features (ssh:// daemons, docker-modem's ssh.js), @grpc/grpc-js, @grpc/proto-loader, protobufjs 7 and uuid
-// (BuildKit sessions: session.js, buildkit.js), tar-fs and @balena/dockerignore (build contexts). The bundle gets
-// empty modules for them: dockerode then costs the idle agent under 1 MiB instead of 23 (README: Libraries).
-const dockerodeUnused = /^(ssh2|cpu-features|@grpc\/grpc-js|@grpc\/proto-loader|protobufjs|uuid|tar-fs|@balena\/dockerignore|\.\/(session|buildkit|ssh))$/;
-const withoutDockerodeExtras = {
-  name: 'without-dockerode-extras',
-  setup(esbuild) {
-    esbuild.onResolve({ filter: dockerodeUnused }, (args) =>
-      /node_modules\/(dockerode|docker-modem)\//.test(args.importer) ? { path: args.path, namespace: 'berth-empty' } : undefined,
-    );
+    esbuild.onLoad({ filter: /^long$/, namespace: 'berth-empty' }, () => ({ contents: 'module.exports = null;', loader: 'js' }));
   },
 };
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  plugins: [withoutLongJs, withoutDockerodeExtras],
+  plugins: [withoutLongJs],
   entryPoints: { main: join(root, 'src', 'cli', 'main.ts') },
   outdir,
   bundle: true,

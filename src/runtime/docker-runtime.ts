@@ -1,30 +1,35 @@
-// ContainerRuntime on the Docker Engine API, through dockerode (connected by docker-engine.ts). Containers are
-// created hardened by default (DESIGN.md §3): not privileged, every capability dropped and only the asked-for ones
-// given back, no-new-privileges, read-only root with a tmpfs /tmp, the given non-root user, memory without extra
-// swap, CPU and pids limits, capped json-file logs, restart policy `no` (berth owns restarts), ports published on
-// one host address. Networks are confined by berth's firewall rules (network-firewall.ts); images are loaded
-// without the names their archive carries (image-archive.ts). Docker's errors become RuntimeError with a stable
-// code.
+// ContainerRuntime on the Docker Engine API. Containers are created hardened by default (DESIGN.md §3): not
+// privileged, every capability dropped and only the asked-for ones given back, no-new-privileges, read-only
+// root with a tmpfs /tmp, the given non-root user, memory without extra swap, CPU and pids limits, capped
+// json-file logs, restart policy `no` (berth owns restarts), ports published on one host address. Networks are
+// confined by berth's firewall rules (network-firewall.ts); images are loaded without the names their archive
+// carries (image-archive.ts). Docker's errors become RuntimeError with a stable code.
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
-import { connectDocker, demuxLogs, dockerError, jsonLines } from './docker-engine.ts';
-import type { DockerClient } from './docker-engine.ts';
+import { createDockerEngine, demuxLogs, DockerError, jsonLines } from './docker-engine.ts';
+import type { DockerEngine } from './docker-engine.ts';
 import { RuntimeError } from './container-runtime.ts';
 import type { ContainerRuntime, ContainerSpec, ContainerState, ContainerStatus, ContainerUsage, EgressRules, ImageInfo, RuntimeEvent } from './container-runtime.ts';
 import { ImageArchiveError, untaggedImageArchive } from './image-archive.ts';
 import { createIptablesFirewall, FirewallError } from './network-firewall.ts';
 import type { NetworkFirewall } from './network-firewall.ts';
 
-function translate(error: unknown, what: string, socketPath: string): RuntimeError {
+function translate(error: unknown, what: string): RuntimeError {
   if (error instanceof RuntimeError) return error;
   if (error instanceof ImageArchiveError) return new RuntimeError('BAD_IMAGE', error.message, { cause: error });
   if (error instanceof FirewallError) return new RuntimeError('FAILED', `${what}: ${error.message}`, { cause: error });
-  const docker = dockerError(error, socketPath);
-  if (docker) {
-    const code = docker.status === 0 ? 'UNAVAILABLE' : docker.status === 404 ? 'NOT_FOUND' : docker.status === 409 ? 'CONFLICT' : 'FAILED';
-    return new RuntimeError(code, `${what}: ${docker.message}`, { cause: docker });
+  if (error instanceof DockerError) {
+    const code = error.status === 0 ? 'UNAVAILABLE' : error.status === 404 ? 'NOT_FOUND' : error.status === 409 ? 'CONFLICT' : 'FAILED';
+    return new RuntimeError(code, `${what}: ${error.message}`, { cause: error });
   }
   return new RuntimeError('FAILED', `${what}: ${(error as Error).message}`, { cause: error });
+}
+
+async function guard<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw translate(error, what);
+  }
 }
 
 /** The Docker create body for a spec: pure, so the hardening is unit-testable. */
@@ -59,15 +64,6 @@ export function toCreateBody(spec: ContainerSpec): Record<string, unknown> {
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(spec.logMaxBytes), 'max-file': '1' } },
     },
   };
-}
-
-/**
- * dockerode's options for a create call, with the query and the JSON body apart: given one object, docker-modem
- * sends it as both, which would put the whole body (the units' environment too) in the URL, where dockerd's debug
- * log and proxies see it.
- */
-function createOptions(query: Record<string, string>, body: object): object {
-  return { _query: query, _body: body };
 }
 
 interface InspectJson {
@@ -144,29 +140,19 @@ function bridgeOf(network: NetworkJson): string {
   return network.Options?.['com.docker.network.bridge.name'] ?? `br-${network.Id.slice(0, 12)}`;
 }
 
-export function createDockerRuntime(socketPath?: string, client: DockerClient = connectDocker(socketPath), firewall: NetworkFirewall = createIptablesFirewall()): ContainerRuntime {
-  const statusOf = (error: unknown): number | undefined => dockerError(error, client.socketPath)?.status;
-  const isNotFound = (error: unknown): boolean => statusOf(error) === 404;
-  /** Runs `work` with dockerode; every failure becomes a RuntimeError saying what was being done. */
-  const guard = async <T>(what: string, work: (docker: Docker) => Promise<T>): Promise<T> => {
-    try {
-      return await work(await client.docker());
-    } catch (error) {
-      throw translate(error, what, client.socketPath);
-    }
-  };
+export function createDockerRuntime(socketPath?: string, engine: DockerEngine = createDockerEngine(socketPath), firewall: NetworkFirewall = createIptablesFirewall()): ContainerRuntime {
   const lastCpu = new Map<string, { cpu: number; system: number }>();
   const labelFilter = (label: string): string => JSON.stringify({ label: [label] });
-  const inspectNetwork = async (docker: Docker, idOrName: string): Promise<NetworkJson | undefined> => {
+  const inspectNetwork = async (idOrName: string): Promise<NetworkJson | undefined> => {
     try {
-      return (await docker.getNetwork(idOrName).inspect()) as NetworkJson;
+      return await engine.json<NetworkJson>('GET', `/networks/${encodeURIComponent(idOrName)}`);
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (error instanceof DockerError && error.status === 404) return undefined;
       throw error;
     }
   };
-  const confine = async (docker: Docker, idOrName: string, egress: EgressRules): Promise<void> => {
-    const network = await inspectNetwork(docker, idOrName);
+  const confine = async (idOrName: string, egress: EgressRules): Promise<void> => {
+    const network = await inspectNetwork(idOrName);
     if (!network) throw new RuntimeError('NOT_FOUND', `network ${idOrName} does not exist`);
     await firewall.confine(network.Name, bridgeOf(network), egress);
   };
@@ -174,27 +160,24 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
   return {
     // A call each time: the negotiated API version is remembered, so it alone says nothing about Docker now.
     ping: () =>
-      guard('ping', async (docker) => {
-        await docker.ping();
+      guard('ping', async () => {
+        const response = await engine.stream('GET', '/_ping');
+        response.resume();
       }),
 
-    engineVersion: () => guard('version', async (docker) => (await docker.version()).Version),
+    engineVersion: () => guard('version', async () => (await engine.json<{ Version: string }>('GET', '/version')).Version),
 
     loadImage: (archive: Readable) =>
-      guard('load image', async (docker) => {
+      guard('load image', async () => {
         const untagged = untaggedImageArchive(archive);
         // The archive's own refusal says more than the aborted upload it causes.
         let refused: Error | undefined;
-        // docker-modem pipes the body without watching it: a refused archive must abort the request, or Docker
-        // would wait for the rest of a body that never comes.
-        const upload = new AbortController();
         untagged.on('error', (error: Error) => {
           refused = error;
-          upload.abort(error);
         });
         let imageId = '';
         try {
-          const response = await docker.loadImage(untagged, { quiet: true, abortSignal: upload.signal });
+          const response = await engine.stream('POST', '/images/load', { query: { quiet: 1 }, body: untagged, contentType: 'application/x-tar' });
           for await (const line of jsonLines<{ stream?: string; error?: string }>(response)) {
             if (line.error) throw new RuntimeError('BAD_IMAGE', `docker load refused the image: ${line.error}`);
             const id = /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(line.stream ?? '');
@@ -209,166 +192,156 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
       }),
 
     inspectImage: (idOrName) =>
-      guard(`inspect image ${idOrName}`, async (docker): Promise<ImageInfo | undefined> => {
+      guard(`inspect image ${idOrName}`, async (): Promise<ImageInfo | undefined> => {
         try {
-          const image = await docker.getImage(idOrName).inspect();
+          const image = await engine.json<{ Id: string; RepoTags: string[] | null; Config: { Volumes: Record<string, unknown> | null } | null }>('GET', `/images/${encodeURIComponent(idOrName)}/json`);
           return { id: image.Id, tags: image.RepoTags ?? [], volumes: Object.keys(image.Config?.Volumes ?? {}) };
         } catch (error) {
-          if (isNotFound(error)) return undefined;
+          if (error instanceof DockerError && error.status === 404) return undefined;
           throw error;
         }
       }),
 
     tagImage: (imageId, name) =>
-      guard(`name image ${imageId} ${name}`, async (docker) => {
+      guard(`name image ${imageId} ${name}`, async () => {
         const colon = name.lastIndexOf(':');
-        await docker.getImage(imageId).tag({ repo: name.slice(0, colon), tag: name.slice(colon + 1) });
+        await engine.json('POST', `/images/${encodeURIComponent(imageId)}/tag`, { query: { repo: name.slice(0, colon), tag: name.slice(colon + 1) } });
       }),
 
     // Never forced: by name, Docker only untags an image that has other names, and refuses (409) to delete one a
     // container still uses.
     untagImage: (name) =>
-      guard(`remove image name ${name}`, async (docker) => {
+      guard(`remove image name ${name}`, async () => {
         try {
-          await docker.getImage(name).remove();
+          await engine.json('DELETE', `/images/${encodeURIComponent(name)}`);
         } catch (error) {
-          if (!isNotFound(error)) throw error;
+          if (!(error instanceof DockerError && error.status === 404)) throw error;
         }
       }),
 
     listImages: () =>
-      guard('list images', async (docker) => {
-        const images = await docker.listImages({ all: true });
+      guard('list images', async () => {
+        const images = await engine.json<{ Id: string; RepoTags: string[] | null }[]>('GET', '/images/json', { query: { all: 1 } });
         // Docker shows an unnamed image as `<none>:<none>`.
         return images.map((image) => ({ id: image.Id, tags: (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>') }));
       }),
 
     createContainer: (spec) =>
-      guard(`create container ${spec.name}`, async (docker) => {
-        const created = await docker.createContainer(createOptions({ name: spec.name }, toCreateBody(spec)));
-        return created.id;
+      guard(`create container ${spec.name}`, async () => {
+        const created = await engine.json<{ Id: string }>('POST', '/containers/create', { query: { name: spec.name }, json: toCreateBody(spec) });
+        return created.Id;
       }),
 
     startContainer: (id) =>
-      guard(`start container ${id}`, async (docker) => {
-        try {
-          await docker.getContainer(id).start();
-        } catch (error) {
-          // 304: already running, which is what was asked (docker-modem makes every status it was not told of an error).
-          if (statusOf(error) !== 304) throw error;
-        }
+      guard(`start container ${id}`, async () => {
+        await engine.json('POST', `/containers/${id}/start`);
       }),
 
     stopContainer: (id, timeoutSeconds) =>
-      guard(`stop container ${id}`, async (docker) => {
-        try {
-          await docker.getContainer(id).stop({ t: timeoutSeconds });
-        } catch (error) {
-          // 304: already stopped.
-          if (statusOf(error) !== 304) throw error;
-        }
+      guard(`stop container ${id}`, async () => {
+        await engine.json('POST', `/containers/${id}/stop`, { query: { t: timeoutSeconds } });
       }),
 
     removeContainer: (id) =>
-      guard(`remove container ${id}`, async (docker) => {
+      guard(`remove container ${id}`, async () => {
         lastCpu.delete(id);
-        await docker.getContainer(id).remove({ force: true });
+        await engine.json('DELETE', `/containers/${id}`, { query: { force: 1 } });
       }),
 
     inspectContainer: (id, withSize = false) =>
-      guard(`inspect container ${id}`, async (docker) => {
+      guard(`inspect container ${id}`, async () => {
         try {
-          return toState((await docker.getContainer(id).inspect((withSize ? { size: true } : {}) as Docker.ContainerInspectOptions)) as unknown as InspectJson);
+          return toState(await engine.json<InspectJson>('GET', `/containers/${id}/json`, { query: { size: withSize || undefined } }));
         } catch (error) {
-          if (isNotFound(error)) return undefined;
+          if (error instanceof DockerError && error.status === 404) return undefined;
           throw error;
         }
       }),
 
     listContainers: (label) =>
-      guard('list containers', async (docker) => {
-        const list = await docker.listContainers({ all: true, filters: labelFilter(label) });
-        const states = await Promise.all(list.map(async (c) => docker.getContainer(c.Id).inspect().then((json) => toState(json as unknown as InspectJson), () => undefined)));
+      guard('list containers', async () => {
+        const list = await engine.json<{ Id: string }[]>('GET', '/containers/json', { query: { all: 1, filters: labelFilter(label) } });
+        const states = await Promise.all(list.map(async (c) => engine.json<InspectJson>('GET', `/containers/${c.Id}/json`).then(toState, () => undefined)));
         return states.filter((s): s is ContainerState => s !== undefined);
       }),
 
     createVolume: (name, labels) =>
-      guard(`create volume ${name}`, async (docker) => {
-        await docker.createVolume(createOptions({}, { Name: name, Labels: labels }) as Docker.VolumeCreateOptions);
+      guard(`create volume ${name}`, async () => {
+        await engine.json('POST', '/volumes/create', { json: { Name: name, Labels: labels } });
       }),
 
     removeVolume: (name) =>
-      guard(`remove volume ${name}`, async (docker) => {
+      guard(`remove volume ${name}`, async () => {
         try {
-          await docker.getVolume(name).remove({ force: true });
+          await engine.json('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: 1 } });
         } catch (error) {
-          if (!isNotFound(error)) throw error;
+          if (!(error instanceof DockerError && error.status === 404)) throw error;
         }
       }),
 
     listVolumes: (label) =>
-      guard('list volumes', async (docker) => {
-        const result = await docker.listVolumes({ filters: labelFilter(label) });
+      guard('list volumes', async () => {
+        const result = await engine.json<{ Volumes: { Name: string; Labels: Record<string, string> | null }[] | null }>('GET', '/volumes', { query: { filters: labelFilter(label) } });
         return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
       }),
 
     createNetwork: (name, labels, egress) =>
-      guard(`create network ${name}`, async (docker) => {
-        const created = await docker.createNetwork(createOptions({}, { Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true }) as Docker.NetworkCreateOptions);
+      guard(`create network ${name}`, async () => {
+        const created = await engine.json<{ Id: string }>('POST', '/networks/create', { json: { Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true } });
         // No container is attached yet: the rules are in place before the first packet.
         try {
-          await confine(docker, created.id, egress);
+          await confine(created.Id, egress);
         } catch (error) {
-          await created.remove().catch(() => undefined);
+          await engine.json('DELETE', `/networks/${created.Id}`).catch(() => undefined);
           await firewall.release(name).catch(() => undefined);
           throw error;
         }
-        return created.id;
+        return created.Id;
       }),
 
-    confineNetwork: (idOrName, egress) => guard(`confine network ${idOrName}`, (docker) => confine(docker, idOrName, egress)),
+    confineNetwork: (idOrName, egress) => guard(`confine network ${idOrName}`, () => confine(idOrName, egress)),
 
     removeNetwork: (idOrName) =>
-      guard(`remove network ${idOrName}`, async (docker) => {
-        const network = await inspectNetwork(docker, idOrName);
+      guard(`remove network ${idOrName}`, async () => {
+        const network = await inspectNetwork(idOrName);
         if (!network) {
           await firewall.release(idOrName);
           return;
         }
         try {
-          await docker.getNetwork(network.Id).remove();
+          await engine.json('DELETE', `/networks/${network.Id}`);
         } catch (error) {
-          if (!isNotFound(error)) throw error;
+          if (!(error instanceof DockerError && error.status === 404)) throw error;
         }
         await firewall.release(network.Name);
       }),
 
     pruneNetworkRules: () =>
-      guard('prune network rules', async (docker) => {
-        const networks = await docker.listNetworks();
+      guard('prune network rules', async () => {
+        const networks = await engine.json<{ Name: string }[]>('GET', '/networks');
         return firewall.prune(new Set(networks.map((n) => n.Name)));
       }),
 
     listNetworks: (label) =>
-      guard('list networks', async (docker) => {
-        const list = await docker.listNetworks({ filters: labelFilter(label) });
+      guard('list networks', async () => {
+        const list = await engine.json<{ Id: string; Name: string; Labels: Record<string, string> | null }[]>('GET', '/networks', { query: { filters: labelFilter(label) } });
         return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
       }),
 
     // one-shot: Docker answers at once instead of waiting a second for a second sample; CPU is computed against
     // the previous sample of the same container (the first one reports 0 %).
     usage: (id) =>
-      guard(`stats of ${id}`, async (docker) => {
-        const stats = (await docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })) as unknown as StatsJson;
+      guard(`stats of ${id}`, async () => {
+        const stats = await engine.json<StatsJson>('GET', `/containers/${id}/stats`, { query: { stream: 0, 'one-shot': 1 } });
         const previous = lastCpu.get(id);
         lastCpu.set(id, { cpu: stats.cpu_stats.cpu_usage.total_usage, system: stats.cpu_stats.system_cpu_usage ?? 0 });
         return toUsage(stats, previous ?? { cpu: stats.cpu_stats.cpu_usage.total_usage, system: stats.cpu_stats.system_cpu_usage ?? 0 });
       }),
 
     diskUsage: () =>
-      guard('disk usage', async (docker) => {
+      guard('disk usage', async () => {
         type DfJson = { Containers: { Id: string; SizeRw?: number }[] | null; Volumes: { Name: string; UsageData?: { Size: number } | null }[] | null };
-        const df = (await docker.df()) as DfJson;
+        const df = await engine.json<DfJson>('GET', '/system/df');
         return {
           containers: new Map((df.Containers ?? []).map((c) => [c.Id, Math.max(0, c.SizeRw ?? 0)])),
           // Docker reports -1 for a volume it could not measure.
@@ -377,16 +350,18 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
       }),
 
     copyPath: (fromId, fromPath, toId, toPath) =>
-      guard(`copy ${fromPath} of ${fromId} to ${toPath} of ${toId}`, async (docker) => {
+      guard(`copy ${fromPath} of ${fromId} to ${toPath} of ${toId}`, async () => {
         // `<dir>/.` makes Docker archive the directory's contents, so they land directly in toPath.
-        const archive = await docker.getContainer(fromId).getArchive({ path: `${fromPath}/.` });
-        await docker.getContainer(toId).putArchive(archive, { path: toPath });
+        const archive = await engine.stream('GET', `/containers/${fromId}/archive`, { query: { path: `${fromPath}/.` } });
+        await engine.json('PUT', `/containers/${toId}/archive`, { query: { path: toPath }, body: archive, contentType: 'application/x-tar' });
       }),
 
     logs: (id, tail) =>
-      guard(`logs of ${id}`, async (docker) => {
-        const bytes = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false });
-        return demuxLogs(bytes)
+      guard(`logs of ${id}`, async () => {
+        const response = await engine.stream('GET', `/containers/${id}/logs`, { query: { stdout: 1, stderr: 1, tail } });
+        const chunks: Buffer[] = [];
+        for await (const chunk of response) chunks.push(chunk as Buffer);
+        return demuxLogs(Buffer.concat(chunks))
           .map((frame) => frame.text)
           .join('')
           .split('\n')
@@ -394,7 +369,7 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
       }),
 
     async events(label, signal) {
-      const response = await guard('events', (docker) => docker.getEvents({ filters: labelFilter(label), abortSignal: signal }));
+      const response = await guard('events', () => engine.stream('GET', '/events', { query: { filters: labelFilter(label) }, signal }));
       type EventJson = { Type: RuntimeEvent['type']; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; time: number };
       return (async function* (): AsyncGenerator<RuntimeEvent> {
         try {
@@ -411,7 +386,7 @@ export function createDockerRuntime(socketPath?: string, client: DockerClient = 
           }
         } catch (error) {
           if (signal.aborted) return;
-          throw translate(error, 'events', client.socketPath);
+          throw translate(error, 'events');
         }
       })();
     },

@@ -13,7 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after } from 'node:test';
 import { extract, pack } from 'tar-stream';
-import Docker from 'dockerode';
+import { createDockerEngine, DockerError } from '../../../src/runtime/docker-engine.ts';
 import { createDockerRuntime } from '../../../src/runtime/docker-runtime.ts';
 import { imageNamePrefixOf } from '../../../src/smm/deployment.ts';
 import { registerContainerRuntimeContract } from '../../contract/container-runtime-contract.ts';
@@ -33,11 +33,11 @@ after(() => {
 });
 
 let opened = 0;
-const docker = new Docker({ socketPath: DOCKER_SOCKET });
+const engine = createDockerEngine(DOCKER_SOCKET);
 
 async function exec(id: string, command: string): Promise<void> {
-  const created = await docker.getContainer(id).exec({ Cmd: ['/bin/sh', '-c', command], User: '1000:1000' });
-  await created.start({ Detach: true });
+  const created = await engine.json<{ Id: string }>('POST', `/containers/${id}/exec`, { json: { Cmd: ['/bin/sh', '-c', command], User: '1000:1000' } });
+  await engine.json('POST', `/exec/${created.Id}/start`, { json: { Detach: true } });
 }
 
 async function tarOfFile(name: string, text: string): Promise<Readable> {
@@ -52,9 +52,9 @@ async function tarOfFile(name: string, text: string): Promise<Readable> {
 async function readFromContainer(id: string, path: string): Promise<string | undefined> {
   let response;
   try {
-    response = await docker.getContainer(id).getArchive({ path });
+    response = await engine.stream('GET', `/containers/${id}/archive`, { query: { path } });
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    if (error instanceof DockerError && error.status === 404) return undefined;
     throw error;
   }
   const reader = extract();
@@ -121,12 +121,12 @@ async function openSubject(): Promise<ContractSubject> {
     exit: (id, code) => exec(id, `echo ${code} > /tmp/exit`),
     exhaustMemory: (id) => exec(id, 'touch /tmp/oom'),
     writeFile: async (id, path, text) => {
-      await docker.getContainer(id).putArchive(await tarOfFile(basename(path), text), { path: dirname(path) });
+      await engine.json('PUT', `/containers/${id}/archive`, { query: { path: dirname(path) }, body: await tarOfFile(basename(path), text), contentType: 'application/x-tar' });
     },
     readFile: readFromContainer,
     removeNetworkOutsideBerth: async (name) => {
       removedBehindBack.push(name);
-      await docker.getNetwork(name).remove();
+      await engine.json('DELETE', `/networks/${encodeURIComponent(name)}`);
     },
     outage: { runtime: createDockerRuntime(proxyPath), begin: proxy.begin, end: proxy.end },
     close: async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDockerRuntime } from '../../../src/runtime/docker-runtime.ts';
-import { connectDocker } from '../../../src/runtime/docker-engine.ts';
+import { createDockerEngine } from '../../../src/runtime/docker-engine.ts';
 import { RuntimeError } from '../../../src/runtime/container-runtime.ts';
 import type { ContainerRuntime, ContainerSpec, RuntimeEvent } from '../../../src/runtime/container-runtime.ts';
 import { buildSampleRelease, findStaticBusybox } from '../../../src/catalog/samples/sample-apps.ts';
@@ -99,15 +99,14 @@ test('Docker adapter: load, create hardened, start, events, usage, logs, stop, c
     const networkId = await runtime.createNetwork(`berth-test-runtime-net-${RUN}`, { [TEST_LABEL]: 'runtime' }, NO_EGRESS);
     assert.match(berthRules(), new RegExp(`berth:berth-test-runtime-net-${RUN}`), 'the network is confined from the start');
     const id = await runtime.createContainer(spec('berth-test-meter', loaded.imageId, { volumes: [{ name: 'berth-test-runtime-data', path: '/data' }], network: { mode: 'network', name: `berth-test-runtime-net-${RUN}` } }));
-    const inspected = await (await connectDocker().docker()).getContainer(id).inspect();
-    const hostConfig = inspected.HostConfig as unknown as Record<string, unknown>;
+    const hostConfig = (await createDockerEngine().json<{ HostConfig: Record<string, unknown> }>('GET', `/containers/${id}/json`)).HostConfig;
     assert.equal(hostConfig['ReadonlyRootfs'], true);
     assert.deepEqual(hostConfig['CapDrop'], ['ALL']);
     assert.deepEqual(hostConfig['SecurityOpt'], ['no-new-privileges']);
     assert.equal(hostConfig['Memory'], 16384 * 1024);
     assert.equal(hostConfig['MemorySwap'], 16384 * 1024, 'no swap on top of the memory limit');
     assert.equal(hostConfig['Privileged'], false);
-    assert.equal(inspected.Config.User, '1000:1000');
+    assert.equal((await createDockerEngine().json<{ Config: { User: string } }>('GET', `/containers/${id}/json`)).Config.User, '1000:1000');
     assert.deepEqual(hostConfig['RestartPolicy'], { Name: 'no', MaximumRetryCount: 0 });
 
     await runtime.startContainer(id);

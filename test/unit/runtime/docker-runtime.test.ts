@@ -1,10 +1,9 @@
-// Pure parts of the Docker adapter: the hardened create body, usage from a stats sample, log frames, JSON lines,
-// what a failed dockerode call says.
+// Pure parts of the Docker adapter: the hardened create body, usage from a stats sample, log frames, JSON lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { toCreateBody, toUsage } from '../../../src/runtime/docker-runtime.ts';
-import { demuxLogs, dockerError, jsonLines } from '../../../src/runtime/docker-engine.ts';
+import { demuxLogs, jsonLines } from '../../../src/runtime/docker-engine.ts';
 
 test('toCreateBody: hardened by default, the given user, limits and ports on the given address', () => {
   const body = toCreateBody({
@@ -99,21 +98,4 @@ test('a UTF-8 character split across two log frames of the same stream is decode
   const frames = demuxLogs(Buffer.concat([frame(1, text.subarray(0, cut)), frame(2, Buffer.from('warn\n')), frame(1, text.subarray(cut))]));
   assert.equal(frames.filter((f) => f.stream === 'stdout').map((f) => f.text).join(''), 'température 21 °C\n');
   assert.equal(frames.filter((f) => f.stream === 'stderr').map((f) => f.text).join(''), 'warn\n');
-});
-
-test("dockerError: Docker's own message and status, an unreachable daemon as status 0 naming the socket, anything else undefined", () => {
-  const seen = (error: unknown, socketPath: string): { status: number; code: string; message: string } | undefined => {
-    const docker = dockerError(error, socketPath);
-    return docker && { status: docker.status, code: docker.code, message: docker.message };
-  };
-  // As docker-modem rejects: its message carries the status and reason, json the body Docker sent.
-  const conflict = Object.assign(new Error('(HTTP code 409) unexpected - Conflict. The container name "/a" is already in use '), { statusCode: 409, json: { message: 'Conflict. The container name "/a" is already in use' } });
-  assert.deepEqual(seen(conflict, '/var/run/docker.sock'), { status: 409, code: 'DOCKER_REFUSED', message: 'Conflict. The container name "/a" is already in use' });
-  assert.equal(dockerError(conflict, '/s')!.cause, conflict, 'the original error is its cause');
-  const started = Object.assign(new Error('(HTTP code 304) container already started - '), { statusCode: 304, json: null });
-  assert.deepEqual(seen(started, '/s'), { status: 304, code: 'DOCKER_REFUSED', message: '(HTTP code 304) container already started -' });
-  const away = Object.assign(new Error('connect ENOENT /run/x.sock'), { code: 'ENOENT' });
-  assert.deepEqual(seen(away, '/run/x.sock'), { status: 0, code: 'DOCKER_UNREACHABLE', message: 'Docker Engine not reachable at /run/x.sock (ENOENT)' });
-  assert.equal(dockerError(new Error('socket hang up'), '/s'), undefined);
-  assert.equal(dockerError(undefined, '/s'), undefined);
 });
