@@ -1,7 +1,6 @@
 // `berth agent --config <file>`: runs the agent in the foreground until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { stat } from 'node:fs/promises';
-import { setFlagsFromString } from 'node:v8';
 import { loadConfig, ConfigError } from '../config/config.ts';
 import { createLogger } from '../log.ts';
 import { createAgent } from '../app.ts';
@@ -48,18 +47,7 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
   const collect = globalThis.gc;
   const idleCollector = collect
     ? startIdleCollector({
-      // The idle collections also compact the old generation (live objects moved together, emptied pages given
-      // back); collections under load keep V8's own choice, as compacting each would cost CPU while Controllers wait.
-      // Measured with bench:mtp (MQTT, STOMP and WebSocket in use): anonymous pages 13.8–14.0 → 13.2–13.3 MiB at idle,
-      // round trips unchanged.
-      collect: () => {
-        setFlagsFromString('--compact-on-every-full-gc');
-        try {
-          collect();
-        } finally {
-          setFlagsFromString('--no-compact-on-every-full-gc');
-        }
-      },
+      collect: () => { collect(); },
       lastActivityAt: () => agent.lastActivityAt,
       heapUsed: () => process.memoryUsage().heapUsed,
       onCollected: ({ heapBefore, heapAfter, ms }) => {
