@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { connect } from 'mqtt';
 import type { MqttClient } from 'mqtt';
@@ -181,7 +181,9 @@ describe('MQTT MTP', { skip }, () => {
     // Mosquitto's ACLs never refuse a SUBSCRIBE (they filter at delivery), so a scripted broker refuses 'ctl/denied'
     // in its SUBACK, as brokers with subscription ACLs do (0x87 Not authorized).
     const subscribes: string[][] = [];
+    const sockets = new Set<Socket>();
     const server = createServer((socket) => {
+      sockets.add(socket);
       const parser = mqttPacket.parser({ protocolVersion: 5 });
       const send = (packet: object): void => { socket.write(mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: 5 })); };
       parser.on('packet', (packet) => {
@@ -195,7 +197,12 @@ describe('MQTT MTP', { skip }, () => {
       socket.on('error', () => undefined);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => new Promise<void>((resolve) => server.close(() => { resolve(); })));
+    // The scripted broker never answers PINGREQ: its connections are cut at the end, or close() would wait for the
+    // client's keep-alive to give up (90 s).
+    t.after(() => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => { resolve(); });
+    }));
     const h = startMtp({ url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, subscriptions: [{ topic: 'ctl/denied', qos: 1, enabled: true }, { topic: 'ctl/ok', qos: 2, enabled: true }] });
     t.after(() => h.mtp.stop());
     await h.waitFor(() => h.connects[0], 'connect despite the refused topic');
