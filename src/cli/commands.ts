@@ -116,14 +116,14 @@ export function helpFor(help: CommandHelp, argv: readonly string[]): string {
   return current.usage;
 }
 
-/** `berth <command> …`: the exit code, or a UsageError (exit code 2). */
-export async function runBerth(argv: readonly string[]): Promise<number> {
+/** `berth <command> …`: the exit code, or a UsageError (exit code 2). Usage texts go to `out` (stdout). */
+export async function runBerth(argv: readonly string[], out: { write(text: string): unknown } = process.stdout): Promise<number> {
   const [command, ...rest] = argv;
   const entry = COMMANDS.find((candidate) => candidate.name === command);
   if (entry !== undefined) {
     const module = await entry.load();
     if (asksForHelp(rest)) {
-      process.stdout.write(helpFor(module.help, rest));
+      out.write(helpFor(module.help, rest));
       return 0;
     }
     return module.run(rest);
@@ -133,7 +133,7 @@ export async function runBerth(argv: readonly string[]): Promise<number> {
     case '--help':
     case '-h':
     case 'help':
-      process.stdout.write(BERTH_HELP);
+      out.write(BERTH_HELP);
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(`unknown command '${command}'\n\n${BERTH_HELP}`);

@@ -10,19 +10,15 @@ import type { CommandHelp } from '../../../src/cli/commands.ts';
 
 const berth = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'berth.js');
 
-/** What runBerth returns and writes to stdout. */
+/**
+ * What runBerth returns and writes as usage. Collected through its output parameter, not by replacing
+ * process.stdout.write: the test runner reports through this process's stdout, and a report written while it was
+ * replaced would be lost.
+ */
 async function runCaptured(argv: readonly string[]): Promise<{ code: number; stdout: string }> {
   let stdout = '';
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  });
-  try {
-    return { code: await runBerth(argv), stdout };
-  } finally {
-    process.stdout.write = write;
-  }
+  const code = await runBerth(argv, { write: (text: string) => { stdout += text; } });
+  return { code, stdout };
 }
 
 function verbPaths(help: CommandHelp, prefix: readonly string[]): string[][] {
