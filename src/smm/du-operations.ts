@@ -6,16 +6,12 @@ import { randomUUID } from 'node:crypto';
 // Only the two functions: the rest of semver (ranges) is loaded with the catalog client, at the first install.
 import compareVersions from 'semver/functions/compare.js';
 import validVersion from 'semver/functions/valid.js';
-import type { ContainerRuntime } from '../runtime/container-runtime.ts';
-import type { Logger } from '../log.ts';
 import { utcTimestamp } from '../usp/values.ts';
 import { allocatedIn, cpuShareOf, heldBy } from './admission.ts';
 import type { Clock } from './clock.ts';
 import { carryData, egressRulesOf, removeDeployment } from './deployment.ts';
 import type { DeploymentRecord, ExecEnvPolicy } from './deployment.ts';
-import type { ExecEnvIsolation } from './exec-env-policy.ts';
 import { installPackage } from './install-package.ts';
-import type { WorkArea } from './install-package.ts';
 import type { PackageCatalog } from './package-catalog.ts';
 import { judgeProbation } from './probation-verdict.ts';
 import type { AutoRestartPolicy } from './restart-backoff.ts';
@@ -24,8 +20,9 @@ import { ErrorCode } from '../usp/errors.ts';
 import { toUspFailure } from '../usp/usp-failure.ts';
 import { DEFAULT_AUTO_RESTART, euidOf } from './smm-state.ts';
 import type { DeploymentEntry, InFlightOperation, OperationKind, SmmState, UnitSettings } from './smm-state.ts';
-import type { ExecEnvInfo, UnitRunState } from './unit-run-state.ts';
+import type { UnitRunState } from './unit-run-state.ts';
 import type { UsageMonitor } from './usage-monitor.ts';
+import type { SmmDeps } from './smm-service.ts';
 
 /** A finished DU operation, for DUStateChange! and OperationComplete. */
 export interface DuOperationReport {
@@ -85,15 +82,8 @@ export interface DuOperations {
   status(entry: DeploymentEntry): DuStatus;
 }
 
-export interface DuOperationsDeps {
-  runtime: ContainerRuntime;
-  /** undefined when the config names no catalog: installs are refused with a clear fault. */
-  catalog: PackageCatalog | undefined;
-  work: WorkArea;
-  owner: string;
-  cpuCount: number;
-  execEnv(name: string): ExecEnvInfo | undefined;
-  isolation(execEnv: string): ExecEnvIsolation;
+/** What the service was given (smm-service.ts documents each), and what it shares with the operations. */
+export interface DuOperationsDeps extends Pick<SmmDeps, 'runtime' | 'catalog' | 'work' | 'owner' | 'cpuCount' | 'execEnv' | 'isolation' | 'logger'> {
   options: DuOperationOptions;
   state: SmmState;
   save(): Promise<void>;
@@ -107,7 +97,6 @@ export interface DuOperationsDeps {
   units: UnitRunState;
   usage: Pick<UsageMonitor, 'forget'>;
   clock: Clock;
-  logger: Logger;
 }
 
 const duKey = (uuid: string, execEnv: string): string => `${uuid}@${execEnv}`;

@@ -20,6 +20,7 @@ import { startLocalBroker } from '../../src/cli/local-broker.ts';
 import { connectController } from '../../src/controller/controller-client.ts';
 import type { ControllerClient } from '../../src/controller/controller-client.ts';
 import { residentMemory } from './process-memory.ts';
+import { untilAnswering } from './round-trips.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = process.env['BENCH_CACHE'] ?? join(tmpdir(), 'berth-bench-catalog-scale');
@@ -92,14 +93,7 @@ try {
   agent.stderr!.on('data', (chunk: Buffer) => { log += chunk.toString(); });
   const pid = agent.pid!;
   controller = await connectController({ brokerUrl: broker.url, endpointId: CONTROLLER, agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: `usp/controller/${CONTROLLER}` });
-  for (let i = 0; i < 200; i++) {
-    try {
-      await controller.get(['Device.LocalAgent.EndpointID'], 0);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await untilAnswering(controller);
   const idle = async (what: string): Promise<void> => {
     await new Promise((r) => setTimeout(r, QUIET_MS));
     const memory = await residentMemory(pid);

@@ -19,3 +19,15 @@ export async function roundTrips(client: ControllerClient, count: number): Promi
   times.sort((a, b) => a - b);
   return { times, perSecond };
 }
+
+/** Waits (up to 20 s) until the agent, still starting, answers the Controller's Get. */
+export async function untilAnswering(client: ControllerClient): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await client.get(['Device.LocalAgent.EndpointID'], 0);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

@@ -21,6 +21,7 @@ import { buildSampleRelease, findStaticBusybox } from '../../src/catalog/samples
 import { publishPackage } from '../../src/catalog/publisher/publish-package.ts';
 import { largestMappings, residentMemory, rssMiB } from './process-memory.ts';
 import { imageNamePrefixOf } from '../../src/smm/deployment.ts';
+import { untilAnswering } from './round-trips.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -175,14 +176,7 @@ try {
   );
   agent = spawn(join(root, 'bin', 'berth.js'), ['agent', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
   controller = await connectController({ brokerUrl: broker.url, endpointId: CONTROLLER, agentEndpointId: AGENT, agentTopic: `usp/agent/${AGENT}`, replyTopic: `usp/controller/${CONTROLLER}` });
-  for (let i = 0; i < 200; i++) {
-    try {
-      await controller.get(['Device.LocalAgent.EndpointID'], 0);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await untilAnswering(controller);
 
   const idleRss = await rssMiB(agent.pid!);
   if (process.env['BENCH_SMAPS']) console.log(`   idle mappings (MiB): ${await largestMappings(agent.pid!)}`);

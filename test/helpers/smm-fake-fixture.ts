@@ -112,6 +112,16 @@ export class SmmFakeFixture {
     return fixture;
   }
 
+  /** Runs `body` on a new fixture and closes it afterwards, also when the body fails. */
+  static async use(catalog: FakePackageCatalog, body: (fx: SmmFakeFixture) => Promise<void>, options: Partial<SmmOptions> = {}): Promise<void> {
+    const fx = await SmmFakeFixture.open(catalog, options);
+    try {
+      await body(fx);
+    } finally {
+      await fx.close();
+    }
+  }
+
   get agent(): FakeAgent {
     if (!this.#agent) throw new Error('no agent started');
     return this.#agent;

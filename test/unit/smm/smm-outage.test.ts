@@ -30,14 +30,7 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-async function withFixture(body: (fx: SmmFakeFixture) => Promise<void>): Promise<void> {
-  const fx = await SmmFakeFixture.open(catalog);
-  try {
-    await body(fx);
-  } finally {
-    await fx.close();
-  }
-}
+const withFixture = (body: (fx: SmmFakeFixture) => Promise<void>): Promise<void> => SmmFakeFixture.use(catalog, body);
 
 const statuses = (fx: SmmFakeFixture): string[][] => fx.rows().map((row) => row.units.map((u) => `${u.name} ${u.status}`));
 

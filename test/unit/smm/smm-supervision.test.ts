@@ -26,8 +26,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 const POLICY: AutoRestartPolicy = { enable: true, retryMinimumWaitInterval: 5, retryMaximumWaitInterval: 60, retryIntervalMultiplier: 2000, maximumRetryCount: 3, resetPeriod: 300 };
 
 async function withApp(body: (fx: SmmFakeFixture, unit: { id: string; view: () => UnitView; starts: () => number }) => Promise<void>, autoRestart?: AutoRestartPolicy): Promise<void> {
-  const fx = await SmmFakeFixture.open(catalog);
-  try {
+  await SmmFakeFixture.use(catalog, async (fx) => {
     const report = await fx.install(app, autoRestart ? { autoRestart } : {});
     assert.equal(report.currentState, 'Installed');
     const entry = fx.entry('meter');
@@ -37,9 +36,7 @@ async function withApp(body: (fx: SmmFakeFixture, unit: { id: string; view: () =
       view: () => fx.smm.unitView(entry, entry.units[0]!),
       starts: () => fx.runtime.calls.filter((c) => c.operation === 'startContainer' && c.args[0] === id).length,
     });
-  } finally {
-    await fx.close();
-  }
+  });
 }
 
 test('AutoRestart: a crashing unit is restarted after the back-off delays, then given up after MaximumRetryCount', () => withApp(async (fx, unit) => {
